@@ -1,0 +1,84 @@
+"""``python -m mock_server``: serve the mock authorization server in the foreground.
+
+Served by waitress (keep-alive, a thread pool): one server can carry a whole class.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .app import create_app
+from .clients import demo_apps
+from .metadata import teaching_switches
+from .runner import settings_from
+from .settings import REDIRECT_MATCHING
+from .users import DEMO_USERS
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m mock_server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    parser.add_argument("--port", type=int, default=5001)
+    parser.add_argument("--seed", type=int, help="deterministic mode: seeded ids, frozen clock")
+    parser.add_argument("--db", help="SQLite file that keeps apps, grants and tokens across restarts")
+    parser.add_argument("--public-url", help="browser-facing base URL when behind a proxy")
+    parser.add_argument("--access-token-format", choices=("jwt", "opaque"), default="jwt")
+    parser.add_argument("--registration-token", help="initial access token for RFC 7591 off loopback")
+    insecure = parser.add_argument_group("INSECURE teaching switches (off by default)")
+    insecure.add_argument("--allow-implicit", action="store_true", help="enable response_type=token")
+    insecure.add_argument("--no-require-pkce", dest="require_pkce", action="store_false",
+                          help="public clients may skip PKCE; 'plain' accepted")
+    insecure.add_argument("--redirect-matching", choices=REDIRECT_MATCHING, default="exact")
+    insecure.add_argument("--no-refresh-rotation", dest="refresh_rotation", action="store_false")
+    insecure.add_argument("--allow-token-in-query", action="store_true")
+    for name in ("authorization_code", "access_token", "refresh_token", "device_code"):
+        insecure.add_argument(f"--{name.replace('_', '-')}-lifetime", type=int, metavar="SECONDS")
+    return parser.parse_args(argv)
+
+
+def settings_from_args(args: argparse.Namespace):
+    lifetimes = {name: getattr(args, f"{name}_lifetime")
+                 for name in ("authorization_code", "access_token", "refresh_token", "device_code")
+                 if getattr(args, f"{name}_lifetime") is not None}
+    settings = settings_from(
+        host=args.host, port=args.port, seed=args.seed, db=args.db, public_url=args.public_url,
+        access_token_format=args.access_token_format, lifetimes=lifetimes,
+        allow_implicit=args.allow_implicit, require_pkce=args.require_pkce,
+        redirect_matching=args.redirect_matching, refresh_rotation=args.refresh_rotation,
+        allow_token_in_query=args.allow_token_in_query)
+    return settings.replace(registration_token=args.registration_token)
+
+
+def banner(settings) -> str:
+    lines = [f"Mock OAuth 2.0 server (Bluesky Accounts) at {settings.issuer}",
+             f"  metadata   {settings.issuer}/.well-known/oauth-authorization-server",
+             f"  console    {settings.issuer}/console",
+             "Demo users (username / password, role):"]
+    lines += [f"  {u.id:6} / {u.password:15} {u.role}" for u in DEMO_USERS]
+    lines.append("Demo apps (client id, secret):")
+    lines += [f"  {a['client_id']:20} {a['client_secret'] or '(public: PKCE, no secret)'}"
+              for a in demo_apps(settings.issuer)]
+    lines.append(f"Mode: {'deterministic, seed ' + str(settings.seed) if settings.seed is not None else 'random'}"
+                 f"; storage: {settings.db or 'memory'}; access tokens: {settings.access_token_format}")
+    lines.append("The transcript records every message with its secrets: it is a teaching tool.")
+    if not settings.on_loopback:
+        lines.append(f"WARNING: listening on {settings.host}, not loopback: reachable from other machines.")
+        lines.append(f"  Registration needs the initial access token: "
+                     f"{settings.registration_token or '(none set: --registration-token)'}")
+    if teaching := teaching_switches(settings):
+        lines.append("INSECURE teaching switches ON: " + ", ".join(f"{k}={v}" for k, v in teaching.items()))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    settings = settings_from_args(parse_args(argv))
+    app = create_app(settings)
+    print(banner(settings), flush=True)
+    from waitress import serve
+
+    serve(app, host=settings.host, port=settings.port, threads=8, ident="mock-oauth")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

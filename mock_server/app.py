@@ -1,0 +1,126 @@
+"""The app factory: one call builds a complete, independent server from a ``Settings``.
+
+No import-time state: a notebook can run two differently switched servers side by side (the
+security lab does).
+"""
+from __future__ import annotations
+
+import secrets
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from . import admin, agent_api, clients, consent, device, errors, metadata, oidc, resource_api
+from . import tokens, users
+from .clock import DETERMINISTIC_START, Clock, route_authlib_through_clock
+from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, ImplicitGrant,
+                     OpenIDCode, RefreshTokenGrant, StrictCodeChallenge)
+from .ids import Ids
+from .keys import SigningKeys
+from .models import Client, Setting
+from .recording import install_recorder
+from .resource import ResourceProtector
+from .settings import Settings
+from .state import ServerState, current
+from .storage import Storage
+from .transcript import Transcript
+
+BLUEPRINTS = (users, consent, clients, device, tokens, oidc, metadata, resource_api, admin)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings()
+    route_authlib_through_clock()
+    app = Flask(__name__)
+    deterministic = settings.seed is not None
+    state = ServerState(
+        settings=settings,
+        clock=Clock(frozen_at=DETERMINISTIC_START if deterministic else None),
+        ids=Ids(settings.seed),
+        storage=Storage(settings.db),
+        keys=None,
+        transcript=Transcript(),
+        world=agent_api.World.demo(),
+    )
+    app.extensions["mock_server"] = state
+    app.config.update(SESSION_COOKIE_NAME="mock_oauth_session", SESSION_COOKIE_SAMESITE="Lax")
+    with app.app_context():
+        state.keys = SigningKeys(state.storage, state.clock, deterministic)
+        app.secret_key = _session_secret(state)
+        users.ensure_demo_users(state.db)
+        clients.ensure_demo_apps(state.db, settings.issuer)
+        state.storage.session.remove()
+    state.authorization_server = _authorization_server(app, settings)
+    state.registration = clients.ClientRegistrationEndpoint(state.authorization_server)
+    state.resource_protector = ResourceProtector()
+    for module in BLUEPRINTS:
+        app.register_blueprint(module.blueprint)
+    app.add_url_rule("/", "home", home)
+    _install_request_hooks(app, state)
+    return app
+
+
+def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer:
+    def query_client(client_id):
+        return app.extensions["mock_server"].db.query(Client).filter_by(client_id=client_id).first()
+
+    server = AuthorizationServer(app, query_client=query_client, save_token=tokens.save_token)
+    server.register_token_generator("default", tokens.token_generator(settings))
+    server.register_grant(AuthorizationCodeGrant,
+                          [StrictCodeChallenge(settings.switches.require_pkce), OpenIDCode()])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_grant(DeviceCodeGrant)
+    if settings.switches.allow_implicit:
+        server.register_grant(ImplicitGrant)
+    server.register_extension(consent.IssuerParameter())
+    server.register_endpoint(tokens.RevocationEndpoint)
+    server.register_endpoint(tokens.IntrospectionEndpoint)
+    return server
+
+
+def _session_secret(state: ServerState) -> str:
+    """The cookie-signing key: kept in storage so sign-ins survive a restart with --db."""
+    row = state.db.get(Setting, "session_secret")
+    if row is None:
+        value = state.ids.token() if state.ids.seeded else secrets.token_urlsafe(32)
+        row = Setting(name="session_secret", value=value)
+        state.db.add(row)
+        state.db.commit()
+    return row.value
+
+
+def _install_request_hooks(app: Flask, state: ServerState) -> None:
+    @app.before_request
+    def serialise():
+        state.storage.lock.acquire()
+        request.environ["mock_server.locked"] = True
+
+    install_recorder(app, state)
+    app.before_request(errors.guard_request)
+
+    @app.after_request
+    def security_headers(response):
+        if response.mimetype == "text/html":
+            # Clickjacking: login and consent must never render inside someone else's frame.
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.teardown_request
+    def release(_exc):
+        state.storage.session.remove()
+        if request.environ.pop("mock_server.locked", False):
+            state.storage.lock.release()
+
+    app.register_error_handler(HTTPException, errors.handle_http_exception)
+    app.register_error_handler(Exception, errors.handle_unexpected)
+
+
+def home():
+    settings = current().settings
+    return render_template("home.html", settings=settings, users=users.DEMO_USERS,
+                           apps=clients.demo_apps(settings.issuer),
+                           teaching=metadata.teaching_switches(settings))

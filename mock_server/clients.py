@@ -1,0 +1,225 @@
+"""Clients and registration: RFC 7591 dynamic registration, the Developer Console page that uses the
+same code, and the demo apps.
+
+LiveChat's vocabulary maps onto the RFC: a *server-side app* is a confidential client
+(``client_secret_basic``), a *browser app* ("JavaScript app") a public one (``none``, PKCE, no
+secret). The secret is shown once, at registration, and never again.
+"""
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import AccessDeniedError
+from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest
+from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint as _ClientRegistrationEndpoint
+from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
+from flask import Blueprint, render_template, request
+
+from . import redirects, scopes
+from .errors import json_error
+from .metadata import authorization_server_metadata
+from .models import Client
+from .state import current
+from .users import check_csrf, csrf_token
+
+blueprint = Blueprint("clients", __name__)
+
+STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoint_auth_method",
+                 "tos_uri", "policy_uri", "jwks_uri", "software_id", "software_version",
+                 "id_token_signed_response_alg")
+LIST_FIELDS = ("redirect_uris", "grant_types", "response_types", "contacts")
+APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
+
+
+def metadata_problem(data) -> OAuth2Error | None:
+    """What is wrong with this client metadata, as the RFC 7591 §3.2.2 error, or None."""
+    if not isinstance(data, dict) or not data:
+        return InvalidClientMetadataError("The body must be a non-empty JSON object.")
+    for name in STRING_FIELDS:
+        if name in data and not isinstance(data[name], str):
+            return InvalidClientMetadataError(f"'{name}' must be a string.")
+    for name in LIST_FIELDS:
+        value = data.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            return InvalidClientMetadataError(f"'{name}' must be a list of strings.")
+    for uri in data.get("redirect_uris", []):
+        if problem := redirects.registration_problem(uri):
+            return InvalidRedirectURIError(problem)
+    grant_types = data.get("grant_types", ["authorization_code"])
+    if "authorization_code" in grant_types and not data.get("redirect_uris"):
+        return InvalidRedirectURIError("An app using the authorization code grant needs redirect_uris.")
+    if unknown := scopes.unknown(scopes.split_scope(data.get("scope", ""))):
+        return InvalidClientMetadataError(f"Unknown scopes: {', '.join(unknown)}.")
+    if data.get("token_endpoint_auth_method") == "none" and "client_credentials" in grant_types:
+        return InvalidClientMetadataError("A public client (no secret) cannot use client_credentials.")
+    if data.get("id_token_signed_response_alg", "RS256") != "RS256":
+        return InvalidClientMetadataError("ID tokens are signed with RS256 only.")
+    return None
+
+
+class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
+    def authenticate_token(self, request):
+        """No initial access token on loopback (one learner, one machine); off loopback, the
+        token printed in the banner (RFC 7591 §3)."""
+        settings = current().settings
+        if getattr(request, "from_console", False) or settings.on_loopback:
+            return True
+        sent = request.headers.get("Authorization", "")
+        return bool(settings.registration_token) and sent == f"Bearer {settings.registration_token}"
+
+    def extract_client_metadata(self, request):
+        if problem := metadata_problem(request.payload.data):
+            raise problem
+        metadata = {
+            "grant_types": ["authorization_code"],  # RFC 7591 §2 defaults
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "id_token_signed_response_alg": "RS256",
+        }
+        metadata.update(super().extract_client_metadata(request))
+        return metadata
+
+    def generate_client_id(self, request):
+        return current().ids.token(32)
+
+    def generate_client_secret(self, request):
+        return current().ids.token(43)
+
+    def generate_client_info(self, request):
+        info = super().generate_client_info(request)
+        if request.payload.data.get("token_endpoint_auth_method") == "none":
+            # A public client gets no secret at all (RFC 7591 §3.2.1: only when issued).
+            del info["client_secret"], info["client_secret_expires_at"]
+        return info
+
+    def get_server_metadata(self):
+        return authorization_server_metadata()
+
+    def save_client(self, client_info, client_metadata, request):
+        return save_client(client_info, client_metadata)
+
+
+def save_client(client_info: dict, client_metadata: dict, **extra) -> Client:
+    auth_method = client_metadata.get("token_endpoint_auth_method", "client_secret_basic")
+    client = Client(app_type="browser" if auth_method == "none" else "server-side", **extra)
+    for name, value in client_info.items():
+        setattr(client, name, value)
+    client.set_client_metadata(client_metadata)
+    current().db.add(client)
+    current().db.commit()
+    return client
+
+
+class _Payload(JsonPayload):
+    def __init__(self, data):
+        self._data = data
+
+    @property
+    def data(self):
+        return self._data
+
+
+def register(metadata: dict, from_console: bool = False, http_request=None):
+    """Run RFC 7591 registration; returns (status, body, headers) — errors in the RFC shape too."""
+    if http_request is None:
+        http_request = JsonRequest("POST", current().settings.issuer + "/register")
+        http_request.payload = _Payload(metadata)
+    http_request.from_console = from_console
+    try:
+        return current().registration(http_request)
+    except AccessDeniedError:
+        return 401, {"error": "invalid_token", "error_description":
+                     "Registration off loopback needs the initial access token from the banner."}, \
+            [("WWW-Authenticate", 'Bearer error="invalid_token"')]
+    except OAuth2Error as error:
+        status, body, headers = error()
+        return status, dict(body), headers
+
+
+def demo_apps(issuer: str) -> list[dict]:
+    """The pre-registered apps of the story (fixed ids and secrets, so notebooks can name them)."""
+    callbacks = [f"{issuer}/callback", "http://127.0.0.1:8765/callback"]
+    return [
+        {"client_id": "bluesky-reports", "client_secret": "reports-secret",
+         "client_name": "Bluesky Reports", "token_endpoint_auth_method": "client_secret_basic",
+         "redirect_uris": callbacks,
+         "grant_types": ["authorization_code", "refresh_token", "client_credentials",
+                         "urn:ietf:params:oauth:grant-type:device_code"],
+         "scope": "chats--all:ro chats--access:ro customers:ro agents--all:ro openid profile email"},
+        {"client_id": "bluesky-widget", "client_secret": None,
+         "client_name": "Bluesky Chat Widget", "token_endpoint_auth_method": "none",
+         "redirect_uris": callbacks,
+         "grant_types": ["authorization_code", "refresh_token",
+                         "urn:ietf:params:oauth:grant-type:device_code"],
+         "scope": "chats--access:ro chats--my:rw customers:ro openid profile"},
+        {"client_id": "bluesky-admin-tools", "client_secret": "admin-tools-secret",
+         "client_name": "Bluesky Admin Tools", "token_endpoint_auth_method": "client_secret_basic",
+         "redirect_uris": callbacks, "grant_types": ["authorization_code", "refresh_token"],
+         "scope": "agents--all:ro agents--all:rw webhooks--all:rw"},
+        {"client_id": "agent-api", "client_secret": "agent-api-secret",
+         "client_name": "Agent API (resource server)", "token_endpoint_auth_method": "client_secret_basic",
+         "redirect_uris": [], "grant_types": [], "scope": "", "is_resource_server": True},
+    ]
+
+
+def ensure_demo_apps(db, issuer: str) -> None:
+    """Register the demo apps, or re-point their callbacks at this server's current URL."""
+    for app in demo_apps(issuer):
+        app = dict(app, response_types=["code"] if app["redirect_uris"] else [],
+                   id_token_signed_response_alg="RS256")
+        info = {"client_id": app.pop("client_id"), "client_secret": app.pop("client_secret"),
+                "client_id_issued_at": 0, "client_secret_expires_at": 0}
+        is_resource_server = app.pop("is_resource_server", False)
+        existing = db.query(Client).filter_by(client_id=info["client_id"]).first()
+        if existing:
+            existing.set_client_metadata(app)
+        else:
+            save_client(info, app, is_resource_server=is_resource_server)
+    db.commit()
+
+
+@blueprint.post("/register")
+def register_endpoint():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return json_error(400, "invalid_client_metadata", "The body must be a JSON object.")
+    status, body, headers = register(data)
+    response = current().authorization_server.handle_response(status, body, headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.route("/console", methods=["GET", "POST"])
+def console():
+    """The Developer Console: register an app by hand, the way LiveChat's console does."""
+    form, result, error, status = request.form, None, None, 200
+    if request.method == "POST":
+        check_csrf()
+        code, body, _ = register(console_metadata(form), from_console=True)
+        if code == 201:
+            result, status = body, 201
+        else:
+            error, status = body.get("error_description") or body.get("error"), code
+    apps = current().db.query(Client).filter_by(is_resource_server=False).order_by(Client.id).all()
+    page = render_template("console.html", apps=apps, result=result, error=error, form=form,
+                           groups=scopes.grouped(), csrf_token=csrf_token())
+    return page, status
+
+
+def console_metadata(form) -> dict:
+    """The console form as RFC 7591 metadata (redirect URIs comma- or line-separated, as LiveChat)."""
+    app_type = form.get("app_type", "server-side")
+    uris = [u.strip() for u in form.get("redirect_uris", "").replace(",", "\n").splitlines() if u.strip()]
+    grant_types = ["authorization_code", "refresh_token"]
+    return {
+        "client_name": form.get("client_name", "").strip() or "Untitled app",
+        "token_endpoint_auth_method": APP_TYPES.get(app_type, "client_secret_basic"),
+        "redirect_uris": uris,
+        "scope": scopes.join_scope(form.getlist("scope")),
+        "grant_types": grant_types,
+    }
+
+
+@blueprint.get("/callback")
+def callback():
+    """Where the demo apps' redirects land in a real browser: shows what the app received."""
+    return render_template("callback.html", params=sorted(request.args.items(multi=True)))

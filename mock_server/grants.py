@@ -1,0 +1,223 @@
+"""The grants (RFC 6749 §4, RFC 7636, RFC 8628, OIDC Core): Authlib does the protocol; each subclass
+here only says how *this* server stores and decides — the rules in server-rules.md.
+"""
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
+from authlib.oidc.core import OpenIDCode as _OpenIDCode
+from authlib.oidc.core import UserInfo
+
+from . import scopes
+from .models import AuthorizationCode, DeviceCredential, Token, User
+from .state import current
+
+PUBLIC_AND_CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def user_info(user: User, scope: str) -> UserInfo:
+    """OIDC Core §5.4: what each identity scope reveals about the user."""
+    granted = scopes.split_scope(scope)
+    info = UserInfo(sub=user.id)
+    if "profile" in granted:
+        info["name"] = user.name
+        info["preferred_username"] = user.id
+    if "email" in granted:
+        info.update(email=user.email, email_verified=True)
+    return info
+
+
+class StrictCodeChallenge(CodeChallenge):
+    """RFC 7636 with this server's defaults: S256 only, and required of public clients at the
+    *authorization* endpoint already (Authlib alone checks only at the token endpoint)."""
+
+    def __init__(self, required: bool):
+        super().__init__(required=required)
+        self.SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"] if required else ["S256", "plain"]
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        payload = grant.request.payload.data
+        if self.required:
+            if grant.request.client.is_public and not payload.get("code_challenge"):
+                raise InvalidRequestError(
+                    "A public client must send 'code_challenge' with S256 (RFC 7636, OAuth 2.1)."
+                )
+            if payload.get("code_challenge") and not payload.get("code_challenge_method"):
+                # RFC 7636 §4.3: no method means "plain", which this server does not accept.
+                raise InvalidRequestError("'code_challenge_method' must be S256.")
+        super().validate_code_challenge(grant, redirect_uri)
+
+    def validate_code_verifier(self, grant, result):
+        try:
+            super().validate_code_verifier(grant, result)
+        except InvalidRequestError as error:
+            # server-rules: a missing, wrong or unexpected verifier is a grant failure (RFC 7636
+            # §4.6) — unless the request is malformed for another reason.
+            raise InvalidGrantError(error.description) from error
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+
+    def generate_authorization_code(self):
+        return current().ids.prefixed("ac_")
+
+    def save_authorization_code(self, code, request):
+        state, payload = current(), request.payload
+        now = state.clock.timestamp()
+        row = AuthorizationCode(
+            code=code,
+            client_id=request.client.client_id,
+            user_id=request.user.id,
+            redirect_uri=payload.redirect_uri or "",
+            response_type=payload.response_type,
+            scope=request.scope,
+            nonce=payload.data.get("nonce"),
+            state=payload.state,
+            auth_time=getattr(request, "auth_time", None) or now,
+            issued_at=now,
+            expires_at=now + state.settings.lifetimes.authorization_code,
+            code_challenge=payload.data.get("code_challenge"),
+            code_challenge_method=payload.data.get("code_challenge_method"),
+        )
+        state.db.add(row)
+        state.db.commit()
+
+    def query_authorization_code(self, code, client):
+        db = current().db
+        row = db.query(AuthorizationCode).filter_by(code=code).first()
+        if row is None or row.client_id != client.client_id:
+            return None
+        if row.used_at is not None:
+            # RFC 6749 §4.1.2: a reused code means it leaked; revoke what it bought.
+            for token in db.query(Token).filter_by(code_id=row.id):
+                revoke_family(token.family_id)
+            db.commit()
+            return None
+        return None if row.is_expired() else row
+
+    def delete_authorization_code(self, authorization_code):
+        # Kept, marked used: a second use must be recognised as reuse, not as "unknown".
+        authorization_code.used_at = current().clock.timestamp()
+        current().db.commit()
+
+    def authenticate_user(self, authorization_code):
+        return current().db.get(User, authorization_code.user_id)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+
+    def __init__(self, request, server):
+        super().__init__(request, server)
+        self.INCLUDE_NEW_REFRESH_TOKEN = current().settings.switches.refresh_rotation
+
+    def authenticate_refresh_token(self, refresh_token):
+        db = current().db
+        token = db.query(Token).filter_by(refresh_token=refresh_token).first()
+        if token is None:
+            return None
+        if token.refresh_used_at is not None and token.refresh_revoked_at is None:
+            # RFC 9700 §4.14.2: a rotated refresh token came back — one of its two holders is
+            # an attacker, and the server cannot tell which. End the whole family.
+            revoke_family(token.family_id)
+            db.commit()
+            return None
+        return token if token.is_refresh_active() else None
+
+    def authenticate_user(self, refresh_token):
+        return current().db.get(User, refresh_token.user_id) if refresh_token.user_id else None
+
+    def revoke_old_credential(self, refresh_token):
+        if self.INCLUDE_NEW_REFRESH_TOKEN:
+            refresh_token.refresh_used_at = current().clock.timestamp()
+            current().db.commit()
+
+
+class ImplicitGrant(grants.ImplicitGrant):
+    """RFC 6749 §4.2 — only behind the ``allow_implicit`` teaching switch: the token travels in
+    the URL fragment, where history, logs and referrers can leak it (RFC 9700 §2.1.2)."""
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    """RFC 6749 §4.4: confidential clients only (the default auth methods carry a secret)."""
+
+    def validate_requested_scope(self):
+        super().validate_requested_scope()
+        if self.request.client.get_allowed_scope(self.request.payload.scope) is None:
+            raise InvalidScopeError("Ask only for scopes registered for this app.")
+
+    def generate_token(self, user=None, scope=None, **kwargs):
+        # No `scope` asked: the app's registered scopes, as at the authorization endpoint.
+        return super().generate_token(user, self.request.client.get_allowed_scope(scope), **kwargs)
+
+
+class DeviceCodeGrant(_DeviceCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+
+    def query_device_credential(self, device_code):
+        db = current().db
+        credential = db.query(DeviceCredential).filter_by(device_code=device_code).first()
+        if credential is None or credential.consumed_at is not None:
+            raise InvalidGrantError("Unknown or already used 'device_code'.")
+        return credential
+
+    def query_user_grant(self, user_code):
+        credential = current().db.query(DeviceCredential).filter_by(user_code=user_code).first()
+        if credential.decision is None:
+            return None
+        return current().db.get(User, credential.user_id), credential.decision == "allow"
+
+    def should_slow_down(self, credential):
+        """RFC 8628 §3.5: polling faster than `interval` earns `slow_down` (+5 s each time)."""
+        now = current().clock.timestamp()
+        too_fast = (
+            credential.last_polled_at is not None
+            and now - credential.last_polled_at < credential.interval
+        )
+        if too_fast:
+            credential.interval += 5
+        credential.last_polled_at = now
+        current().db.commit()
+        return too_fast
+
+    def create_token_response(self):
+        response = super().create_token_response()
+        self.request.credential.consumed_at = current().clock.timestamp()
+        current().db.commit()
+        return response
+
+
+class OpenIDCode(_OpenIDCode):
+    """OIDC Core §3.1: an ID token beside the access token when `openid` was granted."""
+
+    def __init__(self):
+        super().__init__(require_nonce=False)
+
+    def exists_nonce(self, nonce, request):
+        # A nonce seen before for this client is a replayed authentication response.
+        query = current().db.query(AuthorizationCode)
+        return query.filter_by(client_id=request.payload.client_id, nonce=nonce).first() is not None
+
+    def resolve_client_private_key(self, client):
+        return current().keys.signing_key()
+
+    def get_client_algorithm(self, client):
+        return "RS256"  # the only ID-token algorithm the metadata advertises
+
+    def get_encode_header(self, client):
+        return {"alg": "RS256", "kid": current().keys.signing_key()["kid"]}
+
+    def get_client_claims(self, client):
+        return {"iss": current().settings.issuer, "aud": client.get_client_id()}
+
+    def generate_user_info(self, user, scope):
+        return user_info(user, scope)
+
+
+def revoke_family(family_id: str) -> None:
+    """Revoke every access and refresh token descended from one authorization."""
+    for token in current().db.query(Token).filter_by(family_id=family_id):
+        token.revoke()

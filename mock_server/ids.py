@@ -1,0 +1,39 @@
+"""Every random value the server hands out: codes, tokens, client ids, secrets, CSRF tokens.
+
+Unseeded, they come from the operating system (``secrets``). Seeded (deterministic mode), they come
+from one ``random.Random(seed)``: the same requests in the same order give the same values, which
+is what lets nbval compare notebook outputs. Never seed a real server.
+"""
+from __future__ import annotations
+
+import random
+import secrets
+import string
+import threading
+
+URLSAFE = string.ascii_letters + string.digits + "-_"
+# RFC 8628 §6.1: user codes from an alphabet without look-alikes (no vowels, no 0/O, 1/I).
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+
+
+class Ids:
+    def __init__(self, seed: int | None = None):
+        self.seeded = seed is not None
+        self._random = random.Random(seed) if self.seeded else secrets.SystemRandom()
+        self._lock = threading.Lock()
+
+    def _choose(self, alphabet: str, length: int) -> str:
+        with self._lock:
+            return "".join(self._random.choice(alphabet) for _ in range(length))
+
+    def token(self, length: int = 43) -> str:
+        """43 URL-safe characters ≈ 256 bits, as RFC 6749 §10.10 asks for guessing resistance."""
+        return self._choose(URLSAFE, length)
+
+    def prefixed(self, prefix: str, length: int = 43) -> str:
+        """A readable kind marker (``ac_`` code, ``rt_`` refresh...) so learners tell them apart."""
+        return prefix + self.token(length)
+
+    def user_code(self) -> str:
+        code = self._choose(USER_CODE_ALPHABET, 8)
+        return f"{code[:4]}-{code[4:]}"

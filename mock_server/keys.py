@@ -1,0 +1,66 @@
+"""Signing keys (RFC 7517 JWKS): RS256 keys that sign JWT access tokens and ID tokens.
+
+A fresh 2048-bit key per server normally. In deterministic mode the server signs with the demo key
+shipped in ``keys/deterministic-demo-key.pem``: RSA key generation cannot be seeded, and RS256
+(PKCS#1 v1.5) signatures are deterministic, so a fixed key makes whole JWTs reproducible. That key
+is public — never use it outside this course.
+
+Rotation keeps retired keys in the JWKS, so tokens signed before the rotation still verify until
+they expire (server-rules: "rotating a key keeps the old one published").
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from joserfc.jwk import KeySet, RSAKey
+
+from .models import SigningKey
+
+DEMO_KEY = Path(__file__).parent / "keys" / "deterministic-demo-key.pem"
+
+
+class SigningKeys:
+    def __init__(self, storage, clock, deterministic: bool):
+        self._storage = storage
+        self._clock = clock
+        with storage.lock:
+            db = storage.session
+            if db.query(SigningKey).count() == 0:
+                key = RSAKey.import_key(DEMO_KEY.read_bytes()) if deterministic else None
+                self._add(db, key)
+            db.commit()
+            storage.session.remove()
+
+    def _add(self, db, key: RSAKey | None) -> SigningKey:
+        key = key or RSAKey.generate_key(2048, private=True)
+        kid = key.thumbprint()  # RFC 7638: a kid derived from the key, the same on every run
+        data = key.as_dict(private=True, kid=kid, use="sig", alg="RS256")
+        row = SigningKey(kid=kid, private_jwk=json.dumps(data), created_at=self._clock.timestamp())
+        db.add(row)
+        return row
+
+    def _rows(self):
+        return self._storage.session.query(SigningKey).order_by(SigningKey.created_at)
+
+    def signing_key(self) -> dict:
+        """The private JWK (with its kid) that signs new tokens: the newest unretired one."""
+        row = self._rows().filter(SigningKey.retired_at.is_(None)).all()[-1]
+        return json.loads(row.private_jwk)
+
+    def public_jwks(self) -> dict:
+        keys = [json.loads(r.private_jwk) for r in self._rows()]
+        return KeySet.import_key_set({"keys": keys}).as_dict(private=False)
+
+    def verification_keys(self) -> KeySet:
+        return KeySet.import_key_set(self.public_jwks())
+
+    def rotate(self) -> str:
+        """Retire the signing key (still published) and sign with a new one; returns the new kid."""
+        with self._storage.lock:
+            db = self._storage.session
+            for row in self._rows().filter(SigningKey.retired_at.is_(None)):
+                row.retired_at = self._clock.timestamp()
+            kid = self._add(db, None).kid
+            db.commit()
+            return kid

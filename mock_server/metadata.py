@@ -1,0 +1,75 @@
+"""Discovery (RFC 8414, OIDC Discovery 1.0): the documents real clients configure themselves from.
+
+They describe exactly what is enabled — an insecure teaching switch changes them, and is listed in
+``mock_server_teaching_switches`` so nobody mistakes a weakened server for a normal one.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from . import scopes
+from .state import current
+
+blueprint = Blueprint("metadata", __name__)
+
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+
+def authorization_server_metadata() -> dict:
+    settings = current().settings
+    switches = settings.switches
+    issuer = settings.issuer
+    response_types = ["code"] + (["token"] if switches.allow_implicit else [])
+    metadata = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "registration_endpoint": f"{issuer}/register",
+        "device_authorization_endpoint": f"{issuer}/device_authorization",
+        "revocation_endpoint": f"{issuer}/revoke",
+        "introspection_endpoint": f"{issuer}/introspect",
+        "userinfo_endpoint": f"{issuer}/userinfo",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "scopes_supported": list(scopes.CATALOG),
+        "response_types_supported": response_types,
+        "response_modes_supported": ["query"] + (["fragment"] if switches.allow_implicit else []),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
+                                  DEVICE_CODE] + (["implicit"] if switches.allow_implicit else []),
+        "code_challenge_methods_supported": ["S256"] + ([] if switches.require_pkce else ["plain"]),
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "authorization_response_iss_parameter_supported": True,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name",
+                             "preferred_username", "email", "email_verified"],
+        "service_documentation": f"{issuer}/console",
+    }
+    if teaching := teaching_switches(settings):
+        metadata["mock_server_teaching_switches"] = teaching
+    return metadata
+
+
+def teaching_switches(settings) -> dict:
+    """Insecure switches that are on, plus any changed lifetime (also a teaching setting)."""
+    from .settings import Lifetimes
+
+    changed = dict(settings.switches.insecure())
+    defaults = Lifetimes()
+    for name in defaults.__dataclass_fields__:
+        if getattr(settings.lifetimes, name) != getattr(defaults, name):
+            changed[f"{name}_lifetime"] = getattr(settings.lifetimes, name)
+    return changed
+
+
+@blueprint.get("/.well-known/oauth-authorization-server")
+@blueprint.get("/.well-known/openid-configuration")
+def discovery():
+    return jsonify(authorization_server_metadata())
+
+
+@blueprint.get("/.well-known/jwks.json")
+def jwks():
+    return jsonify(current().keys.public_jwks())

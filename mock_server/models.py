@@ -1,0 +1,229 @@
+"""The stored things, as RFC 6749 names them: clients, users, authorization codes, tokens, device codes.
+
+Expiry is always read from the virtual clock (``state.current().clock``), never from ``time``.
+Nothing is deleted when used or revoked: a used code and a rotated refresh token are kept, marked,
+because *reuse* of either is the signal of an attack (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+"""
+from __future__ import annotations
+
+from authlib.integrations.sqla_oauth2 import OAuth2ClientMixin
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
+from authlib.oauth2.rfc8628 import DeviceCredentialMixin
+from sqlalchemy import Boolean, Column, Integer, String, Text
+
+from . import redirects, scopes
+from .state import current
+from .storage import Base
+
+
+def _now() -> int:
+    return current().clock.timestamp()
+
+
+class User(Base):
+    """A resource owner: an agent of the demo organisation."""
+
+    __tablename__ = "users"
+    id = Column(String(64), primary_key=True)
+    password_hash = Column(Text, nullable=False)
+    name = Column(Text, nullable=False)
+    email = Column(Text, nullable=False)
+    role = Column(String(20), nullable=False)
+    organization_id = Column(String(64), nullable=False)
+
+    def get_user_id(self):
+        return self.id
+
+
+class Client(Base, OAuth2ClientMixin):
+    """A registered app. ``app_type`` is LiveChat's word: "server-side" (confidential) or "browser"."""
+
+    __tablename__ = "clients"
+    id = Column(Integer, primary_key=True)
+    app_type = Column(String(20), nullable=False, default="server-side")
+    # A resource server (the agent API) may introspect any token (RFC 7662 §4).
+    is_resource_server = Column(Boolean, nullable=False, default=False)
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    def check_redirect_uri(self, redirect_uri):
+        mode = current().settings.switches.redirect_matching
+        return redirects.matches(redirect_uri, self.redirect_uris, mode)
+
+    def get_allowed_scope(self, scope):
+        """RFC 6749 §3.3: no `scope` gets the app's registered scopes (LiveChat's way); with
+        `scope`, every scope asked for must be registered — refusing (None → invalid_scope)
+        rather than silently dropping what the app asked for."""
+        if not scope:
+            return scopes.join_scope(scopes.split_scope(self.scope))
+        requested = scopes.split_scope(scope)
+        registered = set(scopes.split_scope(self.scope))
+        if not requested or not set(requested) <= registered:
+            return None
+        return scopes.join_scope(requested)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        """A public client proves nothing ("none"); a confidential one sends its secret, in the
+        Basic header or the form body (RFC 6749 §2.3.1: both are in common use)."""
+        if self.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+
+class AuthorizationCode(Base, AuthorizationCodeMixin):
+    __tablename__ = "authorization_codes"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(120), unique=True, nullable=False)
+    client_id = Column(String(64), nullable=False)
+    user_id = Column(String(64), nullable=False)
+    redirect_uri = Column(Text, default="")
+    response_type = Column(Text, default="")
+    scope = Column(Text, default="")
+    nonce = Column(Text)
+    state = Column(Text)
+    auth_time = Column(Integer, nullable=False)
+    issued_at = Column(Integer, nullable=False)
+    expires_at = Column(Integer, nullable=False)
+    code_challenge = Column(Text)
+    code_challenge_method = Column(String(48))
+    used_at = Column(Integer)
+
+    def is_expired(self):
+        return self.expires_at <= _now()
+
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_auth_time(self):
+        return self.auth_time
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_acr(self):
+        return None
+
+    def get_amr(self):
+        return None
+
+
+class Token(Base, TokenMixin):
+    """One token response: an access token and, maybe, a refresh token.
+
+    ``family_id`` ties together every token descended from one authorization (one code, or one
+    device grant) through refresh: reuse of a rotated refresh token revokes the whole family.
+    """
+
+    __tablename__ = "tokens"
+    id = Column(Integer, primary_key=True)
+    token_id = Column(String(64), unique=True, nullable=False)  # the JWT's jti
+    client_id = Column(String(64), nullable=False)
+    user_id = Column(String(64))
+    grant_type = Column(String(80), nullable=False)
+    token_type = Column(String(40), nullable=False, default="Bearer")
+    access_token = Column(Text, unique=True, nullable=False)
+    refresh_token = Column(String(255), unique=True)
+    scope = Column(Text, default="")
+    issued_at = Column(Integer, nullable=False)
+    expires_in = Column(Integer, nullable=False)
+    refresh_expires_at = Column(Integer)
+    access_revoked_at = Column(Integer)
+    refresh_revoked_at = Column(Integer)
+    refresh_used_at = Column(Integer)  # rotated away: presenting it again is reuse
+    family_id = Column(String(64), nullable=False)
+    code_id = Column(Integer)
+
+    def check_client(self, client):
+        return self.client_id == client.get_client_id()
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return self.expires_in
+
+    @property
+    def expires_at(self) -> int:
+        return self.issued_at + self.expires_in
+
+    def is_expired(self):
+        return self.expires_at <= _now()
+
+    def is_revoked(self):
+        return self.access_revoked_at is not None
+
+    def is_refresh_active(self) -> bool:
+        return (
+            self.refresh_token is not None
+            and self.refresh_revoked_at is None
+            and self.refresh_used_at is None
+            and (self.refresh_expires_at is None or self.refresh_expires_at > _now())
+        )
+
+    def is_active(self) -> bool:
+        return not self.is_revoked() and not self.is_expired()
+
+    def revoke(self) -> None:
+        now = _now()
+        self.access_revoked_at = self.access_revoked_at or now
+        if self.refresh_token:
+            self.refresh_revoked_at = self.refresh_revoked_at or now
+
+
+class DeviceCredential(Base, DeviceCredentialMixin):
+    """RFC 8628: a device code waiting for a user to type its user code and decide."""
+
+    __tablename__ = "device_credentials"
+    id = Column(Integer, primary_key=True)
+    device_code = Column(String(120), unique=True, nullable=False)
+    user_code = Column(String(16), unique=True, nullable=False)
+    client_id = Column(String(64), nullable=False)
+    scope = Column(Text, default="")
+    issued_at = Column(Integer, nullable=False)
+    expires_at = Column(Integer, nullable=False)
+    interval = Column(Integer, nullable=False)
+    last_polled_at = Column(Integer)
+    user_id = Column(String(64))
+    decision = Column(String(10))  # "allow" / "deny" once the user chose
+    consumed_at = Column(Integer)
+
+    def get_client_id(self):
+        return self.client_id
+
+    def get_scope(self):
+        return self.scope
+
+    def get_user_code(self):
+        return self.user_code
+
+    def get_nonce(self):
+        return None
+
+    def get_auth_time(self):
+        return self.issued_at
+
+    def is_expired(self):
+        return self.expires_at <= _now()
+
+
+class SigningKey(Base):
+    """An RSA key that signs JWT access tokens and ID tokens; retired keys stay published."""
+
+    __tablename__ = "signing_keys"
+    kid = Column(String(64), primary_key=True)
+    private_jwk = Column(Text, nullable=False)
+    created_at = Column(Integer, nullable=False)
+    retired_at = Column(Integer)
+
+
+class Setting(Base):
+    """Small server facts that must survive a restart (e.g. the session-cookie key)."""
+
+    __tablename__ = "server_settings"
+    name = Column(String(64), primary_key=True)
+    value = Column(Text, nullable=False)

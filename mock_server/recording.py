@@ -1,0 +1,100 @@
+"""Feeds the transcript: one message per request, recorded around every view (Flask hooks)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from urllib.parse import unquote
+
+from flask import Flask, request
+
+from .models import Token
+from .state import ServerState
+from .transcript import (REQUEST_HEADERS, RESPONSE_HEADERS, MAX_BODY, channel_of, keys_of,
+                         page_title, query_params)
+
+
+def install_recorder(app: Flask, state: ServerState) -> None:
+    @app.before_request
+    def keep_body():
+        # Read the body once into Werkzeug's cache: form parsing later reads from the cache, and
+        # the transcript still sees the raw bytes.
+        request.get_data(cache=True)
+
+    @app.after_request
+    def record(response):
+        state.transcript.append(
+            time=state.clock.timestamp(),
+            channel=channel_of(request.path),
+            method=request.method,
+            path=request.full_path.rstrip("?"),
+            request_headers=_headers(request.headers, REQUEST_HEADERS),
+            request_body=_text(request.get_data(cache=True), request.mimetype),
+            status=response.status_code,
+            response_headers=_headers(response.headers, RESPONSE_HEADERS),
+            response_body=_response_text(response),
+            keys=sorted(_keys(response, state)),
+        )
+        return response
+
+
+def _headers(headers, names) -> dict:
+    return {name: headers[name] for name in names if name in headers}
+
+
+def _text(data: bytes, mimetype: str) -> str:
+    text = data[:MAX_BODY].decode("utf-8", "replace")
+    return page_title(text) if mimetype == "text/html" else text
+
+
+def _response_text(response) -> str:
+    if response.is_streamed or response.direct_passthrough:
+        return ""
+    return _text(response.get_data(), response.mimetype)
+
+
+def _keys(response, state: ServerState) -> set[str]:
+    def resolve(value: str) -> str | None:
+        db = state.db
+        token = (db.query(Token).filter_by(access_token=value).first()
+                 or db.query(Token).filter_by(refresh_token=value).first())
+        return token.token_id if token else None
+
+    found = set()
+    for params in _parameter_sources(response):
+        found |= keys_of(params, resolve)
+    return found
+
+
+def _parameter_sources(response):
+    yield request.args.to_dict()
+    yield request.form.to_dict()
+    yield query_params(request.form.get("next") or request.args.get("next"))
+    yield query_params(response.headers.get("Location"))
+    for body in (request.get_json(silent=True), _json(response)):
+        if isinstance(body, dict):
+            yield {k: v for k, v in body.items() if isinstance(v, str)}
+    yield _authorization_params()
+
+
+def _json(response):
+    if response.mimetype != "application/json" or response.is_streamed:
+        return None
+    try:
+        return json.loads(response.get_data())
+    except ValueError:
+        return None
+
+
+def _authorization_params() -> dict:
+    """The client id from Basic credentials, or the bearer token, as flow keys."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return {"bearer": value.strip()}
+    if scheme.lower() == "basic":
+        try:
+            client_id = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
+            return {"client_id": unquote(client_id)}
+        except (binascii.Error, UnicodeDecodeError):
+            return {}
+    return {}

@@ -1,0 +1,61 @@
+"""Redirect URI rules: what may be registered, and when a requested URI matches a registered one.
+
+The standard (RFC 9700 §4.1.3, OAuth 2.1) demands exact string matching. LiveChat matches by
+prefix; "lax" accepts anything — both exist only as teaching switches, to let the security lab
+steal a code.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+
+
+def _split(uri: str):
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+        return parts
+    except (ValueError, TypeError):
+        return None
+
+
+def registration_problem(uri) -> str | None:
+    """Why this redirect URI cannot be registered (RFC 6749 §3.1.2, RFC 8252 §7.3), or None."""
+    if not isinstance(uri, str) or not uri:
+        return "a redirect URI must be a non-empty string"
+    parts = _split(uri)
+    if parts is None or not parts.scheme or not parts.netloc:
+        return f"{uri!r} is not an absolute URI"
+    if parts.fragment or "#" in uri:
+        return f"{uri!r} has a fragment; RFC 6749 §3.1.2 forbids it"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        return f"{uri!r} uses http on a non-loopback host; use https (RFC 9700 §4.1)"
+    if parts.scheme not in ("http", "https"):
+        return f"{uri!r} must use http (loopback only) or https"
+    return None
+
+
+def matches(requested: str, registered: list[str], mode: str = "exact") -> bool:
+    if not isinstance(requested, str):
+        return False
+    if mode == "exact":
+        return requested in registered
+    if mode == "lax":
+        parts = _split(requested)
+        return parts is not None and parts.scheme in ("http", "https") and bool(parts.netloc)
+    return any(_prefix_match(requested, r) for r in registered)
+
+
+def _prefix_match(requested: str, registered: str) -> bool:
+    """LiveChat: scheme, host and port exact; the registered path a prefix; no query, fragment or
+    path traversal in the requested URI."""
+    req, reg = _split(requested), _split(registered)
+    if req is None or reg is None or req.query or req.fragment or "#" in requested:
+        return False
+    if ".." in req.path.split("/") or "%2e" in req.path.lower():
+        return False
+    return (
+        (req.scheme, req.hostname, req.port) == (reg.scheme, reg.hostname, reg.port)
+        and req.path.startswith(reg.path)
+    )

@@ -1,0 +1,120 @@
+"""The resource server's side of RFC 6750: finding, checking and refusing bearer tokens.
+
+Answers a user can read: 401 with a bare ``Bearer realm`` challenge when no token came (§3.1: no
+error code then), 401 ``invalid_token`` saying *why* (unknown, bad signature, expired, revoked),
+403 ``insufficient_scope`` naming the scope that was needed. Scope checks follow LiveChat's
+hierarchy (``chats--all:rw`` covers ``chats--access:ro``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from authlib.integrations.flask_oauth2 import ResourceProtector as _ResourceProtector
+from authlib.oauth2.rfc6749.errors import MissingAuthorizationError, UnsupportedTokenTypeError
+from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
+from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
+from flask import jsonify, request
+from joserfc import jwt
+from joserfc.errors import JoseError
+from werkzeug.exceptions import abort
+
+from . import scopes
+from .models import Token
+from .state import current
+
+REALM = "agent-api"
+
+
+def _when(timestamp: int) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def signature_problem(token_string: str) -> str | None:
+    """For a JWT: why its signature does not verify against our JWKS (None when it does)."""
+    if token_string.count(".") != 2:
+        return None  # opaque: only the database knows it
+    try:
+        jwt.decode(token_string, current().keys.verification_keys(), algorithms=["RS256"])
+    except (JoseError, ValueError) as error:
+        return f"its signature does not verify against this server's keys ({type(error).__name__})"
+    return None
+
+
+class BearerTokenValidator(_BearerTokenValidator):
+    def authenticate_token(self, token_string):
+        if signature_problem(token_string):
+            return None
+        return current().db.query(Token).filter_by(access_token=token_string).first()
+
+    def validate_token(self, token, scopes_required, request):
+        def invalid(why):
+            return InvalidTokenError(description=f"The access token {why}.", realm=REALM)
+
+        if token is None:
+            raise invalid("is not one this server issued, or was tampered with")
+        if token.is_revoked():
+            raise invalid(f"was revoked at {_when(token.access_revoked_at)}")
+        if token.is_expired():
+            raise invalid(f"expired at {_when(token.expires_at)}")
+        if self.scope_insufficient(token.get_scope(), scopes_required):
+            error = InsufficientScopeError(
+                description=f"This call needs the scope {' or '.join(scopes_required)}."
+            )
+            error.required_scopes = scopes_required
+            raise error
+
+    def scope_insufficient(self, token_scopes, required_scopes):
+        if not required_scopes:
+            return False
+        granted = scopes.split_scope(token_scopes)
+        return not any(scopes.covers(granted, needed) for needed in required_scopes)
+
+
+class ResourceProtector(_ResourceProtector):
+    def __init__(self):
+        super().__init__()
+        self.register_token_validator(BearerTokenValidator(realm=REALM))
+
+    def parse_request_authorization(self, request):
+        header = request.headers.get("Authorization", "")
+        if not header.strip():
+            query_token = request.args.get("access_token")
+            if query_token and current().settings.switches.allow_token_in_query:
+                return self.get_token_validator("bearer"), query_token
+            raise MissingAuthorizationError(self._default_auth_type, REALM)
+        scheme, _, token_string = header.strip().partition(" ")
+        if scheme.lower() != "bearer":
+            raise UnsupportedTokenTypeError(self._default_auth_type, REALM)
+        if not token_string.strip():
+            raise InvalidTokenError(description="The Bearer header carries no token.", realm=REALM)
+        return self.get_token_validator("bearer"), token_string.strip()
+
+    def raise_error_response(self, error):
+        abort(challenge_response(error))
+
+
+def challenge_response(error):
+    """RFC 6750 §3: the WWW-Authenticate challenge for each failure."""
+    if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
+        # No bearer credentials at all: a bare challenge, no error code (§3.1).
+        body = {"error_description": "This API needs an access token: Authorization: Bearer <token>"}
+        if "access_token" in request.args:
+            body["error_description"] = (
+                "Tokens in the query string are refused (RFC 6750 §2.3, RFC 9700 §4.3.2); "
+                "send Authorization: Bearer <token>."
+            )
+        response = jsonify(body)
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
+        return response
+    description = error.get_error_description()
+    params = [f'realm="{REALM}"', f'error="{error.error}"', f'error_description="{description}"']
+    status = 401
+    if isinstance(error, InsufficientScopeError):
+        params.append(f'scope="{" ".join(error.required_scopes)}"')
+        status = 403
+    response = jsonify(error="invalid_token" if status == 401 else error.error, error_description=description)
+    response.status_code = status
+    response.headers["WWW-Authenticate"] = "Bearer " + ", ".join(params)
+    return response
+

@@ -1,0 +1,49 @@
+"""The agent API over HTTP, in LiveChat's shape: ``POST /v3.5/agent/action/<action>`` with JSON.
+
+Each action requires one scope (see ``agent_api.ACTIONS``); the token is checked by the resource
+protector before the action runs. ``GET /v3.5/agent/actions`` lists which scope opens which call.
+"""
+from __future__ import annotations
+
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, jsonify, request
+
+from . import agent_api
+from .models import Token
+from .state import current
+
+blueprint = Blueprint("agent_api", __name__, url_prefix="/v3.5/agent")
+
+
+@blueprint.get("/actions")
+def list_actions():
+    return jsonify(
+        actions=[
+            {"action": a.name, "scope": a.scope, "description": a.description}
+            for a in agent_api.ACTIONS.values()
+        ]
+    )
+
+
+@blueprint.post("/action/<name>")
+def perform(name: str):
+    action = agent_api.ACTIONS.get(name)
+    if action is None:
+        error = agent_api.ApiError(404, "not_found", f"There is no action {name!r}.")
+        return jsonify(error.body()), error.status
+    protector = current().resource_protector
+    try:
+        token: Token = protector.acquire_token([action.scope])
+    except OAuth2Error as error:
+        protector.raise_error_response(error)
+    payload = request.get_json(silent=True)
+    if payload is None and request.get_data():
+        error = agent_api.ApiError(400, "validation", "The body must be a JSON object.")
+        return jsonify(error.body()), error.status
+    caller = agent_api.Caller(
+        user_id=token.user_id, client_id=token.client_id, scopes=frozenset(token.scope.split())
+    )
+    try:
+        return jsonify(agent_api.perform(current().world, name, caller, payload or {}))
+    except agent_api.ApiError as error:
+        return jsonify(error.body()), error.status

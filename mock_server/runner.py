@@ -1,0 +1,122 @@
+"""Starting the server: in-process on a background thread (notebooks, tests), or in the foreground.
+
+``start()`` returns a handle (URL, transcript, clock, stop; a context manager). Calling it again
+from a re-run notebook cell gives back the running server instead of failing on a busy port — and
+if the settings changed, it restarts with the new ones.
+"""
+from __future__ import annotations
+
+import socket
+import threading
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from .app import create_app
+from .settings import Lifetimes, Settings, Switches
+
+_running: dict[tuple[str, int], "ServerHandle"] = {}
+_lock = threading.Lock()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log lines: in a notebook they would land in cell outputs (the transcript has it all)."""
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+class ServerHandle:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.app = create_app(settings)
+        self._server = make_server(settings.host, settings.port, self.app, threaded=True,
+                                   request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+                                        name=f"mock-server-{settings.port}")
+        self._thread.start()
+
+    @property
+    def _state(self):
+        return self.app.extensions["mock_server"]
+
+    @property
+    def url(self) -> str:
+        """The back-channel URL (what the kernel's HTTP calls use)."""
+        return self.settings.base_url
+
+    @property
+    def issuer(self) -> str:
+        return self.settings.issuer
+
+    @property
+    def transcript(self):
+        return self._state.transcript
+
+    @property
+    def clock(self):
+        return self._state.clock
+
+    @property
+    def keys(self):
+        return self._state.keys
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self._state.storage.close()
+        with _lock:
+            if _running.get((self.settings.host, self.settings.port)) is self:
+                del _running[(self.settings.host, self.settings.port)]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self):
+        return f"<mock_server at {self.url}{' (deterministic)' if self.settings.seed is not None else ''}>"
+
+
+def settings_from(host="127.0.0.1", port=5001, seed=None, db=None, public_url=None,
+                  access_token_format="jwt", lifetimes: dict | None = None, **switches) -> Settings:
+    """Keyword arguments (as a notebook writes them) to a ``Settings``."""
+    return Settings(host=host, port=port, seed=seed, db=db, public_url=public_url,
+                    access_token_format=access_token_format,
+                    lifetimes=Lifetimes(**(lifetimes or {})), switches=Switches(**switches))
+
+
+def start(**options) -> ServerHandle:
+    """Start a server on a background thread (or reuse the one already on that port)."""
+    settings = settings_from(**options)
+    key = (settings.host, settings.port)
+    with _lock:
+        existing = _running.get(key)
+    if existing is not None and existing.running:
+        if existing.settings == settings:
+            return existing
+        existing.stop()
+    if port_in_use(settings.host, settings.port):
+        raise RuntimeError(
+            f"Port {settings.port} is taken by another program (another notebook's server?). "
+            f"Stop it, or start with port=<another number>.")
+    handle = ServerHandle(settings)
+    with _lock:
+        _running[key] = handle
+    return handle
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        return probe.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

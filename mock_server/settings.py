@@ -1,0 +1,82 @@
+"""Settings: everything that makes one server differ from another, in one object.
+
+Secure behaviour is the default. The *teaching switches* turn a rule off so a learner can watch
+the attack it prevents; each one is named for what it weakens and shows up in the banner and in
+the metadata field ``mock_server_teaching_switches`` whenever it is on.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+REDIRECT_MATCHING = ("exact", "prefix", "lax")
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """Seconds each credential lives. RFC 6749 §4.1.2 recommends at most 10 minutes for a code."""
+
+    authorization_code: int = 600
+    access_token: int = 3600
+    refresh_token: int = 30 * 24 * 3600
+    device_code: int = 600
+
+
+@dataclass(frozen=True)
+class Switches:
+    """Insecure teaching switches. Every default here is the secure, standards-true one."""
+
+    allow_implicit: bool = False  # response_type=token (RFC 9700 §2.1.2 says: don't)
+    require_pkce: bool = True  # public clients must send an S256 code_challenge
+    redirect_matching: str = "exact"  # "prefix" is LiveChat's rule, "lax" accepts any URI
+    refresh_rotation: bool = True  # each refresh returns a new refresh token
+    allow_token_in_query: bool = False  # ?access_token=... at the API (RFC 6750 §2.3)
+
+    def __post_init__(self):
+        if self.redirect_matching not in REDIRECT_MATCHING:
+            raise ValueError(f"redirect_matching must be one of {REDIRECT_MATCHING}")
+
+    def insecure(self) -> dict:
+        """The switches that differ from the secure default, by name."""
+        secure = Switches()
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(secure, f.name)
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5001
+    seed: int | None = None  # deterministic mode: seeded ids and a frozen virtual clock
+    db: str | None = None  # SQLite file that keeps apps, users, grants and tokens; None = memory
+    public_url: str | None = None  # the browser-facing base URL, when it is not http://host:port
+    access_token_format: str = "jwt"  # RFC 9068 JWT, or "opaque"
+    registration_token: str | None = None  # initial access token for RFC 7591 off loopback
+    lifetimes: Lifetimes = field(default_factory=Lifetimes)
+    switches: Switches = field(default_factory=Switches)
+
+    def __post_init__(self):
+        if self.access_token_format not in ("jwt", "opaque"):
+            raise ValueError("access_token_format must be 'jwt' or 'opaque'")
+
+    @property
+    def base_url(self) -> str:
+        """The back-channel URL: where the kernel (or any client on this machine) reaches us."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def issuer(self) -> str:
+        """RFC 8414 §2: the issuer is the browser-facing URL, byte for byte, no trailing slash."""
+        return (self.public_url or self.base_url).rstrip("/")
+
+    @property
+    def on_loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1")
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,194 @@
+"""Tokens: how they are made (RFC 9068 JWT or opaque), stored, revoked (RFC 7009) and
+introspected (RFC 7662).
+
+A JWT access token can be checked by its signature alone — which is exactly why this server also
+keeps every one it issues: revocation, code reuse and refresh-family revocation must make a JWT
+inactive at introspection *and* at the API, not only when it expires.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
+from flask import Blueprint
+from joserfc import jws
+
+from .grants import PUBLIC_AND_CONFIDENTIAL, revoke_family
+from .models import Token
+from .state import current
+
+
+def api_audience(issuer: str) -> str:
+    """RFC 9068 `aud`: the resource server the token is for — the agent API."""
+    return f"{issuer}/v3.5/agent"
+
+
+class JWTAccessTokens(JWTBearerTokenGenerator):
+    def get_jwks(self):
+        return current().keys.signing_key()
+
+    def get_jti(self, client, grant_type, user, scope):
+        return current().ids.token(22)
+
+    def get_audiences(self, client, user, scope):
+        return api_audience(current().settings.issuer)
+
+    def access_token_generator(self, client, grant_type, user, scope):
+        self.issuer = current().settings.issuer  # read per request: the issuer is per server
+        return super().access_token_generator(client, grant_type, user, scope)
+
+
+def token_generator(settings) -> BearerTokenGenerator:
+    def refresh_token(client, grant_type, user, scope):
+        return current().ids.prefixed("rt_")
+
+    def expires_in(client, grant_type):
+        return current().settings.lifetimes.access_token
+
+    if settings.access_token_format == "jwt":
+        return JWTAccessTokens(settings.issuer, "RS256", refresh_token, expires_in)
+
+    def opaque(client, grant_type, user, scope):
+        return current().ids.prefixed("at_")
+
+    return BearerTokenGenerator(opaque, refresh_token, expires_in)
+
+
+def token_id_of(access_token: str) -> str:
+    """The id a transcript and introspection show: a JWT's `jti`, or a digest of an opaque token."""
+    try:
+        claims = json.loads(jws.extract_compact(access_token.encode()).payload)
+        if isinstance(claims, dict) and isinstance(claims.get("jti"), str):
+            return claims["jti"]
+    except Exception:  # not a JWT (or not ours): fall back to the digest
+        pass
+    return hashlib.sha256(access_token.encode()).hexdigest()[:22]
+
+
+def save_token(token: dict, request) -> None:
+    """Authlib's `save_token` hook: store the response so it can be revoked and introspected."""
+    state = current()
+    now = state.clock.timestamp()
+    token_id = token_id_of(token["access_token"])
+    parent = getattr(request, "refresh_token", None)  # set by the refresh grant
+    code = getattr(request, "authorization_code", None)
+    refresh = token.get("refresh_token")
+    state.db.add(
+        Token(
+            token_id=token_id,
+            client_id=request.client.client_id,
+            user_id=request.user.id if request.user else None,
+            grant_type=request.payload.grant_type or "implicit",
+            token_type=token.get("token_type", "Bearer"),
+            access_token=token["access_token"],
+            refresh_token=refresh,
+            scope=token.get("scope", ""),
+            issued_at=now,
+            expires_in=token["expires_in"],
+            refresh_expires_at=now + state.settings.lifetimes.refresh_token if refresh else None,
+            family_id=parent.family_id if parent else token_id,
+            code_id=code.id if code is not None and hasattr(code, "id") else None,
+        )
+    )
+    state.db.commit()
+
+
+def find_token(token_string, token_type_hint=None) -> Token | None:
+    """A token by its value; the hint is only a hint (RFC 7009 §2.1: search the other kind too)."""
+    if not isinstance(token_string, str) or not token_string:
+        return None
+    query = current().db.query(Token)
+    by_access = query.filter_by(access_token=token_string).first
+    by_refresh = query.filter_by(refresh_token=token_string).first
+    if token_type_hint == "refresh_token":
+        return by_refresh() or by_access()
+    return by_access() or by_refresh()
+
+
+def active_access_token(token_string) -> Token | None:
+    """What the API accepts: a token we issued, not revoked, not expired — and, for a JWT, a
+    valid signature from one of our keys (checked by the resource module)."""
+    token = current().db.query(Token).filter_by(access_token=token_string).first()
+    return token if token is not None and token.is_active() else None
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    """RFC 7009. Unknown tokens answer 200 too, so revocation cannot be used to probe tokens."""
+
+    CLIENT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        if token.refresh_token == request.form.get("token"):
+            # Revoking a refresh token ends the grant: every token descended from it dies too.
+            revoke_family(token.family_id)
+        else:
+            token.access_revoked_at = token.access_revoked_at or current().clock.timestamp()
+        current().db.commit()
+
+
+class IntrospectionEndpoint(_IntrospectionEndpoint):
+    """RFC 7662: the resource server's (or the owning app's) question "is this token good?"."""
+
+    CLIENT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+
+    def query_token(self, token_string, token_type_hint):
+        token = find_token(token_string, token_type_hint)
+        if token is None:
+            return None
+        is_refresh = token.refresh_token == token_string
+        if (is_refresh and not token.is_refresh_active()) or (not is_refresh and not token.is_active()):
+            return None  # RFC 7662 §2.2: anything inactive answers exactly {"active": false}
+        token.presented_as = "refresh_token" if is_refresh else "access_token"
+        return token
+
+    def create_introspection_payload(self, token):
+        # query_token already answered None for anything inactive, refresh tokens included.
+        return self.introspect_token(token) if token else {"active": False}
+
+    def check_permission(self, token, client, request):
+        return client.is_resource_server or token.client_id == client.client_id
+
+    def introspect_token(self, token):
+        settings = current().settings
+        answer = {
+            "active": True,
+            "token_type": token.presented_as if token.presented_as == "refresh_token" else "Bearer",
+            "client_id": token.client_id,
+            "scope": token.scope,
+            "iat": token.issued_at,
+            "exp": token.expires_at if token.presented_as == "access_token" else token.refresh_expires_at,
+            "iss": settings.issuer,
+            "jti": token.token_id,
+        }
+        if token.presented_as == "access_token":
+            answer["aud"] = api_audience(settings.issuer)
+        if token.user_id:
+            answer.update(sub=token.user_id, username=token.user_id)
+        else:
+            answer["sub"] = token.client_id
+        return answer
+
+
+blueprint = Blueprint("tokens", __name__)
+
+
+@blueprint.post("/token")
+def token_endpoint():
+    return current().authorization_server.create_token_response()
+
+
+@blueprint.post("/revoke")
+def revocation_endpoint():
+    return current().authorization_server.create_endpoint_response(RevocationEndpoint.ENDPOINT_NAME)
+
+
+@blueprint.post("/introspect")
+def introspection_endpoint():
+    return current().authorization_server.create_endpoint_response(IntrospectionEndpoint.ENDPOINT_NAME)

@@ -1,0 +1,122 @@
+"""The transcript: every request the server handles and its response, in order.
+
+Front channel (what passes through the user's browser: authorize, login, consent, device page,
+console) and back channel (app ↔ server: token, introspection, API...) are both recorded, each
+message tagged with the keys that tie a flow together — ``client_id``, ``state``, ``code``,
+``token`` (the token's id), ``user_code``. ``flow(state=...)`` follows those keys from one
+authorization request to its code, its tokens, the API calls made with them and their refreshes.
+
+It records secrets in clear, on purpose: it is a teaching tool, and it says so (the banner).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+FRONT_CHANNEL = ("/authorize", "/login", "/logout", "/device", "/console")
+REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
+RESPONSE_HEADERS = ("Location", "Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate")
+FOLLOWED = ("state", "code", "token", "user_code", "device_code")  # keys that link one flow
+MAX_BODY = 20_000
+
+
+@dataclass
+class Message:
+    seq: int
+    time: int  # virtual clock, seconds
+    channel: str  # "front" or "back"
+    method: str
+    path: str  # path and query
+    request_headers: dict
+    request_body: str
+    status: int
+    response_headers: dict
+    response_body: str
+    keys: list = field(default_factory=list)  # "state:xyz", "code:ac_...", "token:<jti>", ...
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def has(self, key: str) -> bool:
+        return key in self.keys
+
+
+class Transcript:
+    def __init__(self):
+        self._messages: list[Message] = []
+        self._lock = threading.Lock()
+
+    def append(self, **fields) -> Message:
+        with self._lock:
+            message = Message(seq=len(self._messages) + 1, **fields)
+            self._messages.append(message)
+            return message
+
+    def messages(self, since: int = 0, key: str | None = None) -> list[Message]:
+        with self._lock:
+            found = [m for m in self._messages if m.seq > since]
+        return [m for m in found if key is None or m.has(key)]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            return len(self._messages)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._messages.clear()
+
+    def flow(self, since: int = 0, **start) -> list[Message]:
+        """The messages of one flow: those sharing a followed key with the start, transitively.
+
+        ``flow(state="xyz")`` gives the authorization request, login, consent, the redirect with
+        the code, the token exchange, API calls with the token and its refreshes.
+        """
+        wanted = {f"{name}:{value}" for name, value in start.items()}
+        messages = self.messages(since)
+        chosen: set[int] = set()
+        grew = True
+        while grew:
+            grew = False
+            for m in messages:
+                if m.seq not in chosen and wanted.intersection(m.keys):
+                    chosen.add(m.seq)
+                    wanted.update(k for k in m.keys if k.split(":", 1)[0] in FOLLOWED)
+                    grew = True
+        return [m for m in messages if m.seq in chosen]
+
+
+def keys_of(params: dict, resolve_token) -> set[str]:
+    """Flow keys found in one message's parameters (query, form, JSON, Location, Basic user)."""
+    keys = set()
+    for name in ("client_id", "state", "code", "user_code", "device_code"):
+        value = params.get(name)
+        if isinstance(value, str) and value:
+            keys.add(f"{name}:{value}")
+    for name in ("access_token", "refresh_token", "token", "bearer"):
+        value = params.get(name)
+        token_id = resolve_token(value) if isinstance(value, str) and value else None
+        if token_id:
+            keys.add(f"token:{token_id}")
+    return keys
+
+
+def query_params(url: str | None) -> dict:
+    if not url:
+        return {}
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return {}
+    # Implicit-grant tokens travel in the fragment: follow them too.
+    return dict(parse_qsl(parts.query)) | dict(parse_qsl(parts.fragment))
+
+
+def page_title(html: str) -> str:
+    match = re.search(r"<title>(.*?)</title>", html, re.S)
+    return f"<HTML page: {match.group(1).strip() if match else 'untitled'}>"
+
+
+def channel_of(path: str) -> str:
+    return "front" if path.startswith(FRONT_CHANNEL) else "back"

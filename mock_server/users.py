@@ -1,0 +1,108 @@
+"""Users and login: the resource owners, their passwords, and the signed-in browser session.
+
+The demo organisation has a normal agent and an administrator; their credentials are printed in
+the banner and the README. Login and consent forms carry a CSRF token bound to the session, so a
+page elsewhere cannot submit them on the user's behalf (RFC 6749 §10.12, server-rules).
+"""
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .models import User
+from .state import current
+
+blueprint = Blueprint("users", __name__)
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    id: str
+    password: str
+    name: str
+    email: str
+    role: str
+
+
+DEMO_ORGANIZATION = "org-bluesky"
+DEMO_USERS = (
+    DemoUser("jane", "jane-password", "Jane Agent", "jane@bluesky.example", "agent"),
+    DemoUser("ada", "ada-password", "Ada Admin", "ada@bluesky.example", "administrator"),
+)
+
+
+def ensure_demo_users(db) -> None:
+    for demo in DEMO_USERS:
+        if db.get(User, demo.id) is None:
+            db.add(
+                User(
+                    id=demo.id,
+                    # A cheap hash: demo passwords are public, and logins should be quick.
+                    password_hash=generate_password_hash(demo.password, "pbkdf2:sha256:1000"),
+                    name=demo.name,
+                    email=demo.email,
+                    role=demo.role,
+                    organization_id=DEMO_ORGANIZATION,
+                )
+            )
+
+
+def signed_in_user() -> User | None:
+    user_id = session.get("user_id")
+    return current().db.get(User, user_id) if user_id else None
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = current().ids.token(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Abort with the 400 page unless the form carries this session's CSRF token."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        abort(400, description="This form expired or did not come from this server (CSRF check "
+                               "failed). Go back, reload the page and try again.")
+
+
+def safe_next(target: str | None) -> str:
+    """Only follow `next` to a path on this server (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/"
+    return target
+
+
+def render_login(next_path: str, error: str | None = None, status: int = 200):
+    body = render_template("login.html", next=next_path, error=error, csrf_token=csrf_token(),
+                           login_action=current().settings.issuer + "/login")
+    return body, status
+
+
+@blueprint.get("/login")
+def login_page():
+    return render_login(safe_next(request.args.get("next")))
+
+
+@blueprint.post("/login")
+def login():
+    check_csrf()
+    next_path = safe_next(request.form.get("next"))
+    user = current().db.get(User, request.form.get("username", ""))
+    if user is None or not check_password_hash(user.password_hash, request.form.get("password", "")):
+        return render_login(next_path, "Wrong username or password.", 401)
+    session.clear()  # a new session at login: no fixation of an attacker's session
+    session.update(user_id=user.id, auth_time=current().clock.timestamp())
+    return redirect(current().settings.issuer + next_path)
+
+
+@blueprint.post("/logout")
+def logout():
+    check_csrf()
+    session.clear()
+    return redirect(current().settings.issuer + safe_next(request.form.get("next")))

@@ -1,0 +1,127 @@
+"""A scripted user's browser: signs in and clicks Allow or Deny on the real HTML pages.
+
+It does exactly what a browser does — GET the authorization URL, submit the login form, submit the
+consent form — and stops at the redirect back to the app, returning its ``Location``. Widgets use
+it for "consent inside the notebook"; tests use it to drive flows without a real browser.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import requests
+
+
+@dataclass
+class Form:
+    action: str
+    method: str
+    fields: dict = field(default_factory=dict)
+    buttons: dict = field(default_factory=dict)  # visible label -> (name, value)
+
+
+class _FormParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.forms: list[Form] = []
+        self._button: tuple | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append(Form(attrs.get("action", ""), attrs.get("method", "get").lower()))
+        elif tag == "input" and self.forms and attrs.get("name"):
+            if attrs.get("type") != "checkbox" or "checked" in attrs:
+                self.forms[-1].fields[attrs["name"]] = attrs.get("value", "")
+        elif tag == "button" and self.forms:
+            self._button = (attrs.get("name"), attrs.get("value"), "")
+
+    def handle_data(self, data):
+        if self._button:
+            name, value, text = self._button
+            self._button = (name, value, text + data)
+
+    def handle_endtag(self, tag):
+        if tag == "button" and self._button and self.forms:
+            name, value, text = self._button
+            self.forms[-1].buttons[text.strip()] = (name, value)
+            self._button = None
+
+
+def forms_of(html: str) -> list[Form]:
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.forms
+
+
+class UserAgentError(RuntimeError):
+    """The pages did not go as a user expects (an error page, a wrong password...)."""
+
+    def __init__(self, message: str, response: requests.Response):
+        super().__init__(message)
+        self.response = response
+
+
+class UserAgent:
+    """One user's browser: its own cookie jar, so a signed-in session persists between flows."""
+
+    def __init__(self, username: str = "jane", password: str = "jane-password"):
+        self.username, self.password = username, password
+        self.session = requests.Session()
+
+    def _submit(self, page: requests.Response, button: str, **values) -> requests.Response:
+        form = next((f for f in forms_of(page.text) if button in f.buttons), None)
+        if form is None:
+            raise UserAgentError(f"No {button!r} button on the page (HTTP {page.status_code}).", page)
+        data = dict(form.fields, **values)
+        name, value = form.buttons[button]
+        if name:
+            data[name] = value
+        url = urljoin(page.url, form.action)
+        if form.method == "get":
+            return self.session.get(url, params=data, allow_redirects=False)
+        return self.session.post(url, data=data, allow_redirects=False)
+
+    def _follow_local(self, response: requests.Response, stop_at: str | None) -> requests.Response:
+        """Follow redirects that stay on the server; stop at one leaving for the app."""
+        while response.is_redirect:
+            location = urljoin(response.url, response.headers["Location"])
+            if stop_at is None or not location.startswith(stop_at):
+                return response
+            response = self.session.get(location, allow_redirects=False)
+        return response
+
+    def sign_in_if_asked(self, page: requests.Response, server: str) -> requests.Response:
+        if "Sign in" not in {b for f in forms_of(page.text) for b in f.buttons}:
+            return page
+        answer = self._submit(page, "Sign in", username=self.username, password=self.password)
+        if answer.status_code == 401:
+            raise UserAgentError("Sign-in refused: wrong username or password.", answer)
+        return self._follow_local(answer, server)
+
+    def authorize(self, authorization_url: str, decision: str = "Allow", server: str | None = None) -> str:
+        """Visit the authorization URL, sign in if asked, click `decision`; return the redirect
+        (the URL the app receives, with `code` or `error`)."""
+        server = server or authorization_url.split("/authorize")[0]
+        page = self._follow_local(self.session.get(authorization_url, allow_redirects=False), server)
+        if page.is_redirect:  # an error sent straight back to the app
+            return page.headers["Location"]
+        page = self.sign_in_if_asked(page, server)
+        if page.is_redirect:
+            return page.headers["Location"]
+        if page.status_code != 200:
+            raise UserAgentError(f"The server showed an error page (HTTP {page.status_code}).", page)
+        answer = self._submit(page, decision)
+        if not answer.is_redirect:
+            raise UserAgentError(f"Clicking {decision} did not redirect (HTTP {answer.status_code}).", answer)
+        return answer.headers["Location"]
+
+    def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
+        """Type the user code on the device page, sign in if asked, and decide; returns the page text."""
+        server = verification_uri.rsplit("/device", 1)[0]
+        page = self.sign_in_if_asked(self.session.get(verification_uri, allow_redirects=False), server)
+        page = self._submit(page, "Continue", user_code=user_code)
+        if page.status_code != 200:
+            raise UserAgentError(f"The code was refused (HTTP {page.status_code}).", page)
+        return self._submit(page, decision).text

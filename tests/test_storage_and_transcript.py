@@ -1,0 +1,94 @@
+"""SQLite keeps everything across a restart; the transcript ties each flow's messages together."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import requests
+
+import mock_server
+from conftest import REPORTS, call_api, code_tokens, token
+
+
+def test_everything_survives_a_restart_on_the_same_sqlite_file(start_server, tmp_path):
+    db, port = str(tmp_path / "oauth.sqlite3"), mock_server.free_port()
+    first = start_server(db=db, port=port)
+    app = requests.post(f"{first.url}/register", json={
+        "client_name": "Night Shift Reports", "redirect_uris": ["http://127.0.0.1:8765/callback"],
+        "grant_types": ["client_credentials"], "scope": "customers:ro"}).json()
+    tokens = code_tokens(first, scope="customers:ro")
+    first.stop()
+
+    second = start_server(db=db, port=port)
+    assert call_api(second, "list_customers", tokens["access_token"]).status_code == 200  # same key
+    refreshed = token(second, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200
+    new_app = token(second, {"grant_type": "client_credentials"}, auth=(app["client_id"], app["client_secret"]))
+    assert new_app.status_code == 200 and new_app.json()["scope"] == "customers:ro"
+    # Rotation state survived too: the pre-restart refresh token is now spent.
+    assert token(second, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).status_code == 400
+
+
+def test_memory_storage_forgets_on_restart(start_server):
+    port = mock_server.free_port()
+    first = start_server(port=port)
+    tokens = code_tokens(first, scope="customers:ro")
+    first.stop()
+    second = start_server(port=port)
+    assert call_api(second, "list_customers", tokens["access_token"]).status_code == 401
+
+
+def test_flow_collects_front_and_back_channel_messages_of_one_flow(server):
+    tokens = code_tokens(server, scope="customers:ro", state="flow-1")
+    call_api(server, "list_customers", tokens["access_token"])
+    token(server, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    code_tokens(server, scope="customers:ro", state="flow-2")  # another flow: must not leak in
+
+    flow = server.transcript.flow(state="flow-1")
+    steps = [(m.channel, m.method, m.path.split("?")[0], m.status) for m in flow]
+    assert steps == [
+        ("front", "GET", "/authorize", 200),   # login page
+        ("front", "POST", "/login", 302),
+        ("front", "GET", "/authorize", 200),   # consent page
+        ("front", "POST", "/authorize", 302),  # Allow -> redirect with code
+        ("back", "POST", "/token", 200),       # code -> tokens
+        ("back", "POST", "/v3.5/agent/action/list_customers", 200),
+        ("back", "POST", "/token", 200),       # refresh
+    ]
+    assert flow[4].request_headers["Authorization"].startswith("Basic ")
+    assert "refresh_token" in flow[4].response_body
+
+
+def test_transcript_over_http(server):
+    code_tokens(server, scope="customers:ro", state="over-http")
+    messages = requests.get(f"{server.url}/_mock/transcript", params={"key": "state:over-http"}).json()["messages"]
+    assert [m["path"].split("?")[0] for m in messages] == ["/authorize", "/login", "/authorize", "/authorize"]
+    assert requests.get(f"{server.url}/_mock/transcript", params={"since": "x"}).status_code == 400
+    assert requests.delete(f"{server.url}/_mock/transcript").json() == {"cleared": True}
+
+
+def test_cli_prints_the_banner_and_serves(tmp_path):
+    port = mock_server.free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "--port", str(port), "--seed", "1", "--allow-implicit"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        banner = [process.stdout.readline() for _ in range(14)]
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                metadata = requests.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server").json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(5)
+    text = "".join(banner)
+    assert f"http://127.0.0.1:{port}" in text
+    assert "jane   / jane-password   agent" in text and "ada    / ada-password    administrator" in text
+    assert "bluesky-reports      reports-secret" in text
+    assert "INSECURE teaching switches ON: allow_implicit=True" in text
+    assert metadata["mock_server_teaching_switches"] == {"allow_implicit": True}
+    assert "token" in metadata["response_types_supported"]
