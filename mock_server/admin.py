@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, request
 
 from .state import current
+from .transcript import FOLLOWED
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_mock")
 
@@ -39,8 +40,15 @@ def transcript():
     since = request.args.get("since", "0")
     if not since.isdigit():
         abort(400, description="'since' must be a message number.")
-    messages = current().transcript.messages(int(since), request.args.get("key"))
-    return jsonify(messages=[m.to_dict() for m in messages])
+    transcript, flow = current().transcript, request.args.get("flow", "")
+    if flow:
+        name, _, value = flow.partition(":")
+        if name not in FOLLOWED:
+            abort(400, description=f"'flow' starts from one of {', '.join(FOLLOWED)}: e.g. state:xyz.")
+        messages = transcript.flow(int(since), **{name: value})
+    else:
+        messages = transcript.messages(int(since), request.args.get("key"))
+    return jsonify(messages=[m.to_dict() for m in messages], last_seq=transcript.last_seq())
 
 
 @blueprint.delete("/transcript")

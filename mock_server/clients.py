@@ -15,7 +15,7 @@ from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectUR
 from flask import Blueprint, render_template, request
 
 from . import redirects, scopes
-from .errors import json_error
+from .errors import json_error, rfc_text
 from .metadata import authorization_server_metadata
 from .models import Client
 from .state import current
@@ -43,12 +43,12 @@ def metadata_problem(data) -> OAuth2Error | None:
             return InvalidClientMetadataError(f"'{name}' must be a list of strings.")
     for uri in data.get("redirect_uris", []):
         if problem := redirects.registration_problem(uri):
-            return InvalidRedirectURIError(problem)
+            return InvalidRedirectURIError(rfc_text(problem))
     grant_types = data.get("grant_types", ["authorization_code"])
     if "authorization_code" in grant_types and not data.get("redirect_uris"):
         return InvalidRedirectURIError("An app using the authorization code grant needs redirect_uris.")
     if unknown := scopes.unknown(scopes.split_scope(data.get("scope", ""))):
-        return InvalidClientMetadataError(f"Unknown scopes: {', '.join(unknown)}.")
+        return InvalidClientMetadataError(rfc_text(f"Unknown scopes: {', '.join(unknown)}."))
     if data.get("token_endpoint_auth_method") == "none" and "client_credentials" in grant_types:
         return InvalidClientMetadataError("A public client (no secret) cannot use client_credentials.")
     if data.get("id_token_signed_response_alg", "RS256") != "RS256":

@@ -13,7 +13,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from flask import Blueprint, render_template, request, session
 
 from . import scopes
-from .errors import error_page
+from .errors import error_page, rfc_text
 from .state import current
 from .users import check_csrf, csrf_token, render_login, signed_in_user
 
@@ -48,9 +48,9 @@ def authorize():
         return render_login(request.full_path)
     forbidden = scopes.forbidden_for_role(user.role, grant.request.scope)
     if forbidden:
-        return authorization_error(InvalidScopeError(
+        return authorization_error(InvalidScopeError(rfc_text(
             f"{user.name} ({user.role}) cannot grant {', '.join(forbidden)}: "
-            f"it needs the {scopes.required_role(forbidden[0])} role.",
+            f"it needs the {scopes.required_role(forbidden[0])} role."),
             redirect_uri=grant.redirect_uri, state=grant.request.payload.state))
     if request.method == "GET":
         return render_consent(grant, user)

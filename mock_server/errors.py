@@ -22,6 +22,11 @@ BROWSER_PAGES = ("/authorize", "/login", "/logout", "/device", "/console", "/cal
 MAX_JSON_DEPTH = 32
 
 
+def rfc_text(text: str) -> str:
+    """RFC 6749 §5.2: error descriptions are printable ASCII without quote or backslash."""
+    return "".join(c if 0x20 <= ord(c) <= 0x7E and c not in '"\\' else "?" for c in text)
+
+
 def json_error(status: int, error: str, description: str, headers: dict | None = None):
     response = jsonify(error=error, error_description=description)
     response.status_code = status
@@ -44,9 +49,12 @@ def guard_request():
     if request.path.startswith(FORM_ENDPOINTS) and request.method == "POST":
         return _guard_form_endpoint()
     if request.path == "/authorize":
-        response_type = request.values.get("response_type", "")
-        if not response_type.isascii():
-            return error_page(400, "Invalid request", "response_type must be ASCII (RFC 6749 §3.1.1).")
+        # Authlib quotes these into its error descriptions, which must be printable ASCII.
+        for name in ("response_type", "redirect_uri"):
+            value = request.values.get(name, "")
+            if rfc_text(value) != value:
+                return error_page(400, "Invalid request", f"{name} must be printable ASCII "
+                                                          "(RFC 6749 §3.1.1, §3.1.2; encode it).")
     if request.path == "/register" and request.method == "POST":
         return _guard_json_depth()
     return None

@@ -86,17 +86,24 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         state.db.commit()
 
     def query_authorization_code(self, code, client):
+        """The code, or invalid_grant saying why not — a learner should read *which* rule hit."""
         db = current().db
         row = db.query(AuthorizationCode).filter_by(code=code).first()
-        if row is None or row.client_id != client.client_id:
-            return None
+        if row is None:
+            raise InvalidGrantError("Unknown authorization code.")
+        if row.client_id != client.client_id:
+            raise InvalidGrantError("This code was issued to another app.")
         if row.used_at is not None:
             # RFC 6749 §4.1.2: a reused code means it leaked; revoke what it bought.
             for token in db.query(Token).filter_by(code_id=row.id):
                 revoke_family(token.family_id)
             db.commit()
-            return None
-        return None if row.is_expired() else row
+            raise InvalidGrantError("This code was already used; the tokens issued for it are now "
+                                    "revoked (RFC 6749 section 4.1.2).")
+        if row.is_expired():
+            raise InvalidGrantError("This code expired (codes live "
+                                    f"{current().settings.lifetimes.authorization_code} s).")
+        return row
 
     def delete_authorization_code(self, authorization_code):
         # Kept, marked used: a second use must be recognised as reuse, not as "unknown".

@@ -70,6 +70,15 @@ def discovery():
     return jsonify(authorization_server_metadata())
 
 
+@blueprint.get("/scopes")
+def scope_catalog():
+    """The scope list a provider publishes in its docs (LiveChat does), with roles and hierarchy."""
+    return jsonify(scopes=[
+        {"name": s.name, "description": s.description, "resource": s.resource, "role": s.role,
+         "implies": sorted(scopes.implied_by(s.name) - {s.name})}
+        for s in scopes.CATALOG.values()])
+
+
 @blueprint.get("/.well-known/jwks.json")
 def jwks():
     return jsonify(current().keys.public_jwks())

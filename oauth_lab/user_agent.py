@@ -100,22 +100,30 @@ class UserAgent:
             raise UserAgentError("Sign-in refused: wrong username or password.", answer)
         return self._follow_local(answer, server)
 
-    def authorize(self, authorization_url: str, decision: str = "Allow", server: str | None = None) -> str:
-        """Visit the authorization URL, sign in if asked, click `decision`; return the redirect
-        (the URL the app receives, with `code` or `error`)."""
+    def consent_page(self, authorization_url: str, server: str | None = None):
+        """Visit the authorization URL and sign in if asked. Returns the consent page, or — when
+        the server sent the browser straight back to the app (an error) — that redirect's URL."""
         server = server or authorization_url.split("/authorize")[0]
         page = self._follow_local(self.session.get(authorization_url, allow_redirects=False), server)
-        if page.is_redirect:  # an error sent straight back to the app
-            return page.headers["Location"]
-        page = self.sign_in_if_asked(page, server)
+        if not page.is_redirect:
+            page = self.sign_in_if_asked(page, server)
         if page.is_redirect:
             return page.headers["Location"]
         if page.status_code != 200:
             raise UserAgentError(f"The server showed an error page (HTTP {page.status_code}).", page)
-        answer = self._submit(page, decision)
+        return page
+
+    def decide(self, consent_page: requests.Response, decision: str = "Allow") -> str:
+        """Click Allow or Deny; returns the redirect back to the app (with `code` or `error`)."""
+        answer = self._submit(consent_page, decision)
         if not answer.is_redirect:
             raise UserAgentError(f"Clicking {decision} did not redirect (HTTP {answer.status_code}).", answer)
         return answer.headers["Location"]
+
+    def authorize(self, authorization_url: str, decision: str = "Allow", server: str | None = None) -> str:
+        """The whole front channel: visit, sign in, decide; returns the URL the app receives."""
+        page = self.consent_page(authorization_url, server)
+        return page if isinstance(page, str) else self.decide(page, decision)
 
     def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
         """Type the user code on the device page, sign in if asked, and decide; returns the page text."""

@@ -1,0 +1,131 @@
+"""Provoked failures, shown the way a learner wants to read them.
+
+    with expect_failure(lab) as failure:
+        oauth.fetch_token(...)          # raises: the code was already used
+    failure                             # the library's exception + the server's answer + the RFC
+
+No traceback: the exception your app would see, and what the server actually said.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from .widgets.base import escape
+
+RFC = {
+    "invalid_request": "RFC 6749 §5.2 — a parameter is missing, repeated or malformed",
+    "invalid_client": "RFC 6749 §5.2 — the app could not prove who it is",
+    "invalid_grant": "RFC 6749 §5.2 — the code or refresh token is invalid, expired, used or not yours",
+    "unauthorized_client": "RFC 6749 §5.2 — this app may not use this grant type",
+    "unsupported_grant_type": "RFC 6749 §5.2 — the server does not know this grant type",
+    "invalid_scope": "RFC 6749 §4.1.2.1 / §5.2 — a scope is unknown, not registered or not grantable",
+    "access_denied": "RFC 6749 §4.1.2.1 — the user (or the server) said no",
+    "unsupported_response_type": "RFC 6749 §4.1.2.1 — this response_type is not offered",
+    "invalid_token": "RFC 6750 §3.1 — the access token is expired, revoked or not genuine",
+    "insufficient_scope": "RFC 6750 §3.1 — the token is fine but lacks the scope this call needs",
+    "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: keep polling",
+    "slow_down": "RFC 8628 §3.5 — polling too fast: wait 5 s longer",
+    "expired_token": "RFC 8628 §3.5 — the device code expired",
+}
+
+
+@dataclass
+class Failure:
+    exception: BaseException | None = None
+    answer: dict | None = None  # the server's last response in this step, from the transcript
+    messages: list = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        body = self._body()
+        return body.get("error") or getattr(self.exception, "error", None)
+
+    def _body(self) -> dict:
+        if not self.answer:
+            return {}
+        try:
+            body = json.loads(self.answer["response_body"])
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    def lines(self) -> list[tuple[str, str]]:
+        if self.exception is None:
+            return [("Result", "no error — the call succeeded, which this cell did not expect")]
+        rows = [("Your app sees", f"{type(self.exception).__module__.split('.')[0]}: "
+                                  f"{type(self.exception).__name__}")]
+        if self.answer:
+            rows.append(("Server answered", f"HTTP {self.answer['status']} from "
+                                            f"{self.answer['method']} {self.answer['path'].split('?')[0]}"))
+            body = self._body()
+            for key in ("error", "error_description"):
+                if key in body:
+                    rows.append((key, str(body[key])))
+            if challenge := self.answer["response_headers"].get("WWW-Authenticate"):
+                rows.append(("WWW-Authenticate", challenge))
+        if self.error in RFC:
+            rows.append(("Standard", RFC[self.error]))
+        return rows
+
+    def text(self) -> str:
+        return "\n".join(f"{k}: {v}" for k, v in self.lines())
+
+    def __repr__(self):
+        return self.text()
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
+                       for k, v in self.lines())
+        return f"<table>{rows}</table>"
+
+
+@contextmanager
+def expect_failure(lab):
+    """Run a step that should fail; catch what the library raises and find the server's answer."""
+    step = lab.transcript.mark()
+    failure = Failure()
+    try:
+        yield failure
+    except Exception as error:  # noqa: BLE001 — any failure is what this cell came to show
+        failure.exception = error
+    failure.messages = step.messages()
+    errors = [m for m in failure.messages if m["status"] >= 400]
+    failure.answer = errors[-1] if errors else (failure.messages[-1] if failure.messages else None)
+
+
+@dataclass
+class RedirectReading:
+    """The parameters on a redirect back to the app, each explained."""
+
+    url: str
+
+    def params(self) -> dict:
+        return dict(parse_qsl(urlsplit(self.url).query))
+
+    def lines(self) -> list[tuple[str, str]]:
+        meaning = {"code": "the authorization code: single use, short-lived",
+                   "state": "your own value, back unchanged: compare it with what you sent",
+                   "iss": "who answered (RFC 9207): check it is the server you asked",
+                   "error_description": "a human-readable reason"}
+        rows = []
+        for key, value in self.params().items():
+            rows.append((f"{key} = {value}", RFC.get(value, meaning.get(key, "")) if key == "error"
+                         else meaning.get(key, "")))
+        return rows
+
+    def text(self) -> str:
+        return "\n".join(f"{k}  — {v}" if v else k for k, v in self.lines())
+
+    def __repr__(self):
+        return self.text()
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(v)}</td></tr>" for k, v in self.lines())
+        return f"<table>{rows}</table>"
+
+
+def read_redirect(url: str) -> RedirectReading:
+    return RedirectReading(url)

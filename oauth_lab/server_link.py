@@ -1,0 +1,65 @@
+"""The server's virtual clock and transcript, reached over its loopback-only admin routes."""
+from __future__ import annotations
+
+import datetime as dt
+
+import requests
+
+
+class RemoteClock:
+    def __init__(self, url: str):
+        self._url = f"{url}/_mock/clock"
+
+    def state(self) -> dict:
+        return requests.get(self._url, timeout=5).json()
+
+    def now(self) -> int:
+        return self.state()["now"]
+
+    def isoformat(self) -> str:
+        return self.state()["iso"]
+
+    def advance(self, seconds: float) -> int:
+        """Fast-forward the server's clock; returns the new virtual time."""
+        answer = requests.post(self._url, json={"advance": seconds}, timeout=5)
+        answer.raise_for_status()
+        return answer.json()["now"]
+
+    @staticmethod
+    def format(timestamp: int) -> str:
+        return dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class RemoteTranscript:
+    def __init__(self, url: str):
+        self._url = f"{url}/_mock/transcript"
+
+    def _get(self, **params) -> dict:
+        answer = requests.get(self._url, params=params, timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    def last_seq(self) -> int:
+        return self._get(since=10**9)["last_seq"]
+
+    def messages(self, since: int = 0, key: str | None = None) -> list[dict]:
+        return self._get(since=since, **({"key": key} if key else {}))["messages"]
+
+    def flow(self, since: int = 0, **start) -> list[dict]:
+        """Every message of one flow: ``flow(state="xyz")`` or ``flow(code=...)``."""
+        (name, value), = start.items()
+        return self._get(since=since, flow=f"{name}:{value}")["messages"]
+
+    def mark(self) -> "Step":
+        """Start recording a step: ``step = lab.transcript.mark()`` … ``step.messages()``."""
+        return Step(self, self.last_seq())
+
+
+class Step:
+    """The messages exchanged since a mark: what one notebook cell made happen."""
+
+    def __init__(self, transcript: RemoteTranscript, since: int):
+        self.transcript, self.since = transcript, since
+
+    def messages(self) -> list[dict]:
+        return self.transcript.messages(self.since)

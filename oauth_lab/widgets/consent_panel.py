@@ -1,0 +1,94 @@
+"""Consent panel: the consent the server shows, with Allow and Deny that drive the server for real.
+
+Clicking here does what the user's browser does (sign in, submit the consent form) through a
+scripted browser; the link opens the same page in *your* browser instead. Either way the answer is
+the redirect back to the app: ``panel.value``.
+"""
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import parse_qsl, urlsplit
+
+import ipywidgets as widgets
+import traitlets
+
+from ..user_agent import UserAgent, UserAgentError
+from .base import LabWidget, escape, mask
+
+SCOPE_LINE = re.compile(r'<div class="scope"><strong>(.*?)</strong> <code>(.*?)</code>')
+HEADING = re.compile(r"<h1>(.*?)</h1>", re.S)
+
+
+class ConsentPanel(LabWidget):
+    value = traitlets.Unicode()  # the URL the browser is sent to after the decision
+
+    def __init__(self, lab, authorization_url: str, username: str = "jane", password: str | None = None):
+        super().__init__()
+        self.lab, self.authorization_url = lab, authorization_url
+        self.browser = UserAgent(username, password or f"{username}-password")
+        self.allow = widgets.Button(description="Allow", button_style="success")
+        self.deny = widgets.Button(description="Deny")
+        self.allow.on_click(lambda _b: self.decide("Allow"))
+        self.deny.on_click(lambda _b: self.decide("Deny"))
+        self._page = widgets.HTML()
+        self._result = widgets.HTML()
+        self.children = [self._page, widgets.HBox([self.allow, self.deny]), self._result]
+        self._open()
+
+    def _open(self):
+        try:
+            page = self.browser.consent_page(self.authorization_url.replace(self.lab.issuer, self.lab.url, 1))
+        except UserAgentError as error:
+            reason = _error_text(error.response.text)
+            self.asked = []
+            self.heading = f"Error page, no redirect (HTTP {error.response.status_code}): {reason}"
+            self._settle(None)
+            self._page.value = f"<b>{escape(self.heading)}</b>"
+            return
+        if isinstance(page, str):  # sent straight back to the app: an error redirect
+            self.asked, self.heading = [], "No consent page: the server answered the app directly"
+            self._consent_page = None
+            self._settle(page)
+            return
+        self._consent_page = page
+        self.heading = html.unescape(HEADING.search(page.text).group(1))
+        self.asked = [(html.unescape(d), n) for d, n in SCOPE_LINE.findall(page.text)]
+        items = "".join(f"<li>{escape(d)} <code>{escape(n)}</code></li>" for d, n in self.asked)
+        self._page.value = (f"<b>{escape(self.heading)}</b> (signed in as {escape(self.browser.username)})"
+                            f"<ul>{items}</ul><a href='{escape(self.authorization_url)}' target='_blank'>"
+                            "Open the real consent page in your browser</a>")
+
+    def decide(self, decision: str = "Allow") -> str:
+        """Click Allow or Deny (once); returns where the browser is sent."""
+        if not self.value and getattr(self, "_consent_page", None) is not None:
+            self._settle(self.browser.decide(self._consent_page, decision), decision)
+        return self.value
+
+    def _settle(self, location: str | None, decision: str | None = None):
+        self.allow.disabled = self.deny.disabled = True
+        self.decision = decision
+        self.value = location or ""
+        if location:
+            params = "".join(f"<li><code>{escape(k)}={escape(mask(v) if k == 'code' else v)}</code></li>"
+                             for k, v in self.received().items())
+            self._result.value = f"The browser is sent back to the app with:<ul>{params}</ul>"
+
+    def received(self) -> dict:
+        """The parameters the app receives on its redirect URI."""
+        return dict(parse_qsl(urlsplit(self.value).query)) if self.value else {}
+
+    def text(self) -> str:
+        lines = [self.heading if not self.asked else f"{self.heading} (as {self.browser.username})"]
+        lines += [f"  - {d} [{n}]" for d, n in self.asked]
+        if self.value:
+            got = ", ".join(f"{k}={mask(v) if k == 'code' else v}" for k, v in self.received().items())
+            lines.append(f"{self.decision or 'Answer'} → app receives: {got}")
+        elif self.asked:
+            lines.append("Waiting for Allow or Deny.")
+        return "\n".join(lines)
+
+
+def _error_text(page: str) -> str:
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', page, re.S)
+    return html.unescape(found.group(1)) if found else "see the page"

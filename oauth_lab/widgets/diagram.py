@@ -1,0 +1,267 @@
+"""A sequence diagram drawn from the server's transcript: who sent what to whom, in order.
+
+Plain SVG — no scripts, no marker ids (two diagrams on one page must not share ids) — so it renders
+the same in JupyterLab, GitHub and nbviewer; ``text()`` is its numbered twin for static views and
+nbval. The masking helpers here are shared with the exchange inspector: one list of secrets.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_plus, urlsplit
+
+from mock_server.transcript import FRONT_CHANNEL
+
+from .base import escape, mask
+
+BROWSER, APP = "User's browser", "App (your code)"
+SERVER, API = "Authorization server", "API (resource server)"
+PARTICIPANTS = (BROWSER, APP, SERVER, API)
+APP_PAGES = ("/callback",)  # the server's stand-in for the demo apps' redirect URI page
+API_PATHS = ("/v3.5/", "/userinfo")
+ADMIN_PATHS = ("/_mock/",)  # the course's own clock/transcript calls: no part of any protocol
+SECRETS = frozenset({"client_secret", "code_verifier", "password", "csrf_token", "code", "access_token",
+                     "refresh_token", "id_token", "device_code", "token", "registration_access_token"})
+SHOWN_VALUES = ("response_type", "grant_type", "decision")  # values that name the step itself
+ISSUED = ("access_token", "refresh_token", "id_token", "device_code", "user_code")
+COLOURS = {"front": "#d9480f", "back": "#1971c2"}
+LEGS = {"front": "front channel — through the user's browser",
+        "back": "back channel — app ↔ server, direct"}
+
+
+# --- masking, shared with the inspector -------------------------------------------------------
+
+def hide(name: str, value, show: bool = False):
+    return mask(value, show) if name.lower() in SECRETS else value
+
+
+_PAIR = re.compile(r"(^|[?&#])([^=&#?]+)=([^&#]*)")
+
+
+def hide_params(text: str, show: bool = False) -> str:
+    """Mask secret values in a URL, query string or form body, keeping its wire form intact."""
+    if show:
+        return text
+    return _PAIR.sub(lambda m: f"{m[1]}{m[2]}={hide(unquote_plus(m[2]), m[3])}", text)
+
+
+def hide_json(value, show: bool = False):
+    if isinstance(value, dict):
+        return {k: hide(k, v, show) if isinstance(v, str) else hide_json(v, show) for k, v in value.items()}
+    if isinstance(value, list):
+        return [hide_json(v, show) for v in value]
+    return value
+
+
+def hide_header(name: str, value: str, show: bool = False) -> str:
+    if name.lower() == "authorization":
+        scheme, _, credentials = value.partition(" ")
+        return f"{scheme} {mask(credentials, show)}"
+    return hide_params(value, show) if name.lower() == "location" else value
+
+
+# --- who talks to whom ------------------------------------------------------------------------
+
+def protocol_messages(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if not m["path"].startswith(ADMIN_PATHS)]
+
+
+def leg(message: dict) -> str:
+    """"front" or "back". The app's callback page is reached through the browser, whatever host
+    serves it."""
+    return "front" if message["channel"] == "front" or message["path"].startswith(APP_PAGES) else "back"
+
+
+def ends(message: dict) -> tuple[str, str]:
+    path = message["path"]
+    if path.startswith(APP_PAGES):
+        return BROWSER, APP
+    if leg(message) == "front":
+        return BROWSER, SERVER
+    return APP, API if path.startswith(API_PATHS) else SERVER
+
+
+def redirect_target(message: dict) -> str | None:
+    """The Location of a redirect that leaves the server for the app (carrying code or error)."""
+    location = message["response_headers"].get("Location")
+    if not location or not 300 <= message["status"] < 400:
+        return None
+    return None if urlsplit(location).path.startswith(FRONT_CHANNEL) else location
+
+
+def _fetched(location: str, message: dict | None) -> bool:
+    """Did the browser's next request follow this redirect (so it is drawn already)?"""
+    parts = urlsplit(location)
+    return message is not None and message["path"] == parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+# --- labels -----------------------------------------------------------------------------------
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    return [(name, value) for name, _, value in (p.partition("=") for p in text.split("&") if p)]
+
+
+def _params(message: dict) -> list[tuple[str, str]]:
+    form = "form" in message["request_headers"].get("Content-Type", "")
+    return _pairs(message["request_body"] if form else "") or _pairs(urlsplit(message["path"]).query)
+
+
+def request_label(message: dict) -> str:
+    path = urlsplit(message["path"]).path
+    target = path.rsplit("/", 1)[1] if "/action/" in path else path
+    names = [f"{n}={v.rsplit(':', 1)[-1]}" if n in SHOWN_VALUES else n for n, v in _params(message)]
+    return f"{message['method']} {target}" + (f" ({', '.join(names)})" if names else "")
+
+
+def _json_summary(body: str) -> str | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    if error:  # RFC 6749 string, or the LiveChat API's {"type": ..., "message": ...}
+        return error.get("type") if isinstance(error, dict) else str(error)
+    issued = [k for k in ISSUED if k in data]
+    return ", ".join(issued or list(data)[:3] + (["…"] if len(data) > 3 else []))
+
+
+def _page(location: str) -> str:
+    return urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1] or "app"
+
+
+def _carried(location: str) -> list[tuple[str, str]]:
+    """What a redirect hands the app: query parameters, or fragment ones (implicit grant)."""
+    parts = urlsplit(location)
+    return _pairs(parts.query) + _pairs(parts.fragment)
+
+
+def _compact(location: str, show: bool) -> str:
+    """Values shortened for the picture; secrets in full only when shown."""
+    pairs = _carried(location)
+    return "?" + "&".join(f"{n}={v if show and n in SECRETS else mask(v)}" for n, v in pairs) if pairs else ""
+
+
+def response_label(message: dict, show: bool) -> str:
+    status, location = message["status"], message["response_headers"].get("Location")
+    body = message["response_body"]
+    if location and redirect_target(message):
+        return f"{status} → {_page(location)} {_compact(location, show)}".rstrip()
+    if location:
+        return f"{status} → {urlsplit(location).path}"
+    if body.startswith("<HTML page:"):
+        title = body[len("<HTML page:"):-1].split(" — ")[0].strip()
+        return f"{status} page" if title == "untitled" else f"{status} page “{title}”"
+    summary = _json_summary(body)
+    challenge = re.search(r'error="([^"]+)"', message["response_headers"].get("WWW-Authenticate", ""))
+    summary = summary or (challenge[1] if challenge else "")
+    return f"{status} {summary}".rstrip()
+
+
+# --- the diagram ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Arrow:
+    source: str
+    target: str
+    label: str
+    leg: str
+    response: bool = False
+
+    def line(self, number: int) -> str:
+        return f"{number:>2}. [{self.leg}] {self.source} {'⇢' if self.response else '→'} {self.target}: {self.label}"
+
+
+def arrows_of(messages: list[dict], show: bool = False) -> list[Arrow]:
+    arrows = []
+    for message, following in zip(messages, messages[1:] + [None]):
+        client, server = ends(message)
+        arrows.append(Arrow(client, server, request_label(message), leg(message)))
+        arrows.append(Arrow(server, client, response_label(message, show), leg(message), True))
+        location = redirect_target(message)
+        if location and client == BROWSER and not _fetched(location, following):
+            names = ", ".join(n for n, _ in _carried(location))
+            label = f"redirect to {_page(location)}" + (f": {names}" if names else "")
+            arrows.append(Arrow(BROWSER, APP, label, "front"))
+    return arrows
+
+
+CHAR_W, ROW, MARGIN, HEAD_H, MIN_GAP = 7, 30, 16, 30, 190
+
+
+class SequenceDiagram:
+    def __init__(self, messages: list[dict], title: str = "", show_secrets: bool = False):
+        self.messages = protocol_messages(messages)
+        self.title, self.show_secrets = title, show_secrets
+        self.arrows = arrows_of(self.messages, show_secrets)
+        used = {a.source for a in self.arrows} | {a.target for a in self.arrows}
+        self.participants = [p for p in PARTICIPANTS if p in used]
+
+    def text(self) -> str:
+        lines = [self.title] if self.title else []
+        lines += [a.line(n) for n, a in enumerate(self.arrows, 1)] or ["(no messages)"]
+        return "\n".join(lines)
+
+    def _gap(self) -> int:
+        """Room between lifelines: enough for the longest label over the columns it spans."""
+        column = {p: i for i, p in enumerate(self.participants)}
+        needs = [(len(f"{n}. {a.label}") * CHAR_W + 30) / abs(column[a.target] - column[a.source])
+                 for n, a in enumerate(self.arrows, 1)]
+        return math.ceil(max([MIN_GAP, *needs]))
+
+    def svg(self) -> str:
+        gap = self._gap()
+        x = {p: MARGIN + gap // 2 + i * gap for i, p in enumerate(self.participants)}
+        top = MARGIN + (24 if self.title else 0)
+        first = top + HEAD_H + ROW
+        bottom = first + max(len(self.arrows) - 1, 0) * ROW + ROW // 2
+        width, height = 2 * MARGIN + gap * max(len(self.participants), 1), bottom + 3 * 18 + 2 * MARGIN
+        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+                 f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+                 f'<rect width="{width}" height="{height}" fill="white"/>']
+        if self.title:
+            parts.append(f'<text x="{MARGIN}" y="{MARGIN + 12}" font-size="14" font-weight="bold">'
+                         f'{escape(self.title)}</text>')
+        parts += [_lifeline(name, x[name], top, bottom, gap - 20) for name in self.participants]
+        parts += [_arrow(a, n, x[a.source], x[a.target], first + (n - 1) * ROW)
+                  for n, a in enumerate(self.arrows, 1)]
+        parts += _legend(MARGIN, bottom + MARGIN + 6)
+        return "\n".join(parts + ["</svg>"])
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self.text())
+
+
+def _lifeline(name: str, x: int, top: int, bottom: int, box: int) -> str:
+    return (f'<line x1="{x}" y1="{top + HEAD_H}" x2="{x}" y2="{bottom}" stroke="#adb5bd" '
+            f'stroke-dasharray="2,3"/>\n'
+            f'<rect x="{x - box // 2}" y="{top}" width="{box}" height="{HEAD_H}" rx="4" '
+            f'fill="#f1f3f5" stroke="#868e96"/>\n'
+            f'<text x="{x}" y="{top + 19}" text-anchor="middle" font-weight="bold">{escape(name)}</text>')
+
+
+def _arrow(arrow: Arrow, number: int, x1: int, x2: int, y: int) -> str:
+    colour, way = COLOURS[arrow.leg], 1 if x2 > x1 else -1
+    dash = ' stroke-dasharray="5,3"' if arrow.response else ""
+    return (f'<line x1="{x1}" y1="{y}" x2="{x2 - way * 8}" y2="{y}" stroke="{colour}" stroke-width="1.5"{dash}/>\n'
+            f'<polygon points="{x2},{y} {x2 - way * 8},{y - 4} {x2 - way * 8},{y + 4}" fill="{colour}"/>\n'
+            f'<text x="{(x1 + x2) // 2}" y="{y - 5}" text-anchor="middle" fill="{colour}">'
+            f'{number}. {escape(arrow.label)}</text>')
+
+
+def _legend(x: int, y: int) -> list[str]:
+    rows = [(COLOURS[leg], "", text) for leg, text in LEGS.items()]
+    rows.append(("#495057", ' stroke-dasharray="5,3"', "dashed: the response to the request above"))
+    return [f'<line x1="{x}" y1="{y + i * 18}" x2="{x + 24}" y2="{y + i * 18}" stroke="{colour}" '
+            f'stroke-width="1.5"{dash}/>\n'
+            f'<text x="{x + 32}" y="{y + i * 18 + 4}">{escape(text)}</text>'
+            for i, (colour, dash, text) in enumerate(rows)]

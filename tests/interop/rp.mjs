@@ -1,0 +1,217 @@
+// A strict, certified relying party (panva's openid-client 6) pointed at the mock server.
+//
+//   node tests/interop/rp.mjs <issuer> [client_id] [client_secret]
+//
+// Driven by tests/test_interop.py over stdio, one JSON object per line:
+//   stdout  {"step": <name>, "ok": true, ...}           a step that worked
+//           {"step": <name>, "ok": false, "error": {...}} a step where the client threw
+//           {"step": "authorize", "url": ...}           then reads the callback URL from stdin
+//           {"step": "authorize_deny", "url": ...}      the same, the user clicking Deny
+//           {"step": "device", "verification_uri": ...} then reads one line ("approved") from stdin
+//           {"step": "done"}
+// The client is configured only from discovery. Every library check is left on: if a step throws,
+// the server deviated from a spec (see /work/shared/reference/client-interop.md).
+import * as client from 'openid-client'
+import { createInterface } from 'node:readline'
+
+const [issuer, clientId = 'bluesky-reports', clientSecret = 'reports-secret'] = process.argv.slice(2)
+if (!issuer) {
+  console.error('usage: node rp.mjs <issuer> [client_id] [client_secret]')
+  process.exit(2)
+}
+const insecure = { execute: [client.allowInsecureRequests] } // http:// on loopback only
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
+
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+async function readLine() {
+  const { value, done } = await lines.next()
+  if (done) throw new Error('stdin closed while waiting for the test')
+  return value.trim()
+}
+
+function emit(step, fields) {
+  process.stdout.write(JSON.stringify({ step, ...fields }) + '\n')
+}
+
+function describe(error) {
+  const out = { name: error?.name, message: error?.message, code: error?.code }
+  if (error?.error) out.error = error.error
+  if (error?.status) out.status = error.status
+  const cause = error?.cause
+  if (cause !== undefined) {
+    if (cause instanceof Response) {
+      out.cause = { status: cause.status, headers: Object.fromEntries(cause.headers) }
+    } else if (cause instanceof Error) {
+      out.cause = { name: cause.name, message: cause.message, code: cause.code }
+    } else {
+      try { out.cause = JSON.parse(JSON.stringify(cause)) } catch { out.cause = String(cause) }
+    }
+  }
+  return out
+}
+
+let failures = 0
+// Run one step: its result is printed; a throw is printed too and the step's value is undefined.
+async function step(name, fn) {
+  try {
+    const { result, ...fields } = (await fn()) ?? {}
+    emit(name, { ok: true, ...fields })
+    return result ?? true
+  } catch (error) {
+    failures += 1
+    emit(name, { ok: false, error: describe(error) })
+    return undefined
+  }
+}
+
+// The usual call, unchanged: with a secret, openid-client authenticates with client_secret_post.
+const config = await step('discovery', async () => {
+  const result = await client.discovery(new URL(issuer), clientId, clientSecret, undefined, insecure)
+  return { result, issuer: result.serverMetadata().issuer }
+})
+// The same app with client_secret_basic: openid-client URL-encodes id and secret first
+// (RFC 6749 §2.3.1), so `bluesky-reports` travels as `bluesky%2Dreports`.
+const basic = await step('discovery_basic', async () => {
+  const result = await client.discovery(new URL(issuer), clientId, clientSecret,
+    client.ClientSecretBasic(), insecure)
+  return { result, issuer: result.serverMetadata().issuer }
+})
+
+if (config) {
+  // Authorization code + PKCE S256 + state + nonce, then every check openid-client makes.
+  const verifier = client.randomPKCECodeVerifier()
+  const state = client.randomState()
+  const nonce = client.randomNonce()
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: `${issuer}/callback`,
+    scope: 'openid profile email customers:ro',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  })
+  emit('authorize', { url: url.href })
+  const callback = await readLine()
+
+  const tokens = await step('authorization_code', async () => {
+    const result = await client.authorizationCodeGrant(config, new URL(callback), {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+    })
+    const claims = result.claims()
+    return { result, token_type: result.token_type, scope: result.scope,
+             expires_in: result.expires_in, claims, has_refresh_token: !!result.refresh_token }
+  })
+
+  if (tokens) {
+    await step('userinfo', async () => {
+      const info = await client.fetchUserInfo(config, tokens.access_token, tokens.claims().sub)
+      return { userinfo: info }
+    })
+
+    const refreshed = await step('refresh', async () => {
+      const result = await client.refreshTokenGrant(config, tokens.refresh_token)
+      return { result, token_type: result.token_type, scope: result.scope,
+               rotated: !!result.refresh_token && result.refresh_token !== tokens.refresh_token }
+    })
+
+    if (refreshed) {
+      await step('introspect_active', async () => {
+        const answer = await client.tokenIntrospection(config, refreshed.access_token)
+        return { active: answer.active, client_id: answer.client_id, sub: answer.sub }
+      })
+      await step('revoke', async () => {
+        await client.tokenRevocation(config, refreshed.refresh_token, { token_type_hint: 'refresh_token' })
+        return {}
+      })
+      await step('introspect_revoked', async () => {
+        const answer = await client.tokenIntrospection(config, refreshed.access_token)
+        return { active: answer.active }
+      })
+    }
+  }
+
+  // The user clicks Deny: RFC 9207 says the error redirect names the issuer too, and openid-client
+  // checks `iss` before it reports `access_denied`.
+  const deniedState = client.randomState()
+  const denied = client.buildAuthorizationUrl(config, {
+    redirect_uri: `${issuer}/callback`, scope: 'openid customers:ro', state: deniedState,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  })
+  emit('authorize_deny', { url: denied.href })
+  const deniedCallback = await readLine()
+  await step('access_denied', async () => {
+    try {
+      await client.authorizationCodeGrant(config, new URL(deniedCallback), {
+        pkceCodeVerifier: verifier, expectedState: deniedState,
+      })
+    } catch (error) {
+      if (error instanceof client.AuthorizationResponseError) {
+        return { error: error.error }
+      }
+      throw error
+    }
+    throw new Error('a denied authorization produced tokens')
+  })
+
+  // Device authorization grant (RFC 8628).
+  const device = await step('device_authorization', async () => {
+    const result = await client.initiateDeviceAuthorization(config, { scope: 'customers:ro openid' })
+    return { result, ...result }
+  })
+  if (device) {
+    // One poll before the user acted: a 400 `authorization_pending` the client understands
+    // (a WWW-Authenticate challenge on it would make oauth4webapi throw a different error).
+    await step('device_pending', async () => {
+      try {
+        await client.genericGrantRequest(config, DEVICE_CODE, { device_code: device.device_code })
+      } catch (error) {
+        if (error instanceof client.ResponseBodyError) {
+          return { error: error.error, status: error.status,
+                   www_authenticate: error.response?.headers.get('www-authenticate') ?? null }
+        }
+        throw error
+      }
+      throw new Error('the token endpoint issued tokens before the user approved the device')
+    })
+    emit('device', { verification_uri: device.verification_uri, user_code: device.user_code })
+    await readLine()
+    await step('device_token', async () => {
+      const result = await client.pollDeviceAuthorizationGrant(config, device)
+      return { token_type: result.token_type, scope: result.scope, expires_in: result.expires_in,
+               has_id_token: !!result.id_token }
+    })
+  }
+}
+
+// Client credentials for the app itself, with each of the advertised secret methods.
+for (const [name, configured] of [['client_credentials_post', config], ['client_credentials_basic', basic]]) {
+  if (!configured) continue
+  await step(name, async () => {
+    const result = await client.clientCredentialsGrant(configured, { scope: 'customers:ro' })
+    return { token_type: result.token_type, scope: result.scope, expires_in: result.expires_in }
+  })
+}
+
+// Dynamic client registration (RFC 7591), then that client's own client-credentials token.
+const registered = await step('registration', async () => {
+  const result = await client.dynamicClientRegistration(new URL(issuer), {
+    client_name: 'openid-client interop',
+    redirect_uris: [`${issuer}/callback`],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+    scope: 'customers:ro openid',
+  }, client.ClientSecretBasic(), insecure) // adopting the RFC 7591 default the server returns
+  const metadata = result.clientMetadata()
+  return { result, client_id: metadata.client_id,
+           has_secret: typeof metadata.client_secret === 'string',
+           client_secret_expires_at: metadata.client_secret_expires_at,
+           token_endpoint_auth_method: metadata.token_endpoint_auth_method }
+})
+if (registered) {
+  await step('registered_client_credentials', async () => {
+    const result = await client.clientCredentialsGrant(registered, { scope: 'customers:ro' })
+    return { token_type: result.token_type, scope: result.scope, expires_in: result.expires_in }
+  })
+}
+
+emit('done', { failures })
+process.exit(0)

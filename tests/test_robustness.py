@@ -1,0 +1,525 @@
+"""Robustness: random methods, bodies, headers and JSON against every endpoint of a real server.
+
+The properties (one definition, used by `pytest` and by ``scripts/fuzz_server.py``):
+
+* nothing answers 5xx, and no body ever carries a Python ``Traceback``;
+* back-channel errors are JSON with a string ``error`` (RFC 6749 §5.2; RFC 7591 §3.2.2 for
+  ``/register``), drawn from the registered error codes;
+* the resource server (``/userinfo``, the agent API) refuses a token with 401/403 and a
+  ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3); its other errors are JSON, either the
+  OAuth shape or LiveChat's ``{"error": {"type", "message"}}``;
+* pages a browser sees answer errors as an HTML page.
+
+Bounded for CI (``FUZZ_EXAMPLES``, 150 per test by default, derandomized). The fuzz script runs
+the same tests with many more examples and a random seed.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+import mock_server
+from conftest import ADMIN_TOOLS, DEVICE_CODE, REPORTS, WIDGET, code_tokens
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
+DERANDOMIZE = os.environ.get("FUZZ_RANDOM", "0") != "1"
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=DERANDOMIZE,
+    database=None,
+    print_blob=not DERANDOMIZE,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.filter_too_much, HealthCheck.large_base_example],
+)
+
+# --------------------------------------------------------------------------------------------
+# What the server may answer
+# --------------------------------------------------------------------------------------------
+
+OAUTH_ERRORS = {
+    "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+    "unsupported_grant_type", "invalid_scope", "unsupported_token_type", "invalid_client_metadata",
+    "invalid_redirect_uri", "authorization_pending", "slow_down", "access_denied", "expired_token",
+    "not_found", "method_not_allowed", "invalid_token",
+}
+FORM_ENDPOINTS = ("/token", "/revoke", "/introspect", "/device_authorization")
+BROWSER_PAGES = ("/authorize", "/login", "/logout", "/device", "/console", "/callback")
+AGENT_ACTIONS = ("list_chats", "get_chat", "list_customers", "list_agents", "update_agent",
+                 "register_webhook")
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
+
+
+# --------------------------------------------------------------------------------------------
+# The server and the live values an example may refer to
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Live:
+    """A value known only once the server runs (a real token, this session's CSRF token...)."""
+    name: str
+
+
+class Fuzzed:
+    """The running server, an HTTP session, and the live values examples refer to."""
+
+    def __init__(self, server, http: requests.Session, browser_cookies: dict, csrf: str,
+                 values: dict):
+        self.server, self.http, self.browser_cookies = server, http, browser_cookies
+        self.csrf, self.values, self.minted_at = csrf, values, None
+
+    def __repr__(self):
+        return f"<fuzzed {self.server!r}>"
+
+    @property
+    def url(self):
+        return self.server.url
+
+    def resolve(self, value):
+        if isinstance(value, Live):
+            if value.name in ("jane_access", "ada_access"):
+                self._fresh_user_tokens()
+            if value.name == "csrf":
+                return self.csrf
+            if value.name == "callback":
+                return f"{self.url}/callback"
+            return self.values[value.name]
+        return value
+
+    def _fresh_user_tokens(self):
+        """Re-mint the user tokens if a fuzzed ``POST /_mock/clock`` moved time past them."""
+        now = self.http.get(f"{self.url}/_mock/clock").json()["now"]
+        if now != self.minted_at:
+            mint_user_tokens(self)
+            self.minted_at = now
+
+
+def mint_user_tokens(ctx: Fuzzed):
+    jane = code_tokens(ctx.server, REPORTS,
+                       scope="chats--all:ro customers:ro agents--all:ro openid profile email")
+    ada = code_tokens(ctx.server, ADMIN_TOOLS, scope="agents--all:rw webhooks--all:rw",
+                      user=("ada", "ada-password"))
+    ctx.values.update(jane_access=jane["access_token"], ada_access=ada["access_token"])
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+@contextmanager
+def fuzzed_server():
+    """One deterministic server for many examples, with live tokens and a signed-in browser."""
+    server = mock_server.start(port=mock_server.free_port(), seed=7)
+    try:
+        http = requests.Session()
+        # Throwaway tokens and codes for the form endpoints (revoking them is fine).
+        sacrificial = code_tokens(server, REPORTS, scope="chats--all:ro openid")
+        device = http.post(f"{server.url}/device_authorization",
+                           data={"client_id": WIDGET, "scope": "chats--access:ro"}).json()
+        # A signed-in browser session (jane) and its CSRF token.
+        browser = requests.Session()
+        login = browser.get(f"{server.url}/login", params={"next": "/console"})
+        browser.post(f"{server.url}/login", data={"username": "jane", "password": "jane-password",
+                                                  "csrf_token": csrf_of(login.text),
+                                                  "next": "/console"}, allow_redirects=False)
+        csrf = csrf_of(browser.get(f"{server.url}/console").text)
+        ctx = Fuzzed(server, http, dict(browser.cookies), csrf, values={
+            "access": sacrificial["access_token"],
+            "refresh": sacrificial["refresh_token"],
+            "id_token": sacrificial.get("id_token", "x.y.z"),
+            "user_code": device["user_code"],
+            "device_code": device["device_code"],
+        })
+        yield ctx
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzzed():
+    with fuzzed_server() as ctx:
+        yield ctx
+
+
+# --------------------------------------------------------------------------------------------
+# Strategies
+# --------------------------------------------------------------------------------------------
+
+PARAM_NAMES = ("grant_type", "code", "client_id", "client_secret", "redirect_uri", "code_verifier",
+               "refresh_token", "scope", "token", "token_type_hint", "device_code", "response_type",
+               "state", "code_challenge", "code_challenge_method", "nonce", "username", "password",
+               "csrf_token", "decision", "user_code", "next", "prompt", "max_age", "access_token",
+               "client_name", "redirect_uris", "app_type", "response_mode", "request", "since", "key")
+PLAUSIBLE = (
+    "bluesky-reports", "reports-secret", "bluesky-widget", "bluesky-admin-tools",
+    "admin-tools-secret", "agent-api", "agent-api-secret", "authorization_code", "refresh_token",
+    "client_credentials", "password", "implicit", DEVICE_CODE, "code", "token", "id_token",
+    "code id_token", "none", "S256", "plain", "http://127.0.0.1:8765/callback",
+    "http://127.0.0.1:8765/callback?x=1", "https://evil.example/callback", "javascript:alert(1)",
+    "openid", "openid profile email", "chats--all:ro customers:ro", "agents--all:rw", "chats--all:rw",
+    "access_token", "allow", "deny", "Allow", "jane", "jane-password", "ada", "ada-password",
+    "login", "consent", "0", "-1", "99999999999999999999", "/console", "//evil.example", "",
+    " ", "%", "%00", "\x00", "ABCD-EFGH", "a" * 300, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+)
+LIVE_FORM = tuple(Live(name) for name in ("csrf", "callback", "access", "refresh", "id_token",
+                                          "user_code", "device_code"))
+
+names = st.one_of(st.sampled_from(PARAM_NAMES), st.sampled_from(PARAM_NAMES),
+                  st.text(max_size=12))
+values = st.one_of(st.sampled_from(PLAUSIBLE), st.sampled_from(LIVE_FORM), st.text(max_size=40),
+                   st.text(st.characters(max_codepoint=0x1f), max_size=5))
+pairs = st.lists(st.tuples(names, values), max_size=8)
+# Repeated parameters: some lists repeat their first pair.
+param_lists = st.one_of(pairs, pairs.filter(bool).map(lambda p: p + p[:1]))
+
+percent_garbage = st.sampled_from((b"%", b"%zz", b"code=%ff%fe", b"a=%E0%80", b"=&=&&",
+                                   b"grant_type=authorization_code&grant_type=refresh_token",
+                                   b"\xff\xfe=\x00", b"a" * 5000))
+raw_bodies = st.one_of(st.binary(max_size=200), percent_garbage)
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+CONTENT_TYPES = st.one_of(
+    st.just(FORM_TYPE), st.just(FORM_TYPE),
+    st.sampled_from((f"{FORM_TYPE};charset=UTF-8", f"{FORM_TYPE}; charset=latin-1",
+                     "APPLICATION/X-WWW-FORM-URLENCODED", "application/json",
+                     "application/json; charset=utf-16", "text/plain", "multipart/form-data",
+                     "multipart/form-data; boundary=xyz", "multipart/form-data; boundary=",
+                     "application/x-www-form-urlencoded, application/json", ";", "", "*/*")),
+    st.text(st.characters(min_codepoint=0x21, max_codepoint=0xff), max_size=30),
+)
+
+
+def header_bytes(text: str | bytes) -> bytes:
+    """Anything, made sendable: no CR/LF, no leading whitespace (requests refuses those)."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return raw.replace(b"\r", b"").replace(b"\n", b"").lstrip(b" \t\x0b\x0c")
+
+
+def basic(client_id: str, secret: str, encode: bool) -> bytes:
+    if encode:
+        client_id, secret = quote(client_id, safe=""), quote(secret, safe="")
+    return b"Basic " + base64.b64encode(f"{client_id}:{secret}".encode())
+
+
+authorizations = st.one_of(
+    st.none(),
+    st.builds(basic, st.sampled_from(PLAUSIBLE) | st.text(max_size=10),
+              st.sampled_from(PLAUSIBLE) | st.text(max_size=10), st.booleans()),
+    st.builds(basic, st.just(REPORTS[0]), st.just(REPORTS[1]), st.booleans()),
+    st.binary(max_size=40).map(lambda b: b"Basic " + base64.b64encode(b)),
+    st.sampled_from((b"Basic ", b"Basic", b"basic   ", b"Basic ====", b"Basic Og==", b"Basic YTo=",
+                     b"Basic Ojo=", b"Bearer ", b"Bearer", b"bearer  x", b"Bearer a b c",
+                     b"Bearer \xff\xfe", b"Digest x", b"MAC id=1", b"Negotiate", b"")),
+    st.text(max_size=40).map(lambda t: header_bytes("Bearer " + t)),
+    st.text(max_size=40).map(header_bytes),
+    st.sampled_from((Live("access"), Live("refresh"), Live("id_token"))),
+)
+
+extra_headers = st.dictionaries(
+    st.sampled_from(("Accept", "Origin", "Cookie", "X-Forwarded-For", "Accept-Charset",
+                     "Content-Encoding", "Transfer-Encoding-X", "DPoP", "X-Whatever")),
+    st.one_of(st.text(max_size=30).map(header_bytes),
+              st.sampled_from((b"mock_oauth_session=garbage", b"mock_oauth_session=",
+                               b"application/json", b"text/html", b"gzip", b"null", b"*/*"))),
+    max_size=2)
+
+# JSON: random documents, wrongly typed RFC 7591 fields, huge numbers, deep nesting.
+json_text = st.one_of(st.text(max_size=30), st.sampled_from(PLAUSIBLE),
+                      st.sampled_from(("\ud800", "a\udfffb", "\u0000", "\u202e", "💥")))
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from((1e308, -1e308, 5e-324, 10**400, -(2**63), 2**64)), json_text)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(json_text, inner, max_size=4),
+    max_leaves=15)
+uri_lists = st.lists(st.sampled_from(("http://127.0.0.1:8765/callback", "https://app.example/cb",
+                                      "app.example/cb", "not a uri", "http://[::1", "", "#frag",
+                                      "https://a.example/cb#frag", "custom:/cb"))
+                     | json_values, max_size=3)
+RFC7591_FIELDS = {
+    "redirect_uris": uri_lists | json_values,
+    "client_name": json_values,
+    "token_endpoint_auth_method": st.sampled_from(("none", "client_secret_basic",
+                                                   "client_secret_post", "private_key_jwt",
+                                                   "tls_client_auth")) | json_values,
+    "grant_types": st.lists(st.sampled_from(("authorization_code", "refresh_token", "implicit",
+                                             "client_credentials", DEVICE_CODE, "password")),
+                            max_size=3) | json_values,
+    "response_types": st.lists(st.sampled_from(("code", "token", "id_token", "code id_token")),
+                               max_size=2) | json_values,
+    "scope": st.sampled_from(("openid", "chats--all:ro customers:ro", "admin", "")) | json_values,
+    "jwks": json_values, "jwks_uri": json_values, "contacts": json_values, "logo_uri": json_values,
+    "client_uri": json_values, "policy_uri": json_values, "tos_uri": json_values,
+    "software_id": json_values, "software_statement": json_values,
+    "id_token_signed_response_alg": st.sampled_from(("RS256", "none", "HS256")) | json_values,
+    "client_id": json_values, "client_secret": json_values,
+}
+AGENT_FIELDS = {
+    "limit": st.sampled_from((0, 1, 100, 101, 1.5, True, "5", 1e308, -1)) | json_values,
+    "chat_id": st.sampled_from(("chat-1001", "chat-1002", "chat-9999", "", None)) | json_values,
+    "id": st.sampled_from(("jane", "ada", "jane@bluesky.example", "nobody")) | json_values,
+    "name": json_values, "job_title": json_values,
+    "max_chats_count": st.sampled_from((0, 100, 101, -1, 2**64, 1e308, False)) | json_values,
+    "url": st.sampled_from(("https://hooks.example/in", "http://x", "ftp://x", "https://")) | json_values,
+    "action": st.sampled_from(("incoming_chat", "thread_tagged", "nope")) | json_values,
+    "secret_key": json_values,
+}
+
+
+def deep(depth: int, opener: str) -> str:
+    closer = {"[": "]", '{"a":': "}"}[opener]
+    return opener * depth + "1" + closer * depth
+
+
+deep_json = st.builds(deep, st.sampled_from((33, 100, 1000, 100_000)), st.sampled_from(("[", '{"a":')))
+json_documents = st.one_of(
+    json_values.map(json.dumps),
+    st.fixed_dictionaries({}, optional=RFC7591_FIELDS).map(json.dumps),
+    st.fixed_dictionaries({}, optional=AGENT_FIELDS).map(json.dumps),
+    st.fixed_dictionaries({}, optional={"advance": json_values | st.sampled_from(
+        (0, 1, 10**9, 10**9 + 1, -1, 1e308, float("nan"), True))}).map(json.dumps),
+    deep_json,
+    st.sampled_from(("", "{", "[1,]", '{"a":1,"a":2}', "1e99999", "9" * 5000, "NaN", "null",
+                     '"\\ud800"', "\ufeff{}", "{}" * 3)),
+)
+
+
+@dataclass
+class Body:
+    kind: str  # "none", "form", "raw", "json"
+    data: object = None
+    content_type: object = None
+
+
+form_bodies = st.builds(Body, st.just("form"), param_lists, CONTENT_TYPES)
+json_bodies = st.builds(Body, st.just("json"), json_documents,
+                        st.sampled_from(("application/json", "application/json; charset=utf-8",
+                                         "application/merge-patch+json", "text/json"))
+                        | CONTENT_TYPES)
+raw = st.builds(Body, st.just("raw"), raw_bodies, CONTENT_TYPES)
+no_body = st.builds(Body, st.just("none"))
+bodies = st.one_of(no_body, form_bodies, form_bodies, json_bodies, raw)
+json_first = st.one_of(no_body, json_bodies, json_bodies, json_bodies, form_bodies, raw)
+methods = st.one_of(st.just("POST"), st.just("GET"), st.sampled_from(METHODS))
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: list
+    authorization: object
+    headers: dict
+    body: Body
+    signed_in: bool = False
+
+
+def calls(paths, body=bodies, method=methods, signed_in=st.just(False)):
+    return st.builds(Call, method, paths, st.one_of(st.just([]), param_lists), authorizations,
+                     extra_headers, body, signed_in)
+
+
+def send(ctx: Fuzzed, call: Call, session: requests.Session | None = None) -> requests.Response:
+    headers = {name: value for name, value in call.headers.items()}
+    authorization = ctx.resolve(call.authorization)
+    if isinstance(call.authorization, Live):
+        authorization = f"Bearer {authorization}"
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    body = call.body
+    data = None
+    if body.kind == "form":
+        data = urlencode([(n, ctx.resolve(v)) for n, v in body.data]).encode()
+    elif body.kind == "json":
+        data = body.data.encode("utf-8", "surrogatepass")
+    elif body.kind == "raw":
+        data = body.data
+    if body.content_type is not None:
+        headers["Content-Type"] = header_bytes(body.content_type)
+    query = [(n, ctx.resolve(v)) for n, v in call.query]
+    session = session or ctx.http
+    response = session.request(call.method, ctx.url + call.path, params=query, data=data,
+                                headers=headers, allow_redirects=False, timeout=30)
+    note(f"-> {response.status_code} {dict(response.headers)}\n{response.text[:800]}")
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# The properties
+# --------------------------------------------------------------------------------------------
+
+def assert_no_server_error(response):
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+    assert b"Traceback" not in response.content, response.text[:2000]
+
+
+def json_body(response) -> dict:
+    assert response.headers.get("Content-Type", "").startswith("application/json"), (
+        f"{response.status_code} with Content-Type {response.headers.get('Content-Type')!r}: "
+        f"{response.text[:300]}")
+    if response.request.method == "HEAD":
+        return {}
+    body = response.json()
+    assert isinstance(body, dict), body
+    return body
+
+
+def assert_oauth_error_shape(response, codes=OAUTH_ERRORS):
+    """RFC 6749 §5.2 / RFC 7591 §3.2.2: JSON, a registered string `error`."""
+    if not 400 <= response.status_code < 500:
+        return
+    body = json_body(response)
+    if response.request.method == "HEAD":
+        return
+    assert isinstance(body.get("error"), str), body
+    assert body["error"] in codes, body
+    assert isinstance(body.get("error_description", ""), str), body
+
+
+def assert_resource_error_shape(response):
+    """RFC 6750 §3 for token refusals; other errors JSON in the OAuth or LiveChat shape."""
+    if not 400 <= response.status_code < 500:
+        return
+    body = json_body(response)
+    if response.status_code in (401, 403):
+        challenge = response.headers.get("WWW-Authenticate", "")
+        assert challenge.startswith("Bearer"), (response.status_code, challenge, body)
+    if response.request.method == "HEAD":
+        return
+    error = body.get("error")
+    if response.status_code == 401 and error is None:
+        return  # §3.1: no error code when the request carried no token at all
+    assert isinstance(error, str) or (isinstance(error, dict) and isinstance(error.get("type"), str)
+                                      and isinstance(error.get("message"), str)), body
+    if isinstance(error, str):
+        assert error in OAUTH_ERRORS | {"insufficient_scope"}, body
+
+
+def assert_html_error(response):
+    if response.status_code >= 400:
+        content_type = response.headers.get("Content-Type", "")
+        assert content_type.startswith("text/html"), (
+            f"{response.status_code} with Content-Type {content_type!r}: {response.text[:300]}")
+
+
+# --------------------------------------------------------------------------------------------
+# One property per kind of endpoint: what is sent, and what must hold of the answer
+# --------------------------------------------------------------------------------------------
+
+FORM_CALLS = calls(st.sampled_from(FORM_ENDPOINTS))
+
+
+def check_oauth_form_endpoint(fuzzed, call):
+    response = send(fuzzed, call)
+    assert_no_server_error(response)
+    assert_oauth_error_shape(response)
+
+
+REGISTER_CALLS = calls(st.just("/register"), body=json_first)
+
+
+def check_registration(fuzzed, call):
+    response = send(fuzzed, call)
+    assert_no_server_error(response)
+    assert_oauth_error_shape(response)
+
+
+RESOURCE_PATHS = st.one_of(
+    st.sampled_from(AGENT_ACTIONS).map(lambda name: f"/v3.5/agent/action/{name}"),
+    st.text(st.characters(min_codepoint=0x20), min_size=1, max_size=15).map(
+        lambda name: "/v3.5/agent/action/" + quote(name, safe="")),
+    st.sampled_from(("/v3.5/agent/actions", "/userinfo", "/v3.5/agent/action/",
+                     "/v3.5/agent/action/list_chats/")),
+)
+USER_TOKENS = st.sampled_from((Live("jane_access"), Live("ada_access")))
+RESOURCE_CALLS = st.builds(Call, methods, RESOURCE_PATHS, st.one_of(st.just([]), param_lists),
+                           st.one_of(authorizations, USER_TOKENS, USER_TOKENS), extra_headers,
+                           json_first)
+
+
+def check_resource_server(fuzzed, call):
+    response = send(fuzzed, call)
+    assert_no_server_error(response)
+    assert_resource_error_shape(response)
+
+
+BROWSER_CALLS = calls(st.sampled_from(BROWSER_PAGES + ("/",)), signed_in=st.booleans())
+
+
+def check_browser_page(fuzzed, call):
+    browser = requests.Session()  # each example starts from a clean (or freshly signed-in) jar
+    if call.signed_in:
+        browser.cookies.update(fuzzed.browser_cookies)
+    response = send(fuzzed, call, browser)
+    assert_no_server_error(response)
+    assert_html_error(response)
+
+
+OTHER_PATHS = st.one_of(
+    st.sampled_from(("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+                     "/.well-known/jwks.json", "/_mock/clock", "/_mock/transcript",
+                     "/.well-known/", "/_mock/", "/static/x", "/favicon.ico", "/token/", "/revoke/x",
+                     "/%2e%2e/%2e%2e/etc/passwd", "/.well-known/jwks.json/..")),
+    st.text(st.characters(min_codepoint=0x20), max_size=20).map(
+        lambda tail: "/nope/" + quote(tail, safe="/")),
+)
+OTHER_CALLS = calls(OTHER_PATHS, body=json_first)
+
+
+def check_other_path(fuzzed, call):
+    response = send(fuzzed, call)
+    assert_no_server_error(response)
+    assert_oauth_error_shape(response)
+
+
+# name -> (what to send, what must hold); scripts/fuzz_server.py reuses these through pytest.
+PROPERTIES = {
+    "oauth_form": (FORM_CALLS, check_oauth_form_endpoint),
+    "register": (REGISTER_CALLS, check_registration),
+    "resource": (RESOURCE_CALLS, check_resource_server),
+    "browser": (BROWSER_CALLS, check_browser_page),
+    "other": (OTHER_CALLS, check_other_path),  # last: a fuzzed POST /_mock/clock may move time
+}
+
+
+@FUZZ
+@given(call=FORM_CALLS)
+def test_oauth_form_endpoints_answer_rfc_errors(fuzzed, call):
+    check_oauth_form_endpoint(fuzzed, call)
+
+
+@FUZZ
+@given(call=REGISTER_CALLS)
+def test_registration_answers_rfc7591_errors(fuzzed, call):
+    check_registration(fuzzed, call)
+
+
+@FUZZ
+@given(call=RESOURCE_CALLS)
+def test_resource_server_answers_bearer_challenges(fuzzed, call):
+    check_resource_server(fuzzed, call)
+
+
+@FUZZ
+@given(call=BROWSER_CALLS)
+def test_browser_pages_answer_html_errors(fuzzed, call):
+    check_browser_page(fuzzed, call)
+
+
+@FUZZ
+@given(call=OTHER_CALLS)
+def test_metadata_admin_and_unknown_paths_answer_json_errors(fuzzed, call):
+    # Last in the file: a fuzzed POST /_mock/clock may move time (user tokens are then re-minted).
+    check_other_path(fuzzed, call)

@@ -1,0 +1,274 @@
+"""server-rules.md, "Authorization endpoint": one test per rule, as the user and the app see it.
+
+While the client or its redirect URI cannot be trusted the user gets an error *page* (HTML, 400, no
+Location); once both are known, errors go back to the app as ``?error=...&state=...&iss=...``.
+"""
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conftest import ADMIN_TOOLS, REPORTS, WIDGET, authorization_url, authorize, pkce_pair, query_of
+from oauth_lab.user_agent import UserAgent, forms_of
+
+ODD_STATE = "a b&c=d/é"
+EVIL = "https://evil.example/callback"
+APP_CALLBACK = "http://127.0.0.1:8765/callback"  # registered for every demo app, not on the server
+
+
+def visit(server, client_id=REPORTS[0], **params) -> requests.Response:
+    """The first GET of the authorization URL, by a browser that is not signed in yet."""
+    return requests.get(authorization_url(server, client_id, **params), allow_redirects=False)
+
+
+def assert_error_page(response: requests.Response):
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Location" not in response.headers  # never a redirect: no open redirector
+    assert "WWW-Authenticate" not in response.headers
+
+
+def assert_error_redirect(server, location: str, error: str, state: str | None = "s-123",
+                          callback: str | None = None):
+    """What the app receives: its own callback, the error, the state it sent, and the issuer."""
+    assert location.startswith(f"{callback or server.url + '/callback'}?"), location
+    got = query_of(location)
+    assert got["error"] == error, location
+    assert got.get("error_description"), location
+    assert got.get("state") == state
+    assert got["iss"] == server.issuer
+
+
+def redirect_of(response: requests.Response) -> str:
+    assert response.status_code in (302, 303), response.text
+    return response.headers["Location"]
+
+
+def signed_in(server) -> UserAgent:
+    """jane's browser, already signed in (so an error cannot hide behind the login page)."""
+    agent = UserAgent()
+    agent.sign_in_if_asked(agent.session.get(f"{server.url}/login"), server.url)
+    return agent
+
+
+def signed_in_consent_page(server, **params) -> tuple[UserAgent, requests.Response]:
+    """A browser signed in as jane, looking at the consent page."""
+    agent = signed_in(server)
+    page = agent.session.get(authorization_url(server, **params))
+    assert page.status_code == 200 and "Allow" in page.text
+    return agent, page
+
+
+def register(server, **metadata) -> str:
+    """A public app registered over RFC 7591 with the callback on this server; its client_id."""
+    metadata = {"redirect_uris": [APP_CALLBACK], "token_endpoint_auth_method": "none",
+                "scope": "customers:ro", **metadata}
+    answer = requests.post(f"{server.url}/register", json=metadata)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["client_id"]
+
+
+def fragment_of(location: str) -> dict:
+    return query_of("?" + location.partition("#")[2])
+
+
+IMPLICIT_APP = {"grant_types": ["implicit"], "response_types": ["token"]}
+
+
+# --- unknown or missing client_id: error page --------------------------------------------------
+
+@pytest.mark.parametrize("client_id", ["no-such-app", None, ""])
+def test_unknown_or_missing_client_id_shows_error_page(server, client_id):
+    assert_error_page(visit(server, client_id))
+
+
+def test_unknown_client_id_with_evil_redirect_uri_shows_error_page(server):
+    assert_error_page(visit(server, "no-such-app", redirect_uri=EVIL))
+
+
+# --- redirect_uri not registered: error page (exact match by default) --------------------------
+
+@pytest.mark.parametrize("suffix", ["/callback/extra", "/callback?next=x", "/callback/", "/CALLBACK",
+                                    "/callback#frag", "/call"])
+def test_redirect_uri_not_registered_exact_match_shows_error_page(server, suffix):
+    assert_error_page(visit(server, redirect_uri=server.url + suffix))
+
+
+@pytest.mark.parametrize("redirect_uri", [EVIL, "http://127.0.0.1:8765.evil.example/callback",
+                                          "http://127.0.0.1:8765/callback/../evil", "javascript:alert(1)"])
+def test_redirect_uri_foreign_shows_error_page(server, redirect_uri):
+    assert_error_page(visit(server, redirect_uri=redirect_uri))
+
+
+def test_redirect_uri_registered_second_one_is_used(server):
+    location = redirect_of(requests.Session().get(authorization_url(
+        server, redirect_uri=APP_CALLBACK, scope="nonsense:ro"), allow_redirects=False))
+    assert location.startswith(APP_CALLBACK + "?")
+
+
+def test_redirect_matching_prefix_switch_accepts_longer_path_but_not_other_hosts(start_server):
+    server = start_server(seed=7, redirect_matching="prefix")
+    location = redirect_of(visit(server, redirect_uri=f"{server.url}/callback/extra", scope="nonsense:ro"))
+    assert location.startswith(f"{server.url}/callback/extra?")
+    assert_error_page(visit(server, redirect_uri=EVIL))
+
+
+def test_redirect_matching_lax_switch_accepts_any_uri(start_server):
+    server = start_server(seed=7, redirect_matching="lax")
+    assert redirect_of(visit(server, redirect_uri=EVIL, scope="nonsense:ro")).startswith(EVIL)
+
+
+# --- redirect_uri omitted with several registered: error page ----------------------------------
+
+def test_redirect_uri_omitted_with_several_registered_shows_error_page(server):
+    assert_error_page(signed_in(server).session.get(authorization_url(server, redirect_uri=None),
+                                                    allow_redirects=False))
+
+
+def test_redirect_uri_omitted_with_one_registered_is_fine(server):
+    _, challenge = pkce_pair()
+    location = UserAgent().authorize(authorization_url(
+        server, register(server), redirect_uri=None, code_challenge=challenge, code_challenge_method="S256"))
+    assert location.startswith(APP_CALLBACK + "?") and "code" in query_of(location)
+
+
+# --- response_type not allowed: redirect unsupported_response_type / unauthorized_client -------
+
+NOT_ALLOWED = ("unsupported_response_type", "unauthorized_client")
+
+
+@pytest.mark.parametrize("response_type, errors", [
+    ("token", NOT_ALLOWED), ("id_token token", NOT_ALLOWED), ("bogus", NOT_ALLOWED),
+    ("", ("invalid_request",) + NOT_ALLOWED)])
+def test_response_type_not_allowed_redirects_with_error(server, response_type, errors):
+    location = redirect_of(visit(server, response_type=response_type))
+    assert query_of(location).get("error") in errors, location
+    assert_error_redirect(server, location, query_of(location)["error"])
+
+
+def test_response_type_not_allowed_with_unregistered_redirect_uri_shows_error_page(server):
+    # The redirect URI is checked before any error may be sent to it.
+    assert_error_page(visit(server, response_type="bogus", redirect_uri=EVIL))
+
+
+def test_response_type_token_app_cannot_even_register_without_switch(server):
+    answer = requests.post(f"{server.url}/register", json={
+        "redirect_uris": [APP_CALLBACK], "token_endpoint_auth_method": "none", **IMPLICIT_APP})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_client_metadata"
+
+
+def test_allow_implicit_switch_returns_token_state_and_iss_in_fragment(start_server):
+    server = start_server(seed=7, allow_implicit=True)
+    location = UserAgent().authorize(authorization_url(server, register(server, **IMPLICIT_APP),
+                                                       response_type="token", redirect_uri=APP_CALLBACK))
+    got = fragment_of(location)
+    assert got["access_token"] and got["state"] == "s-123"
+    assert got.get("iss") == server.issuer, location  # RFC 9207: iss travels with the response
+
+
+# --- scope unknown or not allowed for the client: redirect invalid_scope -----------------------
+
+@pytest.mark.parametrize("scope", ["nonsense:ro", "customers:ro nonsense:ro", "webhooks--all:rw",
+                                   "chats--my:rw"])
+def test_scope_unknown_or_not_allowed_for_client_redirects_invalid_scope(server, scope):
+    assert_error_redirect(server, redirect_of(visit(server, scope=scope)), "invalid_scope")
+
+
+# --- scope needs a role the user lacks: redirect invalid_scope ---------------------------------
+
+def test_scope_needs_role_user_lacks_redirects_invalid_scope(server):
+    # The app's other callback: the scripted browser follows redirects that stay on the server.
+    location = UserAgent("jane", "jane-password").authorize(
+        authorization_url(server, ADMIN_TOOLS[0], scope="agents--all:rw", redirect_uri=APP_CALLBACK))
+    assert_error_redirect(server, location, "invalid_scope", callback=APP_CALLBACK)
+
+
+def test_scope_needing_role_is_granted_to_user_with_role(server):
+    got = authorize(server, ADMIN_TOOLS[0], user=("ada", "ada-password"), scope="agents--all:rw")
+    assert "code" in got and got["iss"] == server.issuer
+
+
+# --- PKCE for public clients: redirect invalid_request ------------------------------------------
+
+@pytest.mark.parametrize("pkce", [{}, {"code_challenge_method": "S256"},
+                                  {"code_challenge": "x" * 43, "code_challenge_method": "plain"},
+                                  {"code_challenge": "x" * 43, "code_challenge_method": "S512"}],
+                         ids=["none", "method-only", "plain", "unknown-method"])
+def test_public_client_without_s256_code_challenge_redirects_invalid_request(server, pkce):
+    assert_error_redirect(server, redirect_of(visit(server, WIDGET, **pkce)), "invalid_request")
+
+
+def test_require_pkce_switch_off_lets_public_client_skip_pkce(start_server):
+    server = start_server(seed=7, require_pkce=False)
+    assert "code" in authorize(server, WIDGET)
+
+
+# --- Deny: redirect access_denied with the same state -------------------------------------------
+
+@pytest.mark.parametrize("state", ["s-123", ODD_STATE])
+def test_user_clicks_deny_redirects_access_denied_with_same_state(server, state):
+    got_location = UserAgent().authorize(authorization_url(server, state=state), decision="Deny")
+    assert_error_redirect(server, got_location, "access_denied", state=state)
+    assert "code" not in query_of(got_location)
+
+
+# --- state echoed unchanged -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("state", [ODD_STATE, "+%20%2B", "x" * 500, "ü€😀"])
+def test_state_echoed_unchanged(server, state):
+    assert authorize(server, state=state, scope="customers:ro")["state"] == state
+
+
+def test_state_echoed_unchanged_on_error_redirect(server):
+    assert_error_redirect(server, redirect_of(visit(server, scope="nonsense:ro", state=ODD_STATE)),
+                          "invalid_scope", state=ODD_STATE)
+
+
+def test_state_absent_when_not_sent(server):
+    got = authorize(server, state=None, scope="customers:ro")
+    assert "code" in got and "state" not in got
+
+
+# --- CSRF tokens on the consent and login forms: 400 page ---------------------------------------
+
+@pytest.mark.parametrize("csrf", [None, "", "forged-token"])
+def test_consent_form_without_valid_csrf_token_shows_400_page(server, csrf):
+    agent, page = signed_in_consent_page(server)
+    data = {"decision": "allow"} | ({} if csrf is None else {"csrf_token": csrf})
+    answer = agent.session.post(page.url, data=data, allow_redirects=False)
+    assert_error_page(answer)
+
+
+def test_consent_form_with_another_sessions_csrf_token_shows_400_page(server):
+    _, attacker_page = signed_in_consent_page(server)
+    attacker_token = forms_of(attacker_page.text)[-1].fields["csrf_token"]
+    victim, page = signed_in_consent_page(server)
+    answer = victim.session.post(page.url, data={"decision": "allow", "csrf_token": attacker_token},
+                                 allow_redirects=False)
+    assert_error_page(answer)
+
+
+@pytest.mark.parametrize("csrf", [None, "forged-token"])
+def test_login_form_without_valid_csrf_token_shows_400_page(server, csrf):
+    browser = requests.Session()
+    assert browser.get(authorization_url(server)).status_code == 200  # the login page
+    data = {"username": "jane", "password": "jane-password"} | ({} if csrf is None else {"csrf_token": csrf})
+    answer = browser.post(f"{server.url}/login", data=data, allow_redirects=False)
+    assert_error_page(answer)
+    assert "Sign in" in browser.get(authorization_url(server)).text  # still signed out
+
+
+def test_login_form_with_valid_csrf_token_signs_in(server):
+    agent, page = signed_in_consent_page(server)
+    assert "Signed in as" in page.text
+
+
+# --- iss in every authorization response (RFC 9207) ---------------------------------------------
+
+def test_iss_present_on_success_response(server):
+    got = authorize(server, scope="customers:ro")
+    assert "code" in got and got["iss"] == server.issuer
+
+
+def test_iss_present_on_error_response(server):
+    assert query_of(redirect_of(visit(server, scope="nonsense:ro")))["iss"] == server.issuer
