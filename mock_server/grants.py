@@ -149,7 +149,9 @@ class ImplicitGrant(grants.ImplicitGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    """RFC 6749 §4.4: confidential clients only (the default auth methods carry a secret)."""
+    """RFC 6749 §4.4: confidential clients only — every accepted method carries a secret."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def validate_requested_scope(self):
         super().validate_requested_scope()

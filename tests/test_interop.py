@@ -15,6 +15,7 @@ import base64
 import json
 import queue
 import secrets
+import os
 import shutil
 import subprocess
 import threading
@@ -195,7 +196,10 @@ def openid_client():
     Skips only when Node is missing. With Node present, a missing node_modules is installed here
     (`npm ci`, exactly the lock file); an install that fails is a test failure, not a skip."""
     if NODE is None:
-        pytest.skip("node is not installed: the openid-client interop test needs Node >= 20")
+        if os.environ.get("REQUIRE_NODE"):
+            pytest.fail("REQUIRE_NODE is set but node is not installed")
+        pytest.skip("node is not installed: the openid-client interop test needs Node >= 20 "
+                    "(set REQUIRE_NODE=1 to make this a failure, as CI does)")
     if not (INTEROP / "node_modules" / "openid-client" / "package.json").is_file():
         if shutil.which("npm") is None:
             pytest.fail("node is installed but npm is not: cannot install tests/interop (npm ci)")

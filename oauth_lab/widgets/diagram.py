@@ -25,6 +25,8 @@ ADMIN_PATHS = ("/_mock/",)  # the course's own clock/transcript calls: no part o
 SECRETS = frozenset({"client_secret", "code_verifier", "password", "csrf_token", "code", "access_token",
                      "refresh_token", "id_token", "device_code", "token", "registration_access_token"})
 SHOWN_VALUES = ("response_type", "grant_type", "decision")  # values that name the step itself
+# Plumbing that every request of its kind carries: the inspector lists it, the picture leaves it out.
+QUIET = ("redirect_uri", "code_challenge_method", "csrf_token", "next", "iss")
 ISSUED = ("access_token", "refresh_token", "id_token", "device_code", "user_code")
 COLOURS = {"front": "#d9480f", "back": "#1971c2"}
 LEGS = {"front": "front channel — through the user's browser",
@@ -111,7 +113,8 @@ def _params(message: dict) -> list[tuple[str, str]]:
 def request_label(message: dict) -> str:
     path = urlsplit(message["path"]).path
     target = path.rsplit("/", 1)[1] if "/action/" in path else path
-    names = [f"{n}={v.rsplit(':', 1)[-1]}" if n in SHOWN_VALUES else n for n, v in _params(message)]
+    names = [f"{n}={v.rsplit(':', 1)[-1]}" if n in SHOWN_VALUES else n
+             for n, v in _params(message) if n not in QUIET]
     return f"{message['method']} {target}" + (f" ({', '.join(names)})" if names else "")
 
 
@@ -141,7 +144,7 @@ def _carried(location: str) -> list[tuple[str, str]]:
 
 def _compact(location: str, show: bool) -> str:
     """Values shortened for the picture; secrets in full only when shown."""
-    pairs = _carried(location)
+    pairs = [(n, v) for n, v in _carried(location) if n not in QUIET]
     return "?" + "&".join(f"{n}={v if show and n in SECRETS else mask(v)}" for n, v in pairs) if pairs else ""
 
 
@@ -183,13 +186,13 @@ def arrows_of(messages: list[dict], show: bool = False) -> list[Arrow]:
         arrows.append(Arrow(server, client, response_label(message, show), leg(message), True))
         location = redirect_target(message)
         if location and client == BROWSER and not _fetched(location, following):
-            names = ", ".join(n for n, _ in _carried(location))
+            names = ", ".join(n for n, _ in _carried(location) if n not in QUIET)
             label = f"redirect to {_page(location)}" + (f": {names}" if names else "")
             arrows.append(Arrow(BROWSER, APP, label, "front"))
     return arrows
 
 
-CHAR_W, ROW, MARGIN, HEAD_H, MIN_GAP = 7, 30, 16, 30, 190
+CHAR_W, ROW, MARGIN, HEAD_H, BOX, MIN_GAP, LEGEND_W = 6.5, 30, 16, 30, 160, 180, 320
 
 
 class SequenceDiagram:
@@ -205,27 +208,34 @@ class SequenceDiagram:
         lines += [a.line(n) for n, a in enumerate(self.arrows, 1)] or ["(no messages)"]
         return "\n".join(lines)
 
-    def _gap(self) -> int:
-        """Room between lifelines: enough for the longest label over the columns it spans."""
-        column = {p: i for i, p in enumerate(self.participants)}
-        needs = [(len(f"{n}. {a.label}") * CHAR_W + 30) / abs(column[a.target] - column[a.source])
-                 for n, a in enumerate(self.arrows, 1)]
-        return math.ceil(max([MIN_GAP, *needs]))
+    def _columns(self) -> dict[str, int]:
+        """Each lifeline's x: every gap wide enough for the labels over it, spread evenly when an
+        arrow spans several gaps."""
+        index = {p: i for i, p in enumerate(self.participants)}
+        gaps = [MIN_GAP] * max(len(self.participants) - 1, 0)
+        spans = sorted(((abs(index[a.target] - index[a.source]), min(index[a.source], index[a.target]),
+                         math.ceil(len(f"{n}. {a.label}") * CHAR_W) + 24) for n, a in enumerate(self.arrows, 1)))
+        for span, start, need in spans:  # narrow arrows first: wide ones then take up the slack
+            missing = need - sum(gaps[start:start + span])
+            if missing > 0:
+                for i in range(start, start + span):
+                    gaps[i] += math.ceil(missing / span)
+        return {p: MARGIN + BOX // 2 + sum(gaps[:i]) for i, p in enumerate(self.participants)}
 
     def svg(self) -> str:
-        gap = self._gap()
-        x = {p: MARGIN + gap // 2 + i * gap for i, p in enumerate(self.participants)}
+        x = self._columns()
         top = MARGIN + (24 if self.title else 0)
         first = top + HEAD_H + ROW
         bottom = first + max(len(self.arrows) - 1, 0) * ROW + ROW // 2
-        width, height = 2 * MARGIN + gap * max(len(self.participants), 1), bottom + 3 * 18 + 2 * MARGIN
+        width = max([*x.values(), 0]) + BOX // 2 + MARGIN
+        width, height = max(width, LEGEND_W), bottom + 3 * 18 + 2 * MARGIN
         parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                  f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
                  f'<rect width="{width}" height="{height}" fill="white"/>']
         if self.title:
             parts.append(f'<text x="{MARGIN}" y="{MARGIN + 12}" font-size="14" font-weight="bold">'
                          f'{escape(self.title)}</text>')
-        parts += [_lifeline(name, x[name], top, bottom, gap - 20) for name in self.participants]
+        parts += [_lifeline(name, x[name], top, bottom) for name in self.participants]
         parts += [_arrow(a, n, x[a.source], x[a.target], first + (n - 1) * ROW)
                   for n, a in enumerate(self.arrows, 1)]
         parts += _legend(MARGIN, bottom + MARGIN + 6)
@@ -241,7 +251,7 @@ class SequenceDiagram:
         printer.text(self.text())
 
 
-def _lifeline(name: str, x: int, top: int, bottom: int, box: int) -> str:
+def _lifeline(name: str, x: int, top: int, bottom: int, box: int = BOX) -> str:
     return (f'<line x1="{x}" y1="{top + HEAD_H}" x2="{x}" y2="{bottom}" stroke="#adb5bd" '
             f'stroke-dasharray="2,3"/>\n'
             f'<rect x="{x - box // 2}" y="{top}" width="{box}" height="{HEAD_H}" rx="4" '
