@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: lab test server bench fuzz clean
+.PHONY: lab test notebooks server bench fuzz clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ lab: $(STAMP)  ## open JupyterLab on the first notebook (the server starts from 
 
 test: $(STAMP)  ## every test
 	$(PY) -m pytest
+
+notebooks: $(STAMP)  ## re-run every notebook cleanly (deterministic) and save its outputs
+	timeout 900 $(PY) scripts/run_notebooks.py
 
 server: $(STAMP)  ## the mock server alone, in the foreground (add ARGS="--seed 1 ...")
 	$(PY) -m mock_server $(ARGS)

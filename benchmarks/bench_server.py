@@ -40,6 +40,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
+STARTED = time.perf_counter()
 CLIENT = ("bluesky-reports", "reports-secret")
 USER = ("jane", "jane-password")
 SCOPE = "chats--all:ro"
@@ -341,28 +342,22 @@ def measure(url: str, scenario: str, serving: str, concurrency: int, units: int,
 # --- reporting ---------------------------------------------------------------------------------------
 
 def header() -> str:
-    import flask
-    import werkzeug
-    try:
-        import waitress
-        waitress_version = getattr(waitress, "__version__", None)
-        if waitress_version is None:
-            from importlib.metadata import version
-            waitress_version = version("waitress")
-    except Exception:  # pragma: no cover
-        waitress_version = "?"
-    try:
-        from importlib.metadata import version
-        authlib_version = version("Authlib")
-    except Exception:  # pragma: no cover
-        authlib_version = "?"
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:  # pragma: no cover
+            return "?"
+
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return "\n".join([
         f"date     {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"machine  {platform.machine()}, {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}), "
+        f"machine  {platform.machine()}, nproc {nproc} (cpu_count {os.cpu_count()}), "
         f"{platform.system()} {platform.release()}",
-        f"python   {platform.python_implementation()} {platform.python_version()}; Flask {flask.__version__}, "
-        f"Werkzeug {werkzeug.__version__ if hasattr(werkzeug, '__version__') else version('werkzeug')}, "
-        f"waitress {waitress_version}, Authlib {authlib_version}, requests {requests.__version__}",
+        f"python   {platform.python_implementation()} {platform.python_version()}; "
+        + ", ".join(f"{name} {v(name)}" for name in
+                    ("Flask", "Werkzeug", "waitress", "Authlib", "cryptography", "requests")),
     ])
 
 
@@ -399,9 +394,9 @@ how many bare requests' time one unit takes."""
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bare", type=int, default=1500, help="bare requests per run (default 1500)")
-    parser.add_argument("--client-credentials", type=int, default=200,
-                        help="client-credentials token requests per run (default 200)")
-    parser.add_argument("--flows", type=int, default=50, help="authorization-code flows per run (default 50)")
+    parser.add_argument("--client-credentials", type=int, default=160,
+                        help="client-credentials token requests per run (default 160)")
+    parser.add_argument("--flows", type=int, default=40, help="authorization-code flows per run (default 40)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4],
                         help="client threads, one run each (default: 1 4)")
     parser.add_argument("--servings", nargs="+", choices=sorted(SERVINGS), default=["werkzeug", "waitress"])
@@ -424,7 +419,6 @@ def main(argv=None) -> int:
     print(f"runs     {', '.join(f'{k} {v}' for k, v in counts.items())} per run; "
           f"concurrency {' '.join(map(str, args.concurrency))}; warm-up {args.warmup}/thread\n", flush=True)
     results: list[Result] = []
-    began = time.perf_counter()
     for serving in args.servings:
         for which in ("bare", "mock"):
             served = SERVINGS[serving](which)
@@ -448,7 +442,7 @@ def main(argv=None) -> int:
     flows = [r.requests_per_unit for r in results if r.scenario == "auth-code"]
     print()
     print(LEGEND.format(flow_requests=statistics.mean(flows) if flows else 6))
-    print(f"\ntotal {time.perf_counter() - began:.0f}s")
+    print(f"\ntotal {time.perf_counter() - STARTED:.0f}s (servers started and stopped included)")
     return 0
 
 

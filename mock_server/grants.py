@@ -217,7 +217,7 @@ class OpenIDCode(_OpenIDCode):
         return "RS256"  # the only ID-token algorithm the metadata advertises
 
     def get_encode_header(self, client):
-        return {"alg": "RS256", "kid": current().keys.signing_key()["kid"]}
+        return {"alg": "RS256", "kid": current().keys.signing_kid()}
 
     def get_client_claims(self, client):
         return {"iss": current().settings.issuer, "aud": client.get_client_id()}

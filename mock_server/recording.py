@@ -10,8 +10,8 @@ from flask import Flask, request
 
 from .models import Token
 from .state import ServerState
-from .transcript import (REQUEST_HEADERS, RESPONSE_HEADERS, MAX_BODY, channel_of, keys_of,
-                         page_title, query_params)
+from .transcript import (MAX_BODY, NOT_RECORDED, REQUEST_HEADERS, RESPONSE_HEADERS, channel_of,
+                         keys_of, page_title, query_params)
 
 
 def install_recorder(app: Flask, state: ServerState) -> None:
@@ -23,6 +23,8 @@ def install_recorder(app: Flask, state: ServerState) -> None:
 
     @app.after_request
     def record(response):
+        if request.path.startswith(NOT_RECORDED):
+            return response
         state.transcript.append(
             time=state.clock.timestamp(),
             channel=channel_of(request.path),

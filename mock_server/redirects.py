@@ -28,9 +28,9 @@ def registration_problem(uri) -> str | None:
     if parts is None or not parts.scheme or not parts.netloc:
         return f"{uri!r} is not an absolute URI"
     if parts.fragment or "#" in uri:
-        return f"{uri!r} has a fragment; RFC 6749 §3.1.2 forbids it"
+        return f"{uri!r} has a fragment; RFC 6749 section 3.1.2 forbids it"
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        return f"{uri!r} uses http on a non-loopback host; use https (RFC 9700 §4.1)"
+        return f"{uri!r} uses http on a non-loopback host; use https (RFC 9700 section 4.1)"
     if parts.scheme not in ("http", "https"):
         return f"{uri!r} must use http (loopback only) or https"
     return None

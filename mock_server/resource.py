@@ -13,7 +13,8 @@ from authlib.integrations.flask_oauth2 import ResourceProtector as _ResourceProt
 from authlib.oauth2.rfc6749.errors import MissingAuthorizationError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
-from flask import jsonify, request
+from flask import jsonify
+from flask import request as flask_request  # `request` is Authlib's wrapper below
 from joserfc import jwt
 from joserfc.errors import JoseError
 from werkzeug.exceptions import abort
@@ -78,7 +79,7 @@ class ResourceProtector(_ResourceProtector):
     def parse_request_authorization(self, request):
         header = request.headers.get("Authorization", "")
         if not header.strip():
-            query_token = request.args.get("access_token")
+            query_token = flask_request.args.get("access_token")
             if query_token and current().settings.switches.allow_token_in_query:
                 return self.get_token_validator("bearer"), query_token
             raise MissingAuthorizationError(self._default_auth_type, REALM)
@@ -98,7 +99,7 @@ def challenge_response(error):
     if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
         # No bearer credentials at all: a bare challenge, no error code (§3.1).
         body = {"error_description": "This API needs an access token: Authorization: Bearer <token>"}
-        if "access_token" in request.args:
+        if "access_token" in flask_request.args:
             body["error_description"] = (
                 "Tokens in the query string are refused (RFC 6750 §2.3, RFC 9700 §4.3.2); "
                 "send Authorization: Bearer <token>."

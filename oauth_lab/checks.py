@@ -51,6 +51,9 @@ class Exercise:
     success: str = "correct."
 
     def check(self, answer) -> Verdict:
+        if answer is None:
+            return Verdict(self.title, False, "no answer yet: replace None with yours.", self.hint,
+                           self.solution)
         try:
             issue = self.problem(answer)
         except Exception as error:  # noqa: BLE001 — a broken answer is a wrong answer, not a crash

@@ -18,6 +18,7 @@ import requests
 from .server_link import RemoteClock, RemoteTranscript
 
 DEFAULT_PORT = 5001
+_current: "Lab | None" = None
 
 
 @dataclass
@@ -63,7 +64,16 @@ def setup(seed: int | None = 1, port: int = DEFAULT_PORT, **switches) -> Lab:
 
         handle = mock_server.start(port=port, seed=seed, **switches)
     metadata = requests.get(f"{url}/.well-known/oauth-authorization-server", timeout=5).json()
-    return Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), handle)
+    global _current
+    _current = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), handle)
+    return _current
+
+
+def current_lab() -> Lab:
+    """The lab of this kernel's last ``setup()`` (exercise checks talk to the same server)."""
+    if _current is None:
+        raise RuntimeError("Run the setup cell first: lab = setup()")
+    return _current
 
 
 def _answers(url: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 
@@ -84,10 +84,13 @@ class UserAgent:
         return self.session.post(url, data=data, allow_redirects=False)
 
     def _follow_local(self, response: requests.Response, stop_at: str | None) -> requests.Response:
-        """Follow redirects that stay on the server; stop at one leaving for the app."""
+        """Follow redirects that stay on the server; stop at one leaving for the app — an
+        authorization response (``code`` or ``error``) even when the app's callback happens to
+        live on the same host."""
         while response.is_redirect:
             location = urljoin(response.url, response.headers["Location"])
-            if stop_at is None or not location.startswith(stop_at):
+            query = dict(parse_qsl(urlsplit(location).query))
+            if stop_at is None or not location.startswith(stop_at) or {"code", "error"} & set(query):
                 return response
             response = self.session.get(location, allow_redirects=False)
         return response

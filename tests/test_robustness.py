@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import mock_server
-from conftest import ADMIN_TOOLS, DEVICE_CODE, REPORTS, WIDGET, code_tokens
+from conftest import ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM", "0") != "1"
@@ -172,6 +172,7 @@ PLAUSIBLE = (
     "login", "consent", "0", "-1", "99999999999999999999", "/console", "//evil.example", "",
     " ", "%", "%00", "\x00", "ABCD-EFGH", "a" * 300, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
 )
+CLIENT_IDS = (REPORTS[0], WIDGET, ADMIN_TOOLS[0], RESOURCE_SERVER[0])
 LIVE_FORM = tuple(Live(name) for name in ("csrf", "callback", "access", "refresh", "id_token",
                                           "user_code", "device_code"))
 
@@ -217,6 +218,7 @@ authorizations = st.one_of(
     st.builds(basic, st.sampled_from(PLAUSIBLE) | st.text(max_size=10),
               st.sampled_from(PLAUSIBLE) | st.text(max_size=10), st.booleans()),
     st.builds(basic, st.just(REPORTS[0]), st.just(REPORTS[1]), st.booleans()),
+    st.builds(basic, st.sampled_from(CLIENT_IDS), st.text(max_size=10), st.booleans()),
     st.binary(max_size=40).map(lambda b: b"Basic " + base64.b64encode(b)),
     st.sampled_from((b"Basic ", b"Basic", b"basic   ", b"Basic ====", b"Basic Og==", b"Basic YTo=",
                      b"Basic Ojo=", b"Bearer ", b"Bearer", b"bearer  x", b"Bearer a b c",
@@ -490,7 +492,7 @@ PROPERTIES = {
     "register": (REGISTER_CALLS, check_registration),
     "resource": (RESOURCE_CALLS, check_resource_server),
     "browser": (BROWSER_CALLS, check_browser_page),
-    "other": (OTHER_CALLS, check_other_path),  # last: a fuzzed POST /_mock/clock may move time
+    "other": (OTHER_CALLS, check_other_path),
 }
 
 
@@ -521,5 +523,56 @@ def test_browser_pages_answer_html_errors(fuzzed, call):
 @FUZZ
 @given(call=OTHER_CALLS)
 def test_metadata_admin_and_unknown_paths_answer_json_errors(fuzzed, call):
-    # Last in the file: a fuzzed POST /_mock/clock may move time (user tokens are then re-minted).
+    # After the resource test: a fuzzed POST /_mock/clock may move time (tokens get re-minted).
     check_other_path(fuzzed, call)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs the fuzzer found: always sent, so CI checks them whatever the random draw
+# --------------------------------------------------------------------------------------------
+
+FORM = "application/x-www-form-urlencoded"
+DEEP = "[" * 1000 + "1" + "]" * 1000
+
+
+def _call(method, path, authorization=None, body=Body("none"), query=()):
+    return Call(method, path, list(query), authorization, {}, body)
+
+
+KNOWN_INPUTS = {
+    "GET /device_authorization (405 must be JSON)":
+        ("oauth_form", _call("GET", "/device_authorization")),
+    "POST /revoke with 'Authorization: Bearer '":
+        ("oauth_form", _call("POST", "/revoke", b"Bearer ", Body("form", [("token", "x")], FORM))),
+    "POST /introspect with 'Authorization: Bearer '":
+        ("oauth_form", _call("POST", "/introspect", b"Bearer ", Body("form", [("token", "x")], FORM))),
+    "POST /token, Basic with a non-ASCII secret":
+        ("oauth_form", _call("POST", "/token", basic(REPORTS[0], "é", False),
+                             Body("form", [("grant_type", "client_credentials")], FORM))),
+    "POST /token, client_secret_post with a non-ASCII secret":
+        ("oauth_form", _call("POST", "/token", None, Body("form", [
+            ("grant_type", "client_credentials"), ("client_id", REPORTS[0]),
+            ("client_secret", "é")], FORM))),
+    "POST /token with JSON nested 1000 deep":
+        ("oauth_form", _call("POST", "/token", body=Body("json", DEEP, "application/json"))),
+    "POST /register with JSON nested 1000 deep":
+        ("register", _call("POST", "/register", body=Body("json", DEEP, "application/json"))),
+    "POST /register with redirect_uris 1e308 and scope 5":
+        ("register", _call("POST", "/register", body=Body(
+            "json", '{"redirect_uris": 1e308, "scope": 5}', "application/json"))),
+    "POST /userinfo without a token":
+        ("resource", _call("POST", "/userinfo")),
+    "POST list_chats, valid token, JSON nested 1000 deep":
+        ("resource", _call("POST", "/v3.5/agent/action/list_chats", Live("jane_access"),
+                           Body("json", DEEP, "application/json"))),
+    "GET / with JSON nested 1000 deep":
+        ("browser", _call("GET", "/", body=Body("json", DEEP, "application/json"))),
+    "POST /_mock/clock with JSON nested 1000 deep":
+        ("other", _call("POST", "/_mock/clock", body=Body("json", DEEP, "application/json"))),
+}
+
+
+@pytest.mark.parametrize("name", KNOWN_INPUTS)
+def test_known_inputs(fuzzed, name):
+    kind, call = KNOWN_INPUTS[name]
+    PROPERTIES[kind][1](fuzzed, call)

@@ -15,19 +15,18 @@ from conftest import (ADMIN_TOOLS, DEVICE_CODE, REPORTS, WIDGET, assert_oauth_er
                       call_api, code_tokens, pkce_pair, token)
 from oauth_lab.user_agent import UserAgent
 
-NODESC = True
 CLIENT_CREDENTIALS = {"grant_type": "client_credentials", "scope": "customers:ro"}
 
 
 def assert_token_error(response, status: int, error: str, basic_challenge: bool | None = False):
     """The §5.2 shape; basic_challenge None = a challenge is allowed but not required."""
     assert_oauth_error(response, status, error)
-    assert NODESC or response.json().get("error_description"), response.text
     challenge = response.headers.get("WWW-Authenticate")
     if basic_challenge:
         assert challenge and challenge.startswith("Basic"), challenge
     elif basic_challenge is False:
         assert challenge is None, challenge
+    assert response.json().get("error_description"), f"no error_description: {response.text}"
 
 
 def get_code(server, client_id=REPORTS[0], pkce=True, **params) -> tuple[str, str | None]:

@@ -113,6 +113,13 @@ def test_forged_claims_are_shown_but_not_trusted(lab, tokens):
     assert "not a registered claim" in anatomy.view.value  # `team`
 
 
+def test_alg_none_is_refused(lab, tokens):
+    _, claims, signature = tokens["access_token"].split(".")
+    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"at+jwt"}').rstrip(b"=").decode()
+    anatomy = TokenAnatomy(f"{header}.{claims}.{signature}", lab)
+    assert not anatomy.verified and anatomy.problem == "alg 'none' refused: only RS256 is accepted"
+
+
 def test_garbage_with_two_dots_is_not_a_jwt(lab):
     anatomy = TokenAnatomy("abc.def.ghi", lab)
     assert not anatomy.verified and "base64url" in anatomy.problem

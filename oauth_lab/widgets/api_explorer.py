@@ -88,7 +88,8 @@ class ApiExplorer(LabWidget):
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         self.last_response = requests.post(self.lab.api(self.action.value), json=payload,
                                            headers=headers, timeout=10)
-        self.summary = f"POST {self.action.value} with {self._token_label()} → {self.last_response.status_code}"
+        status = self.last_response.status_code
+        self.summary = f"POST {self.action.value} with {self._token_label()} → {status}"
         self.view.value = self._html(self.last_response)
         return self.last_response
 

@@ -174,8 +174,12 @@ class Arrow:
     leg: str
     response: bool = False
 
+    def caption(self, number: int) -> str:
+        return f"{number}. {self.label}"
+
     def line(self, number: int) -> str:
-        return f"{number:>2}. [{self.leg}] {self.source} {'⇢' if self.response else '→'} {self.target}: {self.label}"
+        way = "⇢" if self.response else "→"
+        return f"{number:>2}. [{self.leg}] {self.source} {way} {self.target}: {self.label}"
 
 
 def arrows_of(messages: list[dict], show: bool = False) -> list[Arrow]:
@@ -213,8 +217,8 @@ class SequenceDiagram:
         arrow spans several gaps."""
         index = {p: i for i, p in enumerate(self.participants)}
         gaps = [MIN_GAP] * max(len(self.participants) - 1, 0)
-        spans = sorted(((abs(index[a.target] - index[a.source]), min(index[a.source], index[a.target]),
-                         math.ceil(len(f"{n}. {a.label}") * CHAR_W) + 24) for n, a in enumerate(self.arrows, 1)))
+        spans = sorted((abs(index[a.target] - index[a.source]), min(index[a.source], index[a.target]),
+                        math.ceil(len(a.caption(n)) * CHAR_W) + 24) for n, a in enumerate(self.arrows, 1))
         for span, start, need in spans:  # narrow arrows first: wide ones then take up the slack
             missing = need - sum(gaps[start:start + span])
             if missing > 0:
@@ -251,21 +255,21 @@ class SequenceDiagram:
         printer.text(self.text())
 
 
-def _lifeline(name: str, x: int, top: int, bottom: int, box: int = BOX) -> str:
+def _lifeline(name: str, x: int, top: int, bottom: int) -> str:
     return (f'<line x1="{x}" y1="{top + HEAD_H}" x2="{x}" y2="{bottom}" stroke="#adb5bd" '
             f'stroke-dasharray="2,3"/>\n'
-            f'<rect x="{x - box // 2}" y="{top}" width="{box}" height="{HEAD_H}" rx="4" '
+            f'<rect x="{x - BOX // 2}" y="{top}" width="{BOX}" height="{HEAD_H}" rx="4" '
             f'fill="#f1f3f5" stroke="#868e96"/>\n'
             f'<text x="{x}" y="{top + 19}" text-anchor="middle" font-weight="bold">{escape(name)}</text>')
 
 
 def _arrow(arrow: Arrow, number: int, x1: int, x2: int, y: int) -> str:
-    colour, way = COLOURS[arrow.leg], 1 if x2 > x1 else -1
+    colour, base = COLOURS[arrow.leg], x2 - (8 if x2 > x1 else -8)  # where the arrowhead starts
     dash = ' stroke-dasharray="5,3"' if arrow.response else ""
-    return (f'<line x1="{x1}" y1="{y}" x2="{x2 - way * 8}" y2="{y}" stroke="{colour}" stroke-width="1.5"{dash}/>\n'
-            f'<polygon points="{x2},{y} {x2 - way * 8},{y - 4} {x2 - way * 8},{y + 4}" fill="{colour}"/>\n'
+    return (f'<line x1="{x1}" y1="{y}" x2="{base}" y2="{y}" stroke="{colour}" stroke-width="1.5"{dash}/>\n'
+            f'<polygon points="{x2},{y} {base},{y - 4} {base},{y + 4}" fill="{colour}"/>\n'
             f'<text x="{(x1 + x2) // 2}" y="{y - 5}" text-anchor="middle" fill="{colour}">'
-            f'{number}. {escape(arrow.label)}</text>')
+            f'{escape(arrow.caption(number))}</text>')
 
 
 def _legend(x: int, y: int) -> list[str]:

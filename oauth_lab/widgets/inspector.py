@@ -15,8 +15,8 @@ import ipywidgets as widgets
 
 from ..server_link import RemoteClock
 from .base import LabWidget, escape
-from .diagram import COLOURS, LEGS, SequenceDiagram, hide, hide_header, hide_json, hide_params, leg, \
-    protocol_messages
+from .diagram import (COLOURS, LEGS, SequenceDiagram, hide, hide_header, hide_json, hide_params, leg,
+                      protocol_messages)
 
 
 class ExchangeInspector(LabWidget):
@@ -46,8 +46,14 @@ class ExchangeInspector(LabWidget):
         self._diagram.value = f'<div style="overflow-x:auto">{self.diagram().svg()}</div>'
 
     def text(self) -> str:
-        summary = [f"{leg(m)} {m['method']} {urlsplit(m['path']).path} → {m['status']}" for m in self.messages]
-        return "\n".join([self.diagram().text(), "", *summary]) if summary else self.diagram().text()
+        lines = [self.diagram().text()]
+        if self.messages:
+            lines += ["", *map(_summary, self.messages)]
+        return "\n".join(lines)
+
+
+def _summary(message: dict) -> str:
+    return f"{leg(message)} {message['method']} {urlsplit(message['path']).path} → {message['status']}"
 
 
 def _leg_html(name: str, messages: list[dict], show: bool) -> str:
@@ -59,9 +65,10 @@ def _leg_html(name: str, messages: list[dict], show: bool) -> str:
 
 
 def _message_html(message: dict, show: bool) -> str:
-    when = RemoteClock.format(message["time"])
+    url = escape(hide_params(message["path"], show))
+    when = RemoteClock.format(message["time"])  # the virtual clock: what expiry is measured against
     return (f'<div style="border-left:4px solid {COLOURS[leg(message)]};padding-left:8px;margin:8px 0">'
-            f'<div><b>{escape(message["method"])}</b> <code>{escape(hide_params(message["path"], show))}</code>'
+            f'<div><b>{escape(message["method"])}</b> <code>{url}</code>'
             f' <span style="color:#868e96">{when}</span></div>'
             + _table(message["request_headers"].items(), hide_header, show)
             + _body(message["request_body"], message["request_headers"], show)

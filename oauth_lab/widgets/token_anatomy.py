@@ -125,7 +125,8 @@ class TokenAnatomy(LabWidget):
             self.problem = "the header or claims are not base64url-encoded JSON objects"
             return
         jwks_url = self.lab.metadata["jwks_uri"].replace(self.lab.issuer, self.lab.url, 1)
-        self.kid, self.problem = verify(self.value, self.header, requests.get(jwks_url, timeout=5).json())
+        jwks = requests.get(jwks_url, timeout=5).json()  # fetched each time: keys may rotate
+        self.kid, self.problem = verify(self.value, self.header, jwks)
 
     def _introspect(self) -> None:
         answer = requests.post(self.lab.endpoint("introspection"), data={"token": self.value},
@@ -149,19 +150,27 @@ class TokenAnatomy(LabWidget):
         facts = [f"{name}={self.claims[name]}" for name in ("sub", "scope") if name in self.claims]
         exp = self.claims.get("exp")
         if isinstance(exp, int):
-            when = relative(exp, self.now)
-            facts.append(f"{'expires' if exp > self.now else 'expired'} {RemoteClock.format(exp)} ({when})")
+            verb = "expires" if exp > self.now else "expired"
+            facts.append(f"{verb} {RemoteClock.format(exp)} ({relative(exp, self.now)})")
         return " · ".join([kind, self._verdict(), *facts])
 
     def _html(self) -> str:
-        mark = "✓" if self.verified else "✗"
-        detail = (f"signature verified with key {escape(self.kid)}" if self.is_jwt and self.verified
-                  else "the server vouches for it (introspection)" if self.verified
-                  else escape(self.problem))
-        return (f"<div>{self._pieces()}"
-                f"<p style='color:{'#1a7f37' if self.verified else '#b00020'}'><b>{mark} {detail}</b></p>"
-                + self._table("Header", self.header) + self._table(self._claims_title(), self.claims)
-                + "</div>")
+        colour = "#1a7f37" if self.verified else "#b00020"
+        title = "Claims" if self.is_jwt else "Introspection answer"
+        return (f"<div>{self._pieces()}<p style='color:{colour}'><b>{self._detail()}</b></p>"
+                f"{self._table('Header', self.header)}{self._table(title, self.claims)}</div>")
+
+    def _detail(self) -> str:
+        if not self.verified:
+            return f"✗ {escape(self.problem)}"
+        if not self.is_jwt:
+            return "✓ the server vouches for it (introspection)"
+        return f"✓ signature verified with key {escape(self.kid)}{self._kid_note()}"
+
+    def _kid_note(self) -> str:
+        if "kid" in self.header:
+            return ""
+        return " (the header names no kid, so each key the server publishes was tried)"
 
     def _pieces(self) -> str:
         if not self.is_jwt:
@@ -173,9 +182,6 @@ class TokenAnatomy(LabWidget):
         legend = " · ".join(f"<span style='color:{colour}'>{name}</span>"
                             for colour, name in zip(COLOURS, ("header", "claims", "signature")))
         return (f"<p>{legend}</p><div style='font-family:monospace;word-break:break-all'>{coloured}</div>")
-
-    def _claims_title(self) -> str:
-        return "Claims" if self.is_jwt else "Introspection answer"
 
     def _table(self, title: str, fields: dict) -> str:
         if not fields:

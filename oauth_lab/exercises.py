@@ -1,0 +1,107 @@
+"""The exercises at the end of each notebook, checked against the real server.
+
+Each check asks the server, not a string comparison: a token passes if the API accepts it for
+what the exercise asked and refuses the rest. Solutions live in ``notebooks/solutions/``; the
+tests run every one of them.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import requests
+
+from .checks import Exercise
+from .lab import current_lab
+
+
+def _status(action: str, access_token: str) -> int:
+    return requests.post(current_lab().api(action), json={},
+                         headers={"Authorization": f"Bearer {access_token}"}, timeout=5).status_code
+
+
+def _access_token(answer) -> str:
+    if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+        raise ValueError("expected the token response: a dict with an 'access_token'")
+    return answer["access_token"]
+
+
+def _token_endpoint(answer):
+    if answer != current_lab().metadata["token_endpoint"]:
+        return f"{answer!r} is not the token endpoint the metadata announces"
+    return None
+
+
+def _customers_only(answer):
+    access_token = _access_token(answer)
+    if _status("list_customers", access_token) != 200:
+        return "the API refuses this token for list_customers"
+    if _status("list_chats", access_token) != 403:
+        return "this token can read chats too: ask for customers:ro only"
+    if answer.get("scope") not in (["customers:ro"], "customers:ro"):
+        return f"scope is {answer.get('scope')!r}; the exercise wants customers:ro alone"
+    return None
+
+
+start_here = SimpleNamespace(token_endpoint=Exercise(
+    "00 · token endpoint", _token_endpoint,
+    hint="metadata is a dict; the key ends with _endpoint.",
+    solution="solutions/00_token_endpoint.py"))
+
+password = SimpleNamespace(customers_only=Exercise(
+    "01 · customers only", _customers_only,
+    hint="bluesky-widget is public: no client_secret, include_client_id=True, scope=['customers:ro'].",
+    solution="solutions/01_customers_only.py",
+    success="the API lists customers with it and refuses chats (403)."))
+
+
+def _browser_app(answer):
+    if not isinstance(answer, dict) or "client_id" not in answer:
+        return "expected the registration response: a dict with a 'client_id'"
+    if answer.get("client_secret") or answer.get("token_endpoint_auth_method") != "none":
+        return "a browser app gets no secret: token_endpoint_auth_method must be 'none'"
+    if answer.get("redirect_uris") != ["http://127.0.0.1:8765/callback"]:
+        return f"redirect_uris is {answer.get('redirect_uris')!r}"
+    if answer.get("scope") != "chats--access:ro":
+        return f"scope is {answer.get('scope')!r}; the exercise wants chats--access:ro only"
+    lab = current_lab()
+    page = requests.get(lab.metadata["authorization_endpoint"].replace(lab.issuer, lab.url, 1), timeout=5,
+                        params={"response_type": "code", "client_id": answer["client_id"],
+                                "redirect_uri": "http://127.0.0.1:8765/callback",
+                                "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+                                "code_challenge_method": "S256"})
+    if page.status_code != 200:
+        return f"the server does not accept an authorization request from it (HTTP {page.status_code})"
+    return None
+
+
+def _customers_request(answer):
+    from urllib.parse import parse_qsl, urlsplit
+
+    received = dict(parse_qsl(urlsplit(answer).query))
+    if "code" not in received:
+        return f"no code in that URL (error={received.get('error')!r})" if received else "not a redirect URL"
+    lab = current_lab()
+    if received.get("iss") != lab.issuer:
+        return "iss is not this server's issuer"
+    requests_sent = [m for m in lab.transcript.flow(state=received.get("state", ""))
+                     if m["path"].startswith("/authorize") and m["method"] == "GET"]
+    if not requests_sent:
+        return "the server never saw an authorization request with that state"
+    asked = dict(parse_qsl(urlsplit(requests_sent[0]["path"]).query))
+    if asked.get("client_id") != "bluesky-reports" or asked.get("scope") != "customers:ro":
+        return f"your request asked {asked.get('client_id')} for scope {asked.get('scope')!r}"
+    return None
+
+
+register = SimpleNamespace(browser_app=Exercise(
+    "02 · a browser app", _browser_app,
+    hint="POST JSON to lab.endpoint('registration') with token_endpoint_auth_method 'none'.",
+    solution="solutions/02_browser_app.py",
+    success="registered as a public client, and the server accepts authorization requests from it."))
+
+authorization = SimpleNamespace(customers_request=Exercise(
+    "03 · ask for customers only", _customers_request,
+    hint="OAuth2Session('bluesky-reports', redirect_uri=lab.callback, scope=['customers:ro'], "
+         "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
+    solution="solutions/03_customers_request.py",
+    success="the server saw your request for customers:ro, and Jane allowed it."))

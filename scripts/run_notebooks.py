@@ -1,0 +1,51 @@
+"""Regenerate the committed notebook outputs: a clean, deterministic run of every notebook.
+
+    python scripts/run_notebooks.py [notebooks/03-*.ipynb ...]
+
+Each cell gets a timeout (nbconvert/nbclient can hang on widget notebooks: platform-notes), the
+navigation lines are refreshed from ``oauth_lab.course``, and the saved widget state is dropped
+(the widgets' text faces stay; the state would add hundreds of kB per notebook).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from oauth_lab.course import COURSE, navigation
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def refresh_navigation(nb, name: str) -> None:
+    if name not in {n for n, _, _ in COURSE}:
+        return
+    first, last = nb.cells[0], nb.cells[-1]
+    title = first.source.split("\n", 1)[1] if "\n" in first.source else first.source
+    first.source = f"{navigation(name)}\n{title}"
+    last.source = f"---\n{navigation(name)}"
+
+
+def run(path: Path) -> float:
+    nb = nbformat.read(path, as_version=4)
+    refresh_navigation(nb, path.stem)
+    started = time.perf_counter()
+    NotebookClient(nb, timeout=60, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    return time.perf_counter() - started
+
+
+def main(paths: list[str]) -> int:
+    targets = [Path(p).resolve() for p in paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    for path in targets:
+        print(f"{path.name}: {run(path):.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,330 @@
+"""server-rules.md, "Revocation and introspection", "Metadata and keys" and "Hardening": what a client,
+a resource server and a curious learner observe.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from conftest import ADMIN_TOOLS, REPORTS, RESOURCE_SERVER, WIDGET, authorization_url, call_api, code_tokens, token
+from test_rules_authorize import assert_error_page, signed_in_consent_page
+from test_rules_token import assert_token_error, refresh
+
+DISCOVERY = ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration")
+
+
+def client_token(server, scope="customers:ro", auth=REPORTS) -> str:
+    return token(server, {"grant_type": "client_credentials", "scope": scope}, auth=auth).json()["access_token"]
+
+
+def revoke(server, token_string, auth=REPORTS, **extra) -> requests.Response:
+    return requests.post(f"{server.url}/revoke", data={"token": token_string, **extra}, auth=auth)
+
+
+def introspect(server, token_string, auth=RESOURCE_SERVER) -> requests.Response:
+    return requests.post(f"{server.url}/introspect", data={"token": token_string}, auth=auth)
+
+
+def assert_inactive(server, token_string, auth=RESOURCE_SERVER):
+    answer = introspect(server, token_string, auth)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"active": False}
+    assert answer.text.replace(" ", "").strip() == '{"active":false}'
+
+
+def metadata(server, path=DISCOVERY[0]) -> dict:
+    answer = requests.get(server.url + path, allow_redirects=False)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json")
+    return answer.json()
+
+
+def header_of(token_string: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token_string.split(".")[0] + "=="))
+
+
+def decode(server, token_string):
+    keys = KeySet.import_key_set(requests.get(f"{server.url}/.well-known/jwks.json").json())
+    return jwt.decode(token_string, keys, algorithms=["RS256"])
+
+
+# --- revocation (RFC 7009) -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("hint", [{}, {"token_type_hint": "refresh_token"}, {"token_type_hint": "access_token"},
+                                  {"token_type_hint": "bogus_hint"}])
+def test_revoke_unknown_token_answers_200(server, hint):
+    answer = revoke(server, "no-such-token", **hint)
+    assert answer.status_code == 200, answer.text  # exactly 200, not 204 (client-interop point 11)
+
+
+def test_revoke_already_revoked_token_answers_200(server):
+    access_token = client_token(server)
+    assert revoke(server, access_token).status_code == 200
+    assert revoke(server, access_token).status_code == 200
+
+
+def test_revoke_without_token_parameter_400_invalid_request(server):
+    answer = requests.post(f"{server.url}/revoke", data={}, auth=REPORTS)
+    assert_token_error(answer, 400, "invalid_request")
+
+
+def test_revoke_without_client_auth_401_invalid_client(server):
+    answer = requests.post(f"{server.url}/revoke", data={"token": "x", "client_id": REPORTS[0]})
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=None)
+
+
+def test_revoke_wrong_secret_basic_401_invalid_client_with_basic_challenge(server):
+    assert_token_error(revoke(server, "x", auth=(REPORTS[0], "wrong")), 401, "invalid_client",
+                       basic_challenge=True)
+
+
+def test_revoke_access_token_stops_it(server):
+    access_token = client_token(server)
+    revoke(server, access_token)
+    assert call_api(server, "list_customers", access_token).status_code == 401
+
+
+def test_revoke_refresh_token_also_revokes_its_access_tokens(server):
+    tokens = code_tokens(server)
+    assert revoke(server, tokens["refresh_token"], token_type_hint="refresh_token").status_code == 200
+    assert call_api(server, "list_customers", tokens["access_token"]).status_code == 401
+    assert_token_error(refresh(server, tokens["refresh_token"]), 400, "invalid_grant")
+    assert_inactive(server, tokens["access_token"])
+
+
+def test_revoke_by_another_client_does_not_revoke(server):
+    tokens = code_tokens(server)
+    answer = revoke(server, tokens["access_token"], auth=ADMIN_TOOLS)
+    assert answer.status_code in (200, 400), answer.text  # silent 200 or unauthorized_client
+    assert call_api(server, "list_customers", tokens["access_token"]).status_code == 200
+    assert refresh(server, tokens["refresh_token"]).status_code == 200
+
+
+def test_revoke_by_public_client_with_client_id_only(server):
+    tokens = code_tokens(server, WIDGET, scope="customers:ro")
+    answer = requests.post(f"{server.url}/revoke", data={"token": tokens["access_token"], "client_id": WIDGET})
+    assert answer.status_code == 200
+    assert call_api(server, "list_customers", tokens["access_token"]).status_code == 401
+
+
+# --- introspection (RFC 7662) --------------------------------------------------------------------
+
+def test_introspect_without_client_auth_401_invalid_client(server):
+    answer = requests.post(f"{server.url}/introspect", data={"token": client_token(server)})
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=None)
+
+
+def test_introspect_wrong_secret_401_invalid_client_with_basic_challenge(server):
+    answer = introspect(server, client_token(server), auth=(RESOURCE_SERVER[0], "wrong"))
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
+
+
+def test_introspect_unknown_token_exactly_active_false(server):
+    assert_inactive(server, "no-such-token")
+
+
+def test_introspect_revoked_token_exactly_active_false(server):
+    access_token = client_token(server)
+    revoke(server, access_token)
+    assert_inactive(server, access_token)
+
+
+def test_introspect_expired_token_exactly_active_false(server):
+    access_token = client_token(server)
+    server.clock.advance(3601)
+    assert_inactive(server, access_token)
+
+
+def test_introspect_rotated_refresh_token_exactly_active_false(server):
+    tokens = code_tokens(server)
+    assert refresh(server, tokens["refresh_token"]).status_code == 200
+    assert_inactive(server, tokens["refresh_token"])
+
+
+def test_introspect_other_clients_token_reveals_nothing(server):
+    answer = introspect(server, client_token(server), auth=ADMIN_TOOLS)
+    assert answer.status_code in (200, 401, 403), answer.text
+    assert answer.json().get("active") is not True and "scope" not in answer.json()
+
+
+def test_introspect_active_token(server):
+    body = introspect(server, client_token(server)).json()
+    assert body["active"] is True  # a JSON boolean (client-interop point 11)
+    assert body["client_id"] == REPORTS[0] and body["scope"] == "customers:ro"
+    assert body["iss"] == server.issuer and isinstance(body["exp"], int)
+
+
+# --- metadata (RFC 8414, OIDC Discovery) ---------------------------------------------------------
+
+def test_metadata_documents_identical_and_issuer_exact(server):
+    first, second = (metadata(server, path) for path in DISCOVERY)
+    assert first == second
+    assert first["issuer"] == server.issuer == server.url  # http://127.0.0.1:PORT, no trailing slash
+    assert not first["issuer"].endswith("/")
+
+
+def test_metadata_describes_secure_defaults(server):
+    meta = metadata(server)
+    assert meta["response_types_supported"] == ["code"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert "implicit" not in meta["grant_types_supported"] and "password" not in meta["grant_types_supported"]
+    assert set(meta["token_endpoint_auth_methods_supported"]) == {"client_secret_basic", "client_secret_post",
+                                                                  "none"}
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert "mock_server_teaching_switches" not in meta
+
+
+def test_metadata_lists_every_demo_scope(server):
+    demo = "chats--all:ro chats--access:ro chats--my:rw customers:ro agents--all:ro agents--all:rw webhooks--all:rw"
+    assert set(demo.split()) <= set(metadata(server)["scopes_supported"])
+
+
+@pytest.mark.parametrize("switch, check", [
+    ({"allow_implicit": True}, lambda m: "token" in m["response_types_supported"]),
+    ({"require_pkce": False}, lambda m: "plain" in m["code_challenge_methods_supported"]),
+    ({"refresh_rotation": False}, lambda m: True),
+    ({"allow_token_in_query": True}, lambda m: True),
+    ({"redirect_matching": "prefix"}, lambda m: True),
+], ids=lambda v: next(iter(v)) if isinstance(v, dict) else "")
+def test_metadata_shows_teaching_switch_when_on(start_server, switch, check):
+    meta = metadata(start_server(seed=7, **switch))
+    assert meta["mock_server_teaching_switches"] == switch
+    assert check(meta)
+
+
+def test_metadata_endpoints_answer_without_redirects(server):
+    meta = metadata(server)
+    for name in ("token_endpoint", "revocation_endpoint", "introspection_endpoint", "registration_endpoint",
+                 "device_authorization_endpoint"):
+        assert meta[name].startswith(server.issuer + "/")
+        assert not requests.post(meta[name], data={}, allow_redirects=False).is_redirect, name
+    for name in ("jwks_uri", "userinfo_endpoint"):
+        assert not requests.get(meta[name], allow_redirects=False).is_redirect, name
+
+
+@pytest.mark.parametrize("path", [p + "/" for p in DISCOVERY] + ["/token/", "/.well-known/jwks.json/"])
+def test_back_channel_trailing_slash_never_redirects(server, path):
+    answer = requests.request("POST" if path == "/token/" else "GET", server.url + path, allow_redirects=False)
+    assert not answer.is_redirect and answer.status_code < 500
+
+
+# --- keys (RFC 7517) and token formats (RFC 9068, OIDC Core) -------------------------------------
+
+def test_jwks_publishes_public_rsa_keys_only(server):
+    keys = requests.get(f"{server.url}/.well-known/jwks.json").json()["keys"]
+    assert keys and all(k["kty"] == "RSA" and "d" not in k and k.get("use", "sig") == "sig" for k in keys)
+    assert len({k["kid"] for k in keys}) == len(keys)
+
+
+def test_key_rotation_keeps_old_key_published_and_old_tokens_valid(server):
+    old = client_token(server)
+    server.keys.rotate()
+    new = client_token(server)
+    kids = [k["kid"] for k in requests.get(f"{server.url}/.well-known/jwks.json").json()["keys"]]
+    assert header_of(old)["kid"] in kids and header_of(new)["kid"] in kids
+    assert header_of(old)["kid"] != header_of(new)["kid"]
+    assert call_api(server, "list_customers", old).status_code == 200
+
+
+def test_jwt_access_token_follows_rfc9068(server):
+    access_token = client_token(server)
+    assert header_of(access_token)["typ"].lower() == "at+jwt"
+    claims = decode(server, access_token).claims
+    assert {"iss", "sub", "aud", "client_id", "scope", "jti", "iat", "exp"} <= set(claims)
+    assert claims["iss"] == server.issuer and claims["client_id"] == REPORTS[0]
+
+
+def test_id_token_follows_oidc_core(server):
+    tokens = code_tokens(server, scope="openid profile", nonce="n-é 42")
+    claims = decode(server, tokens["id_token"]).claims
+    digest = hashlib.sha256(tokens["access_token"].encode()).digest()
+    assert claims["nonce"] == "n-é 42" and claims["aud"] == REPORTS[0] and claims["iss"] == server.issuer
+    assert claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def test_id_token_without_nonce_has_no_nonce(server):
+    claims = decode(server, code_tokens(server, scope="openid")["id_token"]).claims
+    assert "nonce" not in claims
+
+
+# --- registration (RFC 7591, client-interop point 4) ---------------------------------------------
+
+def test_registration_answers_201_with_string_id_and_numeric_secret_expiry(server):
+    answer = requests.post(f"{server.url}/register", json={"redirect_uris": [f"{server.url}/callback"]})
+    body = answer.json()
+    assert answer.status_code == 201 and isinstance(body["client_id"], str)
+    assert body["client_secret_expires_at"] == 0 and body["token_endpoint_auth_method"] == "client_secret_basic"
+
+
+@pytest.mark.parametrize("body", [{}, {"redirect_uris": "not-a-list"}, {"redirect_uris": ["not a uri"]},
+                                  {"redirect_uris": [f"http://127.0.0.1/cb"], "scope": "nonsense:rw"}])
+def test_registration_bad_metadata_400(server, body):
+    answer = requests.post(f"{server.url}/register", json=body)
+    assert answer.status_code == 400 and answer.json()["error"].startswith("invalid_")
+    assert "WWW-Authenticate" not in answer.headers
+
+
+# --- hardening -----------------------------------------------------------------------------------
+
+def test_binds_loopback_by_default(server):
+    assert server.settings.host == "127.0.0.1" and server.url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("method, path, kwargs", [
+    ("POST", "/token", {"data": {"grant_type": "authorization_code", "code": "\x00" * 3}}),
+    ("POST", "/token", {"data": b"grant_type=%ff%fe", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}),
+    ("POST", "/introspect", {"data": {"token": "é" * 1000}, "auth": RESOURCE_SERVER}),
+    ("POST", "/revoke", {"data": {"token": "x"}, "headers": {"Authorization": "Basic ===="}}),
+    ("POST", "/register", {"data": "[" * 5000, "headers": {"Content-Type": "application/json"}}),
+    ("POST", "/register", {"data": "not json", "headers": {"Content-Type": "application/json"}}),
+    ("GET", "/authorize", {"params": {"client_id": "\ud800".encode("utf-8", "surrogatepass")}}),
+    ("GET", "/authorize", {"params": {"client_id": REPORTS[0], "response_type": "cödé"}}),
+    ("GET", "/userinfo", {"headers": {"Authorization": "Bearer " + "a." * 3000}}),
+    ("POST", "/v3.5/agent/action/list_chats", {"data": "{", "headers": {"Content-Type": "application/json"}}),
+    ("GET", "/device", {"params": {"user_code": "\x00"}}),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_no_500_on_odd_input(server, method, path, kwargs):
+    answer = requests.request(method, server.url + path, allow_redirects=False, **kwargs)
+    assert answer.status_code < 500, answer.text
+    assert "Traceback" not in answer.text
+
+
+@pytest.mark.parametrize("path", ["/token", "/revoke", "/introspect", "/no-such-endpoint"])
+def test_back_channel_errors_are_json(server, path):
+    answer = requests.get(server.url + path)
+    assert 400 <= answer.status_code < 500 and answer.headers["Content-Type"].startswith("application/json")
+    assert isinstance(answer.json()["error"], str)
+
+
+def test_browser_error_is_html_page(server):
+    assert_error_page(requests.get(authorization_url(server, "no-such-app")))
+
+
+def frame_protected(response) -> bool:
+    csp = response.headers.get("Content-Security-Policy", "")
+    return response.headers.get("X-Frame-Options", "").upper() == "DENY" or "frame-ancestors 'none'" in csp
+
+
+def test_login_page_refuses_framing(server):
+    assert frame_protected(requests.get(authorization_url(server)))
+
+
+def test_consent_page_refuses_framing(server):
+    _, page = signed_in_consent_page(server)
+    assert frame_protected(page)
+
+
+def test_no_secrets_in_logs(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    tokens = code_tokens(server)
+    token(server, {"grant_type": "client_credentials"}, auth=(REPORTS[0], "wrong-secret"))
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in (REPORTS[1], "jane-password", tokens["access_token"], tokens["refresh_token"]):
+        assert secret not in logged

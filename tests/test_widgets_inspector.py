@@ -1,0 +1,167 @@
+"""The exchange inspector and its sequence diagram, on a known transcript and on a real flow."""
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+
+import pytest
+
+from conftest import code_tokens
+from oauth_lab.server_link import RemoteTranscript
+from oauth_lab.widgets.diagram import SequenceDiagram, hide_params
+from oauth_lab.widgets.inspector import ExchangeInspector
+
+CODE = "ac_9f3kQ7vSecretCodeValue"
+VERIFIER = "verifier-0123456789abcdefghijklmnopqrstuvwxyz-ABCDEFG"
+ACCESS = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlLXNlY3JldA"
+REFRESH = "rt_RefreshSecretValue456"
+PASSWORD = "jane-password"
+CSRF = "csrfSecretValue789"
+BASIC = "Ymx1ZXNreS1yZXBvcnRzOnJlcG9ydHMtc2VjcmV0"
+SECRETS = (CODE, VERIFIER, ACCESS, REFRESH, PASSWORD, CSRF, BASIC)
+
+AUTHORIZE = "/authorize?response_type=code&client_id=bluesky-reports&state=s-123&scope=chats--all%3Aro"
+CALLBACK = f"http://127.0.0.1:5001/callback?code={CODE}&state=s-123"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+HTML = {"Content-Type": "text/html; charset=utf-8"}
+JSON = {"Content-Type": "application/json"}
+
+
+def message(seq, method, path, status, channel="front", request_headers=None, request_body="",
+            response_headers=None, response_body=""):
+    return {"seq": seq, "time": 1767603600, "channel": channel, "method": method, "path": path,
+            "request_headers": request_headers or {}, "request_body": request_body, "status": status,
+            "response_headers": response_headers or {}, "response_body": response_body, "keys": []}
+
+
+FLOW = [
+    message(1, "GET", AUTHORIZE, 200, response_headers=HTML,
+            response_body="<HTML page: Sign in — Bluesky Accounts>"),
+    message(2, "POST", "/login", 302, request_headers=FORM,
+            request_body=f"csrf_token={CSRF}&username=jane&password={PASSWORD}",
+            response_headers={"Location": f"http://127.0.0.1:5001{AUTHORIZE}"}),
+    message(3, "GET", AUTHORIZE, 200, response_headers=HTML,
+            response_body="<HTML page: Allow Bluesky Reports? — Bluesky Accounts>"),
+    message(4, "POST", AUTHORIZE, 302, request_headers=FORM,
+            request_body=f"csrf_token={CSRF}&decision=allow", response_headers={"Location": CALLBACK}),
+    message(5, "POST", "/token", 200, "back", {"Authorization": f"Basic {BASIC}", **FORM},
+            f"grant_type=authorization_code&code={CODE}&code_verifier={VERIFIER}", JSON,
+            json.dumps({"access_token": ACCESS, "refresh_token": REFRESH, "token_type": "Bearer"})),
+    message(6, "POST", "/v3.5/agent/action/list_chats", 200, "back",
+            {"Authorization": f"Bearer {ACCESS}", **JSON}, "{}", JSON, '{"found_chats": 5}'),
+]
+BROWSER, APP, SERVER, API = "User's browser", "App (your code)", "Authorization server", "API (resource server)"
+
+
+@pytest.fixture
+def inspector():
+    return ExchangeInspector(FLOW, "Code flow")
+
+
+def html_of(inspector: ExchangeInspector) -> str:
+    return inspector._exchanges.value + inspector._diagram.value
+
+
+def test_one_arrow_per_request_and_response_in_order():
+    arrows = SequenceDiagram(FLOW).arrows
+    assert [(a.source, a.target, a.response) for a in arrows] == [
+        *[(BROWSER, SERVER, False), (SERVER, BROWSER, True)] * 4,
+        (BROWSER, APP, False),  # the code's delivery through the browser
+        (APP, SERVER, False), (SERVER, APP, True),
+        (APP, API, False), (API, APP, True),
+    ]
+    assert [a.label for a in arrows] == [
+        "GET /authorize (response_type=code, client_id, state, scope)",
+        "200 page “Sign in”",
+        "POST /login (username, password)",
+        "302 → /authorize",
+        "GET /authorize (response_type=code, client_id, state, scope)",
+        "200 page “Allow Bluesky Reports?”",
+        "POST /authorize (decision=allow)",
+        "302 → callback ?code=ac_9f3…&state=s-123",
+        "redirect to callback: code, state",
+        "POST /token (grant_type=authorization_code, code, code_verifier)",
+        "200 access_token, refresh_token",
+        "POST list_chats",
+        "200 found_chats",
+    ]
+
+
+def test_text_is_numbered_one_line_per_arrow():
+    lines = SequenceDiagram(FLOW, "Code flow").text().splitlines()
+    assert lines[0] == "Code flow" and len(lines) == 14
+    assert lines[9] == " 9. [front] User's browser → App (your code): redirect to callback: code, state"
+    assert lines[11] == "11. [back] Authorization server ⇢ App (your code): 200 access_token, refresh_token"
+
+
+def test_a_fetched_callback_page_is_drawn_once():
+    fetched = message(5, "GET", CALLBACK.removeprefix("http://127.0.0.1:5001"), 200, "back")
+    arrows = SequenceDiagram(FLOW[:4] + [fetched]).arrows
+    assert [(a.source, a.target) for a in arrows[-3:]] == [(SERVER, BROWSER), (BROWSER, APP), (APP, BROWSER)]
+    assert arrows[-2].label == "GET /callback (code, state)"
+
+
+def test_admin_calls_are_left_out():
+    admin = message(7, "GET", "/_mock/transcript?since=6", 200, "back")
+    assert SequenceDiagram(FLOW + [admin]).text() == SequenceDiagram(FLOW).text()
+
+
+def test_messages_are_grouped_by_leg(inspector):
+    page = inspector._exchanges.value
+    front, back = page.index("Front channel — through the user"), page.index("Back channel — app ↔ server")
+    assert front < page.index("/login") < page.index("decision") < back < page.index("/token")
+    assert inspector.text().splitlines()[-6:] == [
+        "front GET /authorize → 200", "front POST /login → 302", "front GET /authorize → 200",
+        "front POST /authorize → 302", "back POST /token → 200", "back POST /v3.5/agent/action/list_chats → 200",
+    ]
+
+
+def test_bodies_are_readable(inspector):
+    page = inspector._exchanges.value
+    assert ">grant_type</th>" in page and ">authorization_code</code>" in page  # form as a table
+    assert "&quot;token_type&quot;: &quot;Bearer&quot;" in page  # JSON pretty-printed
+
+
+def test_secrets_are_masked_until_shown(inspector):
+    for secret in SECRETS:
+        assert secret not in html_of(inspector) and secret not in inspector.text(), secret
+    assert "Basic Ymx1ZX…" in inspector._exchanges.value
+    inspector.show_secrets.value = True
+    for secret in SECRETS:
+        assert secret in html_of(inspector), secret
+    assert CODE in inspector.text()
+
+
+def test_masking_keeps_the_wire_form():
+    url = f"/callback?code={CODE}&redirect_uri=http%3A%2F%2F127.0.0.1%3A5001%2Fcallback"
+    assert hide_params(url) == "/callback?code=ac_9f3…&redirect_uri=http%3A%2F%2F127.0.0.1%3A5001%2Fcallback"
+    assert hide_params(url, show=True) == url
+
+
+def test_svg_is_valid_and_deterministic():
+    svg = SequenceDiagram(FLOW, "Code flow").svg()
+    root = ET.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and int(root.get("width")) > 0
+    assert svg == SequenceDiagram(json.loads(json.dumps(FLOW)), "Code flow").svg()
+    assert ET.fromstring(SequenceDiagram([]).svg()) is not None
+
+
+def test_text_faces(inspector):
+    diagram = inspector.diagram()
+    assert inspector._repr_mimebundle_()["text/plain"] == inspector.text()
+    assert diagram._repr_svg_() == diagram.svg() and repr(diagram) == diagram.text()
+    assert inspector.text().startswith(diagram.text())
+
+
+def test_a_real_flow(server):
+    lab = SimpleNamespace(transcript=RemoteTranscript(server.url))  # what for_flow reads of a Lab
+    step = lab.transcript.mark()
+    code_tokens(server)  # front channel through UserAgent (state "s-123"), then POST /token
+    inspector = ExchangeInspector.for_flow(lab, state="s-123")
+    lines = inspector.diagram().text().splitlines()
+    assert any("Authorization server ⇢ User's browser: 302 → /authorize" in line for line in lines)
+    assert any("Authorization server ⇢ User's browser: 302 → callback ?code=ac_" in line for line in lines)
+    assert any("User's browser → App (your code): redirect to callback: code, state" in line for line in lines)
+    assert "back POST /token → 200" in inspector.text()
+    assert ExchangeInspector.for_step(step).text() == inspector.text()  # the mark's own call left out
