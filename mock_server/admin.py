@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, request
 
+from .errors import json_body
 from .state import current
 from .transcript import FOLLOWED
 
@@ -27,7 +28,7 @@ def clock():
 
 @blueprint.post("/clock")
 def move_clock():
-    body = request.get_json(silent=True)
+    body = json_body()
     seconds = body.get("advance") if isinstance(body, dict) else None
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= 10**9:
         abort(400, description='Send {"advance": <seconds, 0 to 1e9>}.')

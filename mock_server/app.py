@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import secrets
 
-from authlib.integrations.flask_oauth2 import AuthorizationServer
 from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from . import admin, agent_api, clients, consent, device, errors, metadata, oidc, resource_api
 from . import tokens, users
+from .authorization_server import AuthorizationServer
 from .clock import DETERMINISTIC_START, Clock, route_authlib_through_clock
 from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, ImplicitGrant,
                      OpenIDCode, RefreshTokenGrant, StrictCodeChallenge)

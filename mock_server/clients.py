@@ -15,7 +15,7 @@ from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectUR
 from flask import Blueprint, render_template, request
 
 from . import redirects, scopes
-from .errors import json_error, rfc_text
+from .errors import json_body, json_error, rfc_text
 from .metadata import authorization_server_metadata
 from .models import Client
 from .state import current
@@ -179,7 +179,7 @@ def ensure_demo_apps(db, issuer: str) -> None:
 
 @blueprint.post("/register")
 def register_endpoint():
-    data = request.get_json(silent=True)
+    data = json_body()
     if not isinstance(data, dict):
         return json_error(400, "invalid_client_metadata", "The body must be a JSON object.")
     status, body, headers = register(data)

@@ -7,6 +7,7 @@ known, errors go back to the app as ``?error=...&state=...&iss=...``.
 """
 from __future__ import annotations
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
@@ -25,6 +26,13 @@ class IssuerParameter(_IssuerParameter):
 
     def get_issuer(self):
         return current().settings.issuer
+
+    def add_issuer_parameter(self, authorization_server, response):
+        location = response.location or ""
+        if "#" in location:  # implicit: the response parameters travel in the fragment
+            response.location = add_params_to_uri(location, {"iss": self.get_issuer()}, fragment=True)
+        else:
+            super().add_issuer_parameter(authorization_server, response)
 
 
 def authorization_error(error: OAuth2Error):

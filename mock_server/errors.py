@@ -14,11 +14,12 @@ from urllib.parse import unquote
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .transcript import is_front_channel
+
 log = logging.getLogger(__name__)
 
 # Endpoints that authenticate clients from form bodies (RFC 6749 §2.3, §3.2).
 FORM_ENDPOINTS = ("/token", "/revoke", "/introspect", "/device_authorization")
-BROWSER_PAGES = ("/authorize", "/login", "/logout", "/device", "/console", "/callback")
 MAX_JSON_DEPTH = 32
 
 
@@ -41,7 +42,15 @@ def error_page(status: int, title: str, description: str):
 
 
 def is_browser_page(path: str) -> bool:
-    return path == "/" or path.startswith(BROWSER_PAGES)
+    return path == "/" or is_front_channel(path)
+
+
+def json_body():
+    """The request's JSON, or None when absent, malformed or too deeply nested to parse."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
 
 
 def guard_request():
@@ -55,7 +64,7 @@ def guard_request():
             if rfc_text(value) != value:
                 return error_page(400, "Invalid request", f"{name} must be printable ASCII "
                                                           "(RFC 6749 §3.1.1, §3.1.2; encode it).")
-    if request.path == "/register" and request.method == "POST":
+    if request.is_json:
         return _guard_json_depth()
     return None
 
@@ -74,11 +83,15 @@ def _guard_form_endpoint():
 
 
 def _guard_basic_header():
-    """Basic credentials must decode to UTF-8 `id:secret`, each URL-encoded (RFC 6749 §2.3.1)."""
+    """Clients authenticate with HTTP Basic or in the form (RFC 6749 §2.3.1); Basic credentials
+    must decode to UTF-8 `id:secret`, each URL-encoded."""
     header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if not header or scheme.lower() != "basic":
+    scheme, _, credentials = header.strip().partition(" ")
+    if not header.strip():
         return None
+    if scheme.lower() != "basic":
+        return json_error(401, "invalid_client", "Authenticate the app with HTTP Basic or "
+                          "client_id/client_secret in the form.", {"WWW-Authenticate": 'Basic realm="token"'})
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
         client_id, separator, secret = decoded.partition(":")
@@ -101,7 +114,10 @@ def _guard_json_depth():
         depth -= char in "]}"
         deepest = max(deepest, depth)
     if deepest > MAX_JSON_DEPTH:
-        return json_error(400, "invalid_client_metadata", "The JSON document is nested too deeply.")
+        if is_browser_page(request.path):
+            return error_page(400, "Invalid request", "The JSON document is nested too deeply.")
+        error = "invalid_client_metadata" if request.path == "/register" else "invalid_request"
+        return json_error(400, error, "The JSON document is nested too deeply.")
     return None
 
 

@@ -122,17 +122,21 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         self.INCLUDE_NEW_REFRESH_TOKEN = current().settings.switches.refresh_rotation
 
     def authenticate_refresh_token(self, refresh_token):
+        """The token, or invalid_grant saying which rule refused it."""
         db = current().db
         token = db.query(Token).filter_by(refresh_token=refresh_token).first()
         if token is None:
-            return None
+            raise InvalidGrantError("Unknown refresh token.")
         if token.refresh_used_at is not None and token.refresh_revoked_at is None:
             # RFC 9700 §4.14.2: a rotated refresh token came back — one of its two holders is
             # an attacker, and the server cannot tell which. End the whole family.
             revoke_family(token.family_id)
             db.commit()
-            return None
-        return token if token.is_refresh_active() else None
+            raise InvalidGrantError("This refresh token was already used (rotated away); every "
+                                    "token of this grant is now revoked (RFC 9700 section 4.14.2).")
+        if not token.is_refresh_active():
+            raise InvalidGrantError("This refresh token was revoked or has expired.")
+        return token
 
     def authenticate_user(self, refresh_token):
         return current().db.get(User, refresh_token.user_id) if refresh_token.user_id else None

@@ -6,6 +6,8 @@ because *reuse* of either is the signal of an attack (RFC 6749 §4.1.2, RFC 9700
 """
 from __future__ import annotations
 
+import hmac
+
 from authlib.integrations.sqla_oauth2 import OAuth2ClientMixin
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
 from authlib.oauth2.rfc8628 import DeviceCredentialMixin
@@ -51,6 +53,16 @@ class Client(Base, OAuth2ClientMixin):
     def check_redirect_uri(self, redirect_uri):
         mode = current().settings.switches.redirect_matching
         return redirects.matches(redirect_uri, self.redirect_uris, mode)
+
+    def check_client_secret(self, client_secret):
+        """Constant-time, on bytes: a secret may hold any character (str comparison would raise)."""
+        if not self.client_secret or not isinstance(client_secret, str):
+            return False
+        return hmac.compare_digest(self.client_secret.encode(), client_secret.encode())
+
+    def get_default_redirect_uri(self):
+        """RFC 6749 §3.1.2.3: `redirect_uri` may be omitted only when exactly one is registered."""
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
     def get_allowed_scope(self, scope):
         """RFC 6749 §3.3: no `scope` gets the app's registered scopes (LiveChat's way); with

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from flask import Flask, request
 
+from .errors import json_body
 from .models import Token
 from .state import ServerState
 from .transcript import (MAX_BODY, NOT_RECORDED, REQUEST_HEADERS, RESPONSE_HEADERS, channel_of,
@@ -73,7 +74,7 @@ def _parameter_sources(response):
     yield request.form.to_dict()
     yield query_params(request.form.get("next") or request.args.get("next"))
     yield query_params(response.headers.get("Location"))
-    for body in (request.get_json(silent=True), _json(response)):
+    for body in (json_body(), _json(response)):
         if isinstance(body, dict):
             yield {k: v for k, v in body.items() if isinstance(v, str)}
     yield _authorization_params()

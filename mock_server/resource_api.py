@@ -9,6 +9,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, request
 
 from . import agent_api
+from .errors import json_body
 from .models import Token
 from .state import current
 
@@ -36,7 +37,7 @@ def perform(name: str):
         token: Token = protector.acquire_token([action.scope])
     except OAuth2Error as error:
         protector.raise_error_response(error)
-    payload = request.get_json(silent=True)
+    payload = json_body()
     if payload is None and request.get_data():
         error = agent_api.ApiError(400, "validation", "The body must be a JSON object.")
         return jsonify(error.body()), error.status

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
@@ -116,10 +117,20 @@ def active_access_token(token_string) -> Token | None:
     return token if token is not None and token.is_active() else None
 
 
+def require_token_param(request) -> None:
+    """RFC 7009 §2.1 / RFC 7662 §2.1: `token` is required; a hint the server does not know is
+    only a hint — ignored, the search covers both kinds anyway."""
+    if not request.form.get("token"):
+        raise InvalidRequestError("Send the token to check in the 'token' parameter.")
+
+
 class RevocationEndpoint(_RevocationEndpoint):
     """RFC 7009. Unknown tokens answer 200 too, so revocation cannot be used to probe tokens."""
 
     CLIENT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+
+    def check_params(self, request, client):
+        require_token_param(request)
 
     def query_token(self, token_string, token_type_hint):
         return find_token(token_string, token_type_hint)
@@ -137,6 +148,9 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
     """RFC 7662: the resource server's (or the owning app's) question "is this token good?"."""
 
     CLIENT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+
+    def check_params(self, request, client):
+        require_token_param(request)
 
     def query_token(self, token_string, token_type_hint):
         token = find_token(token_string, token_type_hint)

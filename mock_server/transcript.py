@@ -119,5 +119,10 @@ def page_title(html: str) -> str:
     return f"<HTML page: {match.group(1).strip() if match else 'untitled'}>"
 
 
+def is_front_channel(path: str) -> bool:
+    """A page the user's browser visits (whole path segments: /device is, /device_authorization is not)."""
+    return any(path == page or path.startswith(page + "/") for page in FRONT_CHANNEL)
+
+
 def channel_of(path: str) -> str:
-    return "front" if path.startswith(FRONT_CHANNEL) else "back"
+    return "front" if is_front_channel(path) else "back"

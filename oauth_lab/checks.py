@@ -42,20 +42,23 @@ class Verdict:
 
 @dataclass
 class Exercise:
-    """`problem(answer)` returns None when the answer is right, else what is wrong with it."""
+    """`problem(answer, *context)` returns None when the answer is right, else what is wrong.
+
+    `context` names the notebook variables (besides the answer) that the check needs."""
 
     title: str
-    problem: Callable[[Any], str | None]
+    problem: Callable[..., str | None]
     hint: str
     solution: str = ""
     success: str = "correct."
+    context: tuple[str, ...] = ()
 
-    def check(self, answer) -> Verdict:
+    def check(self, answer, *context) -> Verdict:
         if answer is None:
             return Verdict(self.title, False, "no answer yet: replace None with yours.", self.hint,
                            self.solution)
         try:
-            issue = self.problem(answer)
+            issue = self.problem(answer, *context)
         except Exception as error:  # noqa: BLE001 — a broken answer is a wrong answer, not a crash
             issue = f"checking your answer failed ({type(error).__name__}: {error})"
         return Verdict(self.title, issue is None, issue or self.success, self.hint, self.solution)

@@ -105,3 +105,67 @@ authorization = SimpleNamespace(customers_request=Exercise(
          "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
     solution="solutions/03_customers_request.py",
     success="the server saw your request for customers:ro, and Jane allowed it."))
+
+
+def _introspect(token: str) -> dict:
+    """Ask the server about a token, as the resource server would (RFC 7662)."""
+    return requests.post(current_lab().endpoint("introspection"), data={"token": token},
+                         auth=("agent-api", "agent-api-secret"), timeout=5).json()
+
+
+def _by_hand(answer):
+    access_token = _access_token(answer)
+    facts = _introspect(access_token)
+    if not facts.get("active"):
+        return "the server says this access token is not active"
+    if facts.get("client_id") != "bluesky-reports" or facts.get("sub") != "jane":
+        return f"this token belongs to {facts.get('client_id')} for {facts.get('sub')}"
+    if "refresh_token" not in answer:
+        return "a token response from the code exchange also carries a refresh_token"
+    return None
+
+
+def _can_call(answer):
+    if not callable(answer):
+        return "expected a function can_call(token, action)"
+    lab = current_lab()
+    machine = requests.post(lab.endpoint("token"), data={"grant_type": "client_credentials"},
+                            auth=("bluesky-reports", "reports-secret"), timeout=5).json()["access_token"]
+    cases = [(machine, "list_chats", True), (machine, "list_agents", True),
+             (machine, "update_agent", False), ("not-a-token", "list_chats", False)]
+    for token, action, expected in cases:
+        if answer(token, action) is not expected:
+            who = "a made-up token" if token == "not-a-token" else "the reports app's token"
+            return f"can_call({who}, {action!r}) should be {expected}"
+    return None
+
+
+def _rotated(new, previous):
+    access_token = _access_token(new)
+    if _status("list_customers", access_token) != 200:
+        return "the API refuses the new access token"
+    if new.get("refresh_token") in (None, previous):
+        return "with rotation, a refresh returns a new refresh token"
+    if _introspect(previous).get("active"):
+        return "the previous refresh token is still active: did you refresh with it?"
+    return None
+
+
+exchange = SimpleNamespace(by_hand=Exercise(
+    "04 · exchange by hand", _by_hand,
+    hint="data={'grant_type': 'authorization_code', 'code': ..., 'redirect_uri': lab.callback, "
+         "'code_verifier': session._client.code_verifier}; read the code with parse_qs.",
+    solution="solutions/04_by_hand.py",
+    success="the server issued that token to bluesky-reports for Jane, and it is active."))
+
+api = SimpleNamespace(can_call=Exercise(
+    "05 · can_call", _can_call,
+    hint="call the action with the token and an empty JSON payload; 401 and 403 mean no.",
+    solution="solutions/05_can_call.py",
+    success="your function agrees with the API for every token tried."))
+
+refresh = SimpleNamespace(rotated=Exercise(
+    "06 · refresh", _rotated,
+    hint="oauth.refresh_token(lab.endpoint('token'), auth=app_auth)",
+    solution="solutions/06_refresh.py", context=("previous_refresh_token",),
+    success="the new token works and the old refresh token is spent."))

@@ -6,8 +6,8 @@ import json
 import requests
 
 import mock_server
-from conftest import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorize, call_api,
-                      code_tokens, pkce_pair, token)
+from conftest import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url, authorize,
+                      call_api, code_tokens, pkce_pair, token)
 from oauth_lab.user_agent import UserAgent
 
 
@@ -136,6 +136,6 @@ def test_user_agent_reports_a_wrong_password(server):
 
     from oauth_lab.user_agent import UserAgentError
 
-    url = f"{server.url}/authorize?response_type=code&client_id={REPORTS[0]}&scope=customers:ro"
+    url = authorization_url(server, scope="customers:ro")
     with pytest.raises(UserAgentError, match="wrong username or password"):
         UserAgent("jane", "nope").authorize(url)

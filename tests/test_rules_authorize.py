@@ -259,7 +259,7 @@ def test_login_form_without_valid_csrf_token_shows_400_page(server, csrf):
 
 
 def test_login_form_with_valid_csrf_token_signs_in(server):
-    agent, page = signed_in_consent_page(server)
+    _, page = signed_in_consent_page(server)
     assert "Signed in as" in page.text
 
 

@@ -10,9 +10,8 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
-from mock_server.transcript import FRONT_CHANNEL
 
 from .base import escape, mask
 
@@ -90,7 +89,10 @@ def redirect_target(message: dict) -> str | None:
     location = message["response_headers"].get("Location")
     if not location or not 300 <= message["status"] < 400:
         return None
-    return None if urlsplit(location).path.startswith(FRONT_CHANNEL) else location
+    # An authorization response: the code (or error; a token, implicitly) is for the app.
+    parts = urlsplit(location)
+    carried = {name for name, _ in parse_qsl(parts.query)} | {name for name, _ in parse_qsl(parts.fragment)}
+    return location if carried & {"code", "error", "access_token"} else None
 
 
 def _fetched(location: str, message: dict | None) -> bool:

@@ -1,0 +1,65 @@
+"""Every exercise's solution passes its own check, against a real server — and a wrong answer fails.
+
+A solution file is the code a learner would ``%load`` into the exercise cell: it may use ``lab``
+and must leave the answer in ``my_answer``.
+"""
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+import mock_server
+from oauth_lab import exercises
+from oauth_lab.checks import Exercise
+from oauth_lab.lab import setup
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+ALL = {f"{group}.{name}": exercise
+       for group, namespace in vars(exercises).items() if hasattr(namespace, "__dict__")
+       and not isinstance(namespace, type) and not callable(namespace)
+       for name, exercise in vars(namespace).items() if isinstance(exercise, Exercise)}
+
+
+@pytest.fixture(scope="module")
+def lab():
+    port = mock_server.free_port()
+    lab = setup(seed=None, port=port)
+    yield lab
+    lab.handle.stop()
+
+
+def test_every_exercise_has_a_solution_file():
+    assert len(ALL) >= 7
+    for name, exercise in ALL.items():
+        assert (NOTEBOOKS / exercise.solution).is_file(), name
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_solution_passes(lab, name):
+    exercise = ALL[name]
+    namespace = runpy.run_path(str(NOTEBOOKS / exercise.solution), init_globals={"lab": lab})
+    verdict = exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
+    assert verdict.passed, verdict.text()
+    assert verdict.text().startswith("✓")
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_no_answer_fails_with_a_hint(lab, name):
+    exercise = ALL[name]
+    verdict = exercise.check(None, *([None] * len(exercise.context)))
+    assert not verdict.passed
+    assert "Hint:" in verdict.text() and exercise.solution in verdict.text()
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("start_here.token_endpoint", "http://127.0.0.1/token"),
+    ("password.customers_only", {"access_token": "forged"}),
+    ("register.browser_app", {"client_id": "x", "client_secret": "s", "token_endpoint_auth_method": "client_secret_basic"}),
+    ("authorization.customers_request", "http://127.0.0.1:5001/callback?error=access_denied"),
+    ("exchange.by_hand", {"access_token": "forged"}),
+    ("api.can_call", lambda token, action: True),
+])
+def test_a_wrong_answer_fails(lab, name, wrong):
+    assert not ALL[name].check(wrong).passed
