@@ -64,11 +64,24 @@ class UserAgentError(RuntimeError):
 
 
 class UserAgent:
-    """One user's browser: its own cookie jar, so a signed-in session persists between flows."""
+    """One user's browser: its own cookie jar, so a signed-in session persists between flows.
 
-    def __init__(self, username: str = "jane", password: str = "jane-password"):
+    Behind a proxy (Binder) the pages name the server by its public URL, which this kernel may not
+    reach; ``public_url`` / ``back_url`` say where to actually send those requests."""
+
+    def __init__(self, username: str = "jane", password: str = "jane-password",
+                 public_url: str | None = None, back_url: str | None = None):
         self.username, self.password = username, password
         self.session = requests.Session()
+        self._public, self._back = public_url, back_url
+
+    def _reach(self, url: str) -> str:
+        if self._public and self._back and self._public != self._back and url.startswith(self._public):
+            return self._back + url[len(self._public):]
+        return url
+
+    def _get(self, url: str, **params) -> requests.Response:
+        return self.session.get(self._reach(url), params=params or None, allow_redirects=False)
 
     def _submit(self, page: requests.Response, button: str, **values) -> requests.Response:
         form = next((f for f in forms_of(page.text) if button in f.buttons), None)
@@ -78,9 +91,9 @@ class UserAgent:
         name, value = form.buttons[button]
         if name:
             data[name] = value
-        url = urljoin(page.url, form.action)
+        url = self._reach(urljoin(page.url, form.action))
         if form.method == "get":
-            return self.session.get(url, params=data, allow_redirects=False)
+            return self._get(url, **data)
         return self.session.post(url, data=data, allow_redirects=False)
 
     def _follow_local(self, response: requests.Response, stop_at: str | None) -> requests.Response:
@@ -92,7 +105,7 @@ class UserAgent:
             query = dict(parse_qsl(urlsplit(location).query))
             if stop_at is None or not location.startswith(stop_at) or {"code", "error"} & set(query):
                 return response
-            response = self.session.get(location, allow_redirects=False)
+            response = self._get(location)
         return response
 
     def sign_in_if_asked(self, page: requests.Response, server: str) -> requests.Response:
@@ -107,7 +120,7 @@ class UserAgent:
         """Visit the authorization URL and sign in if asked. Returns the consent page, or — when
         the server sent the browser straight back to the app (an error) — that redirect's URL."""
         server = server or authorization_url.split("/authorize")[0]
-        page = self._follow_local(self.session.get(authorization_url, allow_redirects=False), server)
+        page = self._follow_local(self._get(authorization_url), server)
         if not page.is_redirect:
             page = self.sign_in_if_asked(page, server)
         if page.is_redirect:
@@ -131,7 +144,7 @@ class UserAgent:
     def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
         """Type the user code on the device page, sign in if asked, and decide; returns the page text."""
         server = verification_uri.rsplit("/device", 1)[0]
-        page = self.sign_in_if_asked(self.session.get(verification_uri, allow_redirects=False), server)
+        page = self.sign_in_if_asked(self._get(verification_uri), server)
         page = self._submit(page, "Continue", user_code=user_code)
         if page.status_code != 200:
             raise UserAgentError(f"The code was refused (HTTP {page.status_code}).", page)

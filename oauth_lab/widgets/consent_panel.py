@@ -26,7 +26,7 @@ class ConsentPanel(LabWidget):
     def __init__(self, lab, authorization_url: str, username: str = "jane", password: str | None = None):
         super().__init__()
         self.lab, self.authorization_url = lab, authorization_url
-        self.browser = UserAgent(username, password or f"{username}-password")
+        self.browser = UserAgent(username, password or f"{username}-password", lab.issuer, lab.url)
         self.allow = widgets.Button(description="Allow", button_style="success")
         self.deny = widgets.Button(description="Deny")
         self.allow.on_click(lambda _b: self.decide("Allow"))
@@ -38,7 +38,7 @@ class ConsentPanel(LabWidget):
 
     def _open(self):
         try:
-            page = self.browser.consent_page(self.authorization_url.replace(self.lab.issuer, self.lab.url, 1))
+            page = self.browser.consent_page(self.authorization_url)
         except UserAgentError as error:
             reason = _error_text(error.response.text)
             self.asked = []
