@@ -40,13 +40,12 @@ def settings_from_args(args: argparse.Namespace):
     lifetimes = {name: getattr(args, f"{name}_lifetime")
                  for name in ("authorization_code", "access_token", "refresh_token", "device_code")
                  if getattr(args, f"{name}_lifetime") is not None}
-    settings = settings_from(
+    return settings_from(
         host=args.host, port=args.port, seed=args.seed, db=args.db, public_url=args.public_url,
         access_token_format=args.access_token_format, lifetimes=lifetimes,
         allow_implicit=args.allow_implicit, require_pkce=args.require_pkce,
         redirect_matching=args.redirect_matching, refresh_rotation=args.refresh_rotation,
-        allow_token_in_query=args.allow_token_in_query)
-    return settings.replace(registration_token=args.registration_token)
+        allow_token_in_query=args.allow_token_in_query, registration_token=args.registration_token)
 
 
 def banner(settings) -> str:

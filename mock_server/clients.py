@@ -118,11 +118,11 @@ class _Payload(JsonPayload):
         return self._data
 
 
-def register(metadata: dict, from_console: bool = False, http_request=None):
-    """Run RFC 7591 registration; returns (status, body, headers) — errors in the RFC shape too."""
-    if http_request is None:
-        http_request = JsonRequest("POST", current().settings.issuer + "/register")
-        http_request.payload = _Payload(metadata)
+def register(metadata: dict, headers: dict | None = None, from_console: bool = False):
+    """Run RFC 7591 registration; returns (status, body, headers) — errors in the RFC shape too.
+    The console and the HTTP endpoint share it, so both apply the same rules."""
+    http_request = JsonRequest("POST", current().settings.issuer + "/register", headers or {})
+    http_request.payload = _Payload(metadata)
     http_request.from_console = from_console
     try:
         return current().registration(http_request)
@@ -182,7 +182,7 @@ def register_endpoint():
     data = json_body()
     if not isinstance(data, dict):
         return json_error(400, "invalid_client_metadata", "The body must be a JSON object.")
-    status, body, headers = register(data)
+    status, body, headers = register(data, dict(request.headers))
     response = current().authorization_server.handle_response(status, body, headers)
     response.headers["Cache-Control"] = "no-store"
     return response

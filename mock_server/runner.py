@@ -84,10 +84,11 @@ class ServerHandle:
 
 
 def settings_from(host="127.0.0.1", port=5001, seed=None, db=None, public_url=None,
-                  access_token_format="jwt", lifetimes: dict | None = None, **switches) -> Settings:
+                  access_token_format="jwt", registration_token=None, lifetimes: dict | None = None,
+                  **switches) -> Settings:
     """Keyword arguments (as a notebook writes them) to a ``Settings``."""
     return Settings(host=host, port=port, seed=seed, db=db, public_url=public_url,
-                    access_token_format=access_token_format,
+                    access_token_format=access_token_format, registration_token=registration_token,
                     lifetimes=Lifetimes(**(lifetimes or {})), switches=Switches(**switches))
 
 

@@ -42,18 +42,6 @@ def _customers_only(answer):
     return None
 
 
-start_here = SimpleNamespace(token_endpoint=Exercise(
-    "00 · token endpoint", _token_endpoint,
-    hint="metadata is a dict; the key ends with _endpoint.",
-    solution="solutions/00_token_endpoint.py"))
-
-password = SimpleNamespace(customers_only=Exercise(
-    "01 · customers only", _customers_only,
-    hint="bluesky-widget is public: no client_secret, include_client_id=True, scope=['customers:ro'].",
-    solution="solutions/01_customers_only.py",
-    success="the API lists customers with it and refuses chats (403)."))
-
-
 def _browser_app(answer):
     if not isinstance(answer, dict) or "client_id" not in answer:
         return "expected the registration response: a dict with a 'client_id'"
@@ -91,20 +79,6 @@ def _customers_request(answer):
     if asked.get("client_id") != "bluesky-reports" or asked.get("scope") != "customers:ro":
         return f"your request asked {asked.get('client_id')} for scope {asked.get('scope')!r}"
     return None
-
-
-register = SimpleNamespace(browser_app=Exercise(
-    "02 · a browser app", _browser_app,
-    hint="POST JSON to lab.endpoint('registration') with token_endpoint_auth_method 'none'.",
-    solution="solutions/02_browser_app.py",
-    success="registered as a public client, and the server accepts authorization requests from it."))
-
-authorization = SimpleNamespace(customers_request=Exercise(
-    "03 · ask for customers only", _customers_request,
-    hint="OAuth2Session('bluesky-reports', redirect_uri=lab.callback, scope=['customers:ro'], "
-         "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
-    solution="solutions/03_customers_request.py",
-    success="the server saw your request for customers:ro, and Jane allowed it."))
 
 
 def _introspect(token: str) -> dict:
@@ -151,6 +125,31 @@ def _rotated(new, previous):
     return None
 
 
+# One namespace per notebook: `from oauth_lab.exercises import refresh; refresh.rotated.check(...)`.
+start_here = SimpleNamespace(token_endpoint=Exercise(
+    "00 · token endpoint", _token_endpoint,
+    hint="metadata is a dict; the key ends with _endpoint.",
+    solution="solutions/00_token_endpoint.py"))
+
+password = SimpleNamespace(customers_only=Exercise(
+    "01 · customers only", _customers_only,
+    hint="bluesky-widget is public: no client_secret, include_client_id=True, scope=['customers:ro'].",
+    solution="solutions/01_customers_only.py",
+    success="the API lists customers with it and refuses chats (403)."))
+
+register = SimpleNamespace(browser_app=Exercise(
+    "02 · a browser app", _browser_app,
+    hint="POST JSON to lab.endpoint('registration') with token_endpoint_auth_method 'none'.",
+    solution="solutions/02_browser_app.py",
+    success="registered as a public client, and the server accepts authorization requests from it."))
+
+authorization = SimpleNamespace(customers_request=Exercise(
+    "03 · ask for customers only", _customers_request,
+    hint="OAuth2Session('bluesky-reports', redirect_uri=lab.callback, scope=['customers:ro'], "
+         "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
+    solution="solutions/03_customers_request.py",
+    success="the server saw your request for customers:ro, and Jane allowed it."))
+
 exchange = SimpleNamespace(by_hand=Exercise(
     "04 · exchange by hand", _by_hand,
     hint="data={'grant_type': 'authorization_code', 'code': ..., 'redirect_uri': lab.callback, "
@@ -169,3 +168,8 @@ refresh = SimpleNamespace(rotated=Exercise(
     hint="oauth.refresh_token(lab.endpoint('token'), auth=app_auth)",
     solution="solutions/06_refresh.py", context=("previous_refresh_token",),
     success="the new token works and the old refresh token is spent."))
+
+NOTEBOOK_EXERCISES = {"start_here": start_here, "password": password, "register": register,
+                      "authorization": authorization, "exchange": exchange, "api": api, "refresh": refresh}
+ALL = {f"{group}.{name}": exercise
+       for group, namespace in NOTEBOOK_EXERCISES.items() for name, exercise in vars(namespace).items()}

@@ -11,15 +11,10 @@ from pathlib import Path
 import pytest
 
 import mock_server
-from oauth_lab import exercises
-from oauth_lab.checks import Exercise
+from oauth_lab.exercises import ALL
 from oauth_lab.lab import setup
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-ALL = {f"{group}.{name}": exercise
-       for group, namespace in vars(exercises).items() if hasattr(namespace, "__dict__")
-       and not isinstance(namespace, type) and not callable(namespace)
-       for name, exercise in vars(namespace).items() if isinstance(exercise, Exercise)}
 
 
 @pytest.fixture(scope="module")
