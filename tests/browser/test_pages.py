@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import requests
 
 from mock_server.scopes import describe
@@ -33,12 +32,15 @@ def expect_heading(page, text):
     assert page.get_by_role("heading", level=1).inner_text() == text
 
 
-def open_consent(page, server, **params):
-    """Open the authorization URL (a PKCE S256 request from bluesky-reports) and sign in as jane."""
+def open_consent(page, server, login_screenshot=None):
+    """Open the authorization URL (a PKCE S256 request from bluesky-reports), sign in as jane;
+    returns the PKCE verifier."""
     verifier, challenge = pkce_pair()
     page.goto(authorization_url(server, REPORTS[0], scope=" ".join(SCOPES), state=ODD_STATE,
-                                code_challenge=challenge, code_challenge_method="S256", **params))
+                                code_challenge=challenge, code_challenge_method="S256"))
     expect_heading(page, "Sign in")
+    if login_screenshot:
+        page.screenshot(path=login_screenshot, full_page=True)
     sign_in(page)
     expect_heading(page, "Allow Bluesky Reports?")
     return verifier
@@ -69,13 +71,18 @@ def enter_code(page, code):
     page.get_by_role("button", name="Continue").click()
 
 
+def scope_checkbox(page, scope):
+    """A console scope checkbox, by its label: "customers:ro — Read your customers…"."""
+    return page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(scope)} —"))
+
+
 def register_app(page, name, redirect_uris=CONSOLE_REDIRECT, app_type="server-side",
                  scopes=("customers:ro",)):
     page.get_by_label("App name").fill(name)
     page.get_by_label("App type").select_option(app_type)
     page.get_by_label("Redirect URIs").fill(redirect_uris)
     for scope in scopes:
-        page.get_by_label(re.compile(rf"^{re.escape(scope)} —")).check()
+        scope_checkbox(page, scope).check()
     page.get_by_role("button", name="Register app").click()
 
 
@@ -88,14 +95,7 @@ def credentials(page) -> dict:
 # --- authorization code flow through the pages ---------------------------------------------
 
 def test_code_flow_login_consent_allow_then_exchange(page, server, artifacts):
-    verifier, challenge = pkce_pair()
-    page.goto(authorization_url(server, REPORTS[0], scope=" ".join(SCOPES), state=ODD_STATE,
-                                code_challenge=challenge, code_challenge_method="S256"))
-    expect_heading(page, "Sign in")
-    page.screenshot(path=artifacts / "page-login.png", full_page=True)
-    sign_in(page)
-
-    expect_heading(page, "Allow Bluesky Reports?")
+    verifier = open_consent(page, server, login_screenshot=artifacts / "page-login.png")
     for scope in SCOPES:
         assert page.get_by_text(describe(scope), exact=True).is_visible(), scope
     page.screenshot(path=artifacts / "page-consent.png", full_page=True)
@@ -137,8 +137,9 @@ def test_consent_page_cannot_be_framed(page, server):
     assert headers["x-frame-options"].upper() == "DENY"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
 
+    page.goto("about:blank")  # a page of another origin tries to frame the consent page
     page.set_content(f'<iframe src="{consent_url}" width="800" height="600"></iframe>')
-    page.wait_for_timeout(500)
+    assert page.frames[1].url.startswith("chrome-error:")  # Chromium refused to render it
     framed = page.frame_locator("iframe")
     assert framed.get_by_role("button", name="Allow").count() == 0
     assert framed.get_by_role("button", name="Sign in").count() == 0
@@ -151,11 +152,11 @@ def test_device_page_allow_connects_the_device(page, server, artifacts):
     page.goto(device["verification_uri"])
     sign_in(page)
     expect_heading(page, "Connect a device")
-    page.screenshot(path=artifacts / "page-device.png", full_page=True)
-    enter_code(page, device["user_code"].replace("-", "").lower())
+    enter_code(page, device["user_code"].replace("-", "").lower())  # typed loosely: normalised
 
     assert page.get_by_text(describe("customers:ro"), exact=True).is_visible()
     assert device["user_code"] in page.locator("main").inner_text()
+    page.screenshot(path=artifacts / "page-device.png", full_page=True)
     page.get_by_role("button", name="Allow").click()
     assert "connected" in page.get_by_role("status").inner_text()
 
@@ -201,9 +202,15 @@ def test_console_registers_a_server_side_app_and_shows_its_secret_once(page, ser
     listed = page.get_by_role("row").filter(has_text="Nightly Export")
     assert shown["Client Id"] in listed.inner_text()
 
+
+def test_console_server_side_app_gets_a_client_credentials_token(page, server):
+    page.goto(f"{server.url}/console")
+    register_app(page, "Nightly Export")
+    shown = credentials(page)
     response = token(server, {"grant_type": "client_credentials", "scope": "customers:ro"},
                      auth=(shown["Client Id"], shown["Client Secret"]))
     assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "customers:ro"
 
 
 def test_console_browser_app_gets_no_secret(page, server):
@@ -223,5 +230,5 @@ def test_console_bad_redirect_uri_shows_error_and_keeps_the_form(page, server):
     assert page.get_by_role("region", name="New app credentials").count() == 0
     assert page.get_by_label("App name").input_value() == "Leaky App"
     assert page.get_by_label("Redirect URIs").input_value() == "http://example.com/cb"
-    assert page.get_by_label(re.compile(r"^customers:ro —")).is_checked()
+    assert scope_checkbox(page, "customers:ro").is_checked()
     assert page.get_by_role("row").filter(has_text="Leaky App").count() == 0

@@ -1,0 +1,304 @@
+"""The course as a learner meets it: every notebook run in JupyterLab, in a real browser.
+
+A JupyterLab server (the venv's, on a free port, token off) serves a temporary copy of notebooks/ so
+running them never touches the committed files. Each test opens one notebook, clears it, runs all
+cells from the menu and checks that nothing failed: no widget that could not render, no traceback,
+no error output, and live widgets where the notebook has them. A screenshot of each notebook goes
+to test-artifacts/notebook-<name>.png.
+
+The authorization-request notebook is also *clicked*: scope checkboxes in the ScopePicker, then
+Allow in the ConsentPanel, and the token the next cell shows must carry exactly those scopes.
+
+Every notebook's kernel starts the mock server on port 5001 in-process (``lab = setup()``), so the
+notebooks run one at a time and each test shuts its kernel down before the next one starts.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+NAMES = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+MOCK_SERVER_PORT = 5001  # oauth_lab.lab.DEFAULT_PORT: where each notebook's kernel starts the server
+
+# Selectors. JupyterLab may keep hidden panels around: only look at what is shown.
+SHOWN = ":not(.lm-mod-hidden)"
+NOTEBOOK = f".jp-NotebookPanel{SHOWN}"
+IDLE = f"{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status='idle']"
+STDERR = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+WIDGET_ERROR = ".jupyter-widgets-error-widget"
+RUNNING_PROMPT = re.compile(r"^\s*\[\*\]:?\s*$")
+DONE_PROMPT = re.compile(r"^\s*\[(\d+)\]:?\s*$")
+
+# Settings for the temporary JupyterLab user: every cell attached to the DOM (so all outputs can be
+# inspected and screenshotted), and no calls to the internet for news or updates.
+LAB_SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+}
+RUN_TIMEOUT_MS = 90_000  # the slowest notebook runs in well under this on 2 cores
+
+
+# --- the server --------------------------------------------------------------------------------
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _api(base: str, path: str, method: str = "GET"):
+    request = urllib.request.Request(f"{base}/api/{path}", method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def _wait_port_free(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while _port_taken(port):
+        if time.monotonic() > deadline:
+            pytest.fail(f"port {port} is still taken {timeout:.0f} s after the kernels were shut down")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def jupyter(chromium, tmp_path_factory, artifacts):
+    """Base URL of a JupyterLab serving a throw-away copy of notebooks/ (venv kernel, no token)."""
+    if _port_taken(MOCK_SERVER_PORT):
+        pytest.fail(f"port {MOCK_SERVER_PORT} is already in use: each notebook's kernel starts the mock "
+                    "server there. Stop whatever holds it (`make server`, another Jupyter kernel, "
+                    "another test run) and run again.")
+    tmp = tmp_path_factory.mktemp("jupyterlab")
+    root = tmp / "notebooks"
+    shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    home = tmp / "home"
+    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
+               JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+               IPYTHONDIR=str(home / ".ipython"), JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"),
+               # the kernel imports the course's code from this checkout
+               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+               PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    env.pop("JUPYTER_PATH", None)
+    for relative, values in LAB_SETTINGS.items():
+        target = home / "lab-settings" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = artifacts / "jupyterlab-server.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
+             "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=",
+             "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+             "--allow-root", f"--ServerApp.root_dir={root}", "--KernelSpecManager.ensure_native_kernel=True",
+             "--LabApp.news_url=None"],
+            env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited with {server.returncode}: see {log_path}")
+            try:
+                _api(base, "status")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not answer /api/status within 60 s: see {log_path}")
+                time.sleep(0.3)
+        _check_kernel_is_the_venvs(base)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _check_kernel_is_the_venvs(base: str) -> None:
+    specs = _api(base, "kernelspecs")
+    assert specs["default"] == "python3", specs["default"]
+    argv = specs["kernelspecs"]["python3"]["spec"]["argv"]
+    # jupyter_client runs a spec that says plain `python` with its own interpreter: this venv's.
+    assert argv[0] in {"python", "python3", sys.executable}, (
+        f"the python3 kernel would run {argv[0]}, not this venv's {sys.executable}")
+
+
+def shutdown_kernels(base: str) -> None:
+    """Shut every session's kernel down (and any kernel left over); wait until port 5001 is free."""
+    for session in _api(base, "sessions"):
+        _api(base, f"sessions/{session['id']}", method="DELETE")
+    for kernel in _api(base, "kernels"):
+        _api(base, f"kernels/{kernel['id']}", method="DELETE")
+    _wait_port_free(MOCK_SERVER_PORT)
+
+
+@pytest.fixture
+def lab(jupyter, page):
+    """A browser page on the JupyterLab server; its kernels are shut down afterwards."""
+    shutdown_kernels(jupyter)
+    yield page
+    shutdown_kernels(jupyter)
+
+
+# --- driving JupyterLab ------------------------------------------------------------------------
+
+def open_notebook(page, base: str, name: str) -> None:
+    page.goto(f"{base}/lab/tree/{name}.ipynb?reset")
+    page.locator(IDLE).wait_for(timeout=60_000)
+
+
+def menu(page, *path: str) -> None:
+    """Click through the menu bar, e.g. ``menu(page, "Run", "Run All Cells")``."""
+    page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^{re.escape(path[0])}$")).click()
+    for label in path[1:]:
+        item = page.locator(".lm-Menu-item:not(.lm-mod-disabled)",
+                            has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(label)}$")))
+        item.first.click()
+
+
+def _prompts(page) -> list[str]:
+    return page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+
+
+def _wait_until(page, condition, what: str, timeout_ms: int = RUN_TIMEOUT_MS) -> None:
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        page.wait_for_timeout(200)
+
+
+def run_all(page) -> None:
+    """Clear every output (so stored results cannot pass for new ones), then Run → Run All Cells
+    and wait until every code cell has an execution count and the kernel is idle."""
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    _wait_until(page, lambda: not any(DONE_PROMPT.match(p) for p in _prompts(page)), "outputs cleared")
+    menu(page, "Run", "Run All Cells")
+    _wait_until(page, lambda: all(DONE_PROMPT.match(p) for p in _prompts(page)), "all cells to run")
+    page.locator(IDLE).wait_for()
+
+
+def code_cell(page, text: str):
+    """The code cell whose source contains `text` (exactly one)."""
+    cell = page.locator(f"{NOTEBOOK} .jp-CodeCell",
+                        has=page.locator(".jp-InputArea-editor", has_text=text))
+    assert cell.count() == 1, f"expected one code cell containing {text!r}, found {cell.count()}"
+    return cell
+
+
+def run_cell_containing(page, text: str):
+    """Select the code cell whose source contains `text`, run it with Shift+Enter, wait for it."""
+    cell = code_cell(page, text)
+    prompt = cell.locator(".jp-InputArea-prompt")
+    before = prompt.inner_text()
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    _wait_until(page, lambda: (DONE_PROMPT.match(prompt.inner_text()) is not None
+                               and prompt.inner_text() != before), f"the cell with {text!r} to run")
+    page.locator(IDLE).wait_for()
+    return cell
+
+
+def assert_no_errors(page, name: str) -> None:
+    notebook = page.locator(NOTEBOOK)
+    broken = notebook.locator(WIDGET_ERROR)
+    assert broken.count() == 0, f"{name}: widgets failed to render: {broken.all_inner_texts()}"
+    failures = [text for text in notebook.locator(STDERR).all_inner_texts()
+                if "Error" in text or "Traceback" in text]
+    assert not failures, f"{name}: error output:\n" + "\n---\n".join(failures)
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole notebook in one image: grow the viewport to the notebook's height first."""
+    panel = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer")
+    height = panel.evaluate("e => e.scrollHeight")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(height + 200, 16_000)})
+    panel.evaluate("e => { e.scrollTop = 0; }")
+    page.wait_for_timeout(300)  # let the layout settle
+    page.screenshot(path=path)
+    page.set_viewport_size(size)
+
+
+def _uses_widgets(name: str) -> bool:
+    cells = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())["cells"]
+    return any("oauth_lab.widgets" in "".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+# --- the tests ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_clean_in_jupyterlab(jupyter, lab, artifacts, name):
+    open_notebook(lab, jupyter, name)
+    run_all(lab)
+    screenshot(lab, artifacts / f"notebook-{name}.png")
+    assert_no_errors(lab, name)
+    if _uses_widgets(name):
+        assert lab.locator(f"{NOTEBOOK} .jp-OutputArea-output .jupyter-widgets").count() > 0, (
+            f"{name} creates widgets but none rendered")
+
+
+AUTHORIZATION = "03-the-authorization-request"
+
+
+def test_clicked_scopes_are_the_tokens_scopes(jupyter, lab, artifacts):
+    open_notebook(lab, jupyter, AUTHORIZATION)
+    run_all(lab)
+
+    picker = code_cell(lab, "ScopePicker(")
+    clicks = {"chats--all:ro": False, "customers:ro": True, "profile": True}  # scope → ticked?
+    for scope, ticked in clicks.items():
+        box = picker.get_by_role("checkbox", name=scope, exact=True)
+        box.set_checked(ticked)
+        assert box.is_checked() is ticked
+    chosen = {scope for scope, ticked in clicks.items() if ticked}
+    ticked_now = {box.inner_text().strip() for box in picker.locator(".widget-checkbox").all()
+                  if box.locator("input[type=checkbox]").is_checked()}
+    assert ticked_now == chosen
+
+    request = run_cell_containing(lab, "authorization_url, state = oauth.authorization_url(")
+    printed = request.locator(".jp-OutputArea-output").all_inner_texts()
+    url = next(line for text in printed for line in text.splitlines() if line.startswith("http"))
+    assert set(parse_qs(urlsplit(url).query)["scope"][0].split()) == chosen, url
+
+    consent = run_cell_containing(lab, "ConsentPanel(lab, authorization_url")
+    allow = consent.locator(".widget-button", has_text=re.compile(r"^\s*Allow\s*$"))
+    allow.click()
+    consent.get_by_text("The browser is sent back to the app with").wait_for()
+    assert allow.is_disabled()
+
+    run_cell_containing(lab, "read_redirect(redirect)")
+    token = run_cell_containing(lab, "oauth.fetch_token(")
+    lab.locator(IDLE).wait_for()
+    screenshot(lab, artifacts / f"notebook-{AUTHORIZATION}-clicked.png")
+    assert_no_errors(lab, AUTHORIZATION)
+
+    shown = token.locator(".jp-OutputArea-output[data-mime-type='text/plain']").inner_text()
+    scopes = ast.literal_eval(shown)
+    scopes = scopes.split() if isinstance(scopes, str) else scopes
+    assert sorted(scopes) == sorted(chosen), f"token scopes {shown} ≠ clicked {sorted(chosen)}"

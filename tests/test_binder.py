@@ -1,0 +1,236 @@
+"""The Binder set-up in binder/.
+
+repo2docker cannot build here (no Docker engine), so these tests check the files themselves and run
+what can run: the requirements resolve for Binder's Python, postBuild installs the proxy entry,
+``binder/start`` starts a mock server announcing the right public URL and then execs its arguments.
+tests/browser/test_proxy.py drives the same proxy entry through a real Jupyter server and Chromium.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from traitlets.config.loader import PyFileConfigLoader
+
+import mock_server
+from mock_server.__main__ import parse_args
+from mock_server.settings import Settings
+from oauth_lab.lab import DEFAULT_PORT
+
+ROOT = Path(__file__).resolve().parents[1]
+BINDER = ROOT / "binder"
+VENV_BIN = Path(sys.executable).parent
+HUB = "https://hub.example.org"
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+def read_lines(path: Path) -> list[str]:
+    """The lines that do something: no blanks, no comments (a shebang is a comment too)."""
+    stripped = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in stripped if line]
+
+
+def proxy_servers(config_file: Path = BINDER / "jupyter_server_config.py") -> dict:
+    """``c.ServerProxy.servers`` as Jupyter's own config loader reads it (env as it is now)."""
+    config = PyFileConfigLoader(config_file.name, path=str(config_file.parent)).load_config()
+    return config.ServerProxy.servers
+
+
+def clean_env(home: Path, **env: str) -> dict:
+    """An environment like a fresh Binder container's: no hub or mock-server variables of ours,
+    a private HOME, this venv's python / jupyter / pip first on PATH."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("JUPYTERHUB_", "MOCK_SERVER_", "JUPYTER_"))}
+    return {**base, "HOME": str(home), "PATH": f"{VENV_BIN}{os.pathsep}{base.get('PATH', '')}", **env}
+
+
+def issuer_on(port: int, timeout: float = 20) -> str:
+    """Poll the server's metadata until it answers; its issuer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server",
+                                timeout=2).json()["issuer"]
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_group(pgid: int, port: int) -> None:
+    """Stop what binder/start left running: its process group (the server outlives the exec'd
+    command, and is no child of ours to wait for)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 5
+        while port_open(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not port_open(port):
+            return
+
+
+# --- the files -----------------------------------------------------------------------------------
+
+def test_requirements_reuse_the_course_pins():
+    assert read_lines(BINDER / "requirements.txt") == ["-r ../requirements.txt"]
+    root_pins = read_lines(ROOT / "requirements.txt")
+    assert "jupyter-server-proxy==4.6.0" in root_pins, "pin the proxy version the tests use"
+
+
+def test_requirements_resolve_for_binder_python(tmp_path):
+    """Resolve everything from the package index, as repo2docker will, for runtime.txt's Python
+    (wheels only: that is what --python-version allows). Needs the index; ~10-20 s."""
+    python = (BINDER / "runtime.txt").read_text().strip().removeprefix("python-")
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+         "--python-version", python, "--only-binary=:all:", "--report", str(report),
+         "-r", str(BINDER / "requirements.txt")],
+        capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resolved = {canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
+                for item in json.loads(report.read_text())["install"]}
+    assert resolved["jupyter-server-proxy"] == "4.6.0"
+    assert {"jupyterlab", "authlib", "waitress"} <= resolved.keys()
+
+
+def test_runtime_is_a_python_we_support():
+    runtime = (BINDER / "runtime.txt").read_text().strip()
+    assert re.fullmatch(r"python-3\.\d+", runtime), runtime
+    requires = re.search(r'requires-python\s*=\s*"([^"]+)"', (ROOT / "pyproject.toml").read_text())
+    assert SpecifierSet(requires.group(1)).contains(runtime.removeprefix("python-") + ".0")
+
+
+@pytest.mark.parametrize("script", ["start", "postBuild"])
+def test_scripts_are_executable_bash(script):
+    path = BINDER / script
+    assert os.access(path, os.X_OK), f"chmod +x binder/{script}"
+    assert path.read_text().startswith("#!/bin/bash\n")
+    syntax = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
+
+
+def test_postbuild_is_strict_and_installs_the_course_packages():
+    lines = read_lines(BINDER / "postBuild")
+    assert lines[0] == "set -euo pipefail", "the first command must be `set -euo pipefail`"
+    assert "pip install --no-deps -e ." in lines
+
+
+def test_start_ends_by_exec_ing_its_arguments():
+    lines = read_lines(BINDER / "start")
+    assert lines[-1] == 'exec "$@"'
+    assert "set -e" not in " ".join(lines), "a failing step must not stop the launch"
+
+
+def test_proxy_entry():
+    entry = proxy_servers()["oauth"]
+    assert entry["command"] == [], "binder/start runs the server: the proxy only forwards"
+    assert entry["absolute_url"] is False
+    assert entry["launcher_entry"]["title"] == "Bluesky Accounts"
+    # jupyter-server-proxy accepts it, at {base_url}oauth/
+    from jupyter_server_proxy.config import ServerProcess
+
+    process = ServerProcess(name="oauth", **entry)
+    assert process.launcher_entry.path_info == "oauth/"
+    assert process.launcher_entry.title == "Bluesky Accounts"
+
+
+def test_one_default_port_everywhere(monkeypatch):
+    monkeypatch.delenv("MOCK_SERVER_PORT", raising=False)
+    start_default = re.search(r'port="\$\{MOCK_SERVER_PORT:-(\d+)\}"', (BINDER / "start").read_text())
+    assert start_default, "binder/start: port=\"${MOCK_SERVER_PORT:-5001}\""
+    ports = {"binder/start": int(start_default.group(1)),
+             "binder proxy entry": proxy_servers()["oauth"]["port"],
+             "oauth_lab DEFAULT_PORT": DEFAULT_PORT,
+             "python -m mock_server": parse_args([]).port,
+             "Settings": Settings().port}
+    assert set(ports.values()) == {5001}, ports
+    monkeypatch.setenv("MOCK_SERVER_PORT", "5099")
+    assert proxy_servers()["oauth"]["port"] == 5099, "the entry must follow MOCK_SERVER_PORT like start"
+
+
+# --- running them --------------------------------------------------------------------------------
+
+def test_postbuild_installs_the_packages_and_the_proxy_entry(tmp_path):
+    """Run postBuild with a stand-in `pip` (records its arguments) and a private HOME."""
+    home, stubs = tmp_path / "home", tmp_path / "bin"
+    stubs.mkdir(parents=True)
+    pip_log = tmp_path / "pip.log"
+    (stubs / "pip").write_text(f'#!/bin/sh\necho "$@" >> "{pip_log}"\n')
+    (stubs / "pip").chmod(0o755)
+    existing = home / ".jupyter" / "jupyter_server_config.py"
+    existing.parent.mkdir(parents=True)
+    existing.write_text("c.ServerApp.terminals_enabled = False\n")  # the image's own, if any
+
+    env = clean_env(home)
+    env["PATH"] = f"{stubs}{os.pathsep}{env['PATH']}"
+    result = subprocess.run([str(BINDER / "postBuild")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 0, result.stderr
+    assert pip_log.read_text().splitlines() == ["install --no-deps -e ."]
+    installed = PyFileConfigLoader(existing.name, path=str(existing.parent)).load_config()
+    assert installed.ServerApp.terminals_enabled is False, "postBuild must keep existing settings"
+    assert installed.ServerProxy.servers == proxy_servers()
+
+
+START_CASES = {
+    # name: (extra environment, expected issuer; {port} = the server's port)
+    "MOCK_SERVER_PUBLIC_URL wins": (
+        {"MOCK_SERVER_PUBLIC_URL": "https://elsewhere.example/lab/oauth/", "JUPYTERHUB_PUBLIC_URL": HUB},
+        "https://elsewhere.example/lab/oauth"),
+    "from the hub's public URL": ({"JUPYTERHUB_PUBLIC_URL": f"{HUB}/"}, f"{HUB}/user/demo/oauth"),
+    "prefix without its slash": (
+        {"JUPYTERHUB_PUBLIC_URL": HUB, "JUPYTERHUB_SERVICE_PREFIX": "/user/demo"},
+        f"{HUB}/user/demo/oauth"),
+    "no public URL known": ({}, "http://127.0.0.1:{port}"),
+}
+
+
+@pytest.mark.parametrize("case", START_CASES)
+def test_start_serves_then_execs(case, tmp_path):
+    extra, expected = START_CASES[case]
+    port = mock_server.free_port()
+    log = tmp_path / "mock_server.log"
+    env = clean_env(tmp_path, **{"JUPYTERHUB_SERVICE_PREFIX": "/user/demo/", **extra},
+                    MOCK_SERVER_PORT=str(port), MOCK_SERVER_LOG=str(log))
+    started = time.monotonic()
+    proc = subprocess.Popen([str(BINDER / "start"), "echo", "started"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group: we stop it whole
+    try:
+        out, err = proc.communicate(timeout=10)
+        assert time.monotonic() - started < 5, "start must hand over to Jupyter quickly"
+        assert proc.returncode == 0, err
+        assert out.splitlines()[-1] == "started", "start must end with exec \"$@\""
+        hint = "MOCK_SERVER_PUBLIC_URL" in out
+        assert hint == (case == "no public URL known"), out
+        try:
+            assert issuer_on(port) == expected.format(port=port)
+        except requests.ConnectionError:
+            pytest.fail(f"no mock server on port {port}; its log:\n{log.read_text()}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        stop_group(proc.pid, port)
+    assert not port_open(port), "the background server must be stopped"
