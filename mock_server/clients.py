@@ -210,6 +210,8 @@ def console_metadata(form) -> dict:
     app_type = form.get("app_type", "server-side")
     uris = [u.strip() for u in form.get("redirect_uris", "").replace(",", "\n").splitlines() if u.strip()]
     grant_types = ["authorization_code", "refresh_token"]
+    if app_type == "server-side":  # it has a secret, so it may also act for itself (RFC 6749 §4.4)
+        grant_types.append("client_credentials")
     return {
         "client_name": form.get("client_name", "").strip() or "Untitled app",
         "token_endpoint_auth_method": APP_TYPES.get(app_type, "client_secret_basic"),

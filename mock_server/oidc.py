@@ -4,12 +4,12 @@ ID tokens themselves are made by the ``OpenIDCode`` extension of the code grant 
 """
 from __future__ import annotations
 
-from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint
 
 from .grants import user_info
 from .models import User
+from .resource import challenge_response
 from .state import current
 
 blueprint = Blueprint("oidc", __name__)
@@ -18,11 +18,10 @@ blueprint = Blueprint("oidc", __name__)
 @blueprint.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
     state = current()
-    protector = state.resource_protector
-    try:
-        token = protector.acquire_token(["openid"])
-        if token.user_id is None:
-            raise InvalidTokenError(description="This token was issued to an app, not for a user.")
-    except OAuth2Error as error:
-        protector.raise_error_response(error)
+    token, challenge = state.resource_protector.token_or_challenge(["openid"])
+    if challenge:
+        return challenge
+    if token.user_id is None:
+        return challenge_response(InvalidTokenError(
+            description="This token was issued to an app, not for a user."))
     return dict(user_info(state.db.get(User, token.user_id), token.scope))

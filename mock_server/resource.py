@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from authlib.integrations.flask_oauth2 import ResourceProtector as _ResourceProtector
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import MissingAuthorizationError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator as _BearerTokenValidator
 from authlib.oauth2.rfc6750 import InsufficientScopeError, InvalidTokenError
@@ -17,7 +18,6 @@ from flask import jsonify
 from flask import request as flask_request  # `request` is Authlib's wrapper below
 from joserfc import jwt
 from joserfc.errors import JoseError
-from werkzeug.exceptions import abort
 
 from . import scopes
 from .models import Token
@@ -90,8 +90,14 @@ class ResourceProtector(_ResourceProtector):
             raise InvalidTokenError(description="The Bearer header carries no token.", realm=REALM)
         return self.get_token_validator("bearer"), token_string.strip()
 
-    def raise_error_response(self, error):
-        abort(challenge_response(error))
+    def token_or_challenge(self, scopes: list[str]):
+        """(token, None) when the request carries a good token for `scopes`, else (None, the
+        RFC 6750 challenge response) — returned by the view, not raised, so it is an ordinary
+        response that the transcript records in full."""
+        try:
+            return self.acquire_token(scopes), None
+        except OAuth2Error as error:
+            return None, challenge_response(error)
 
 
 def challenge_response(error):

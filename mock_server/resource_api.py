@@ -5,12 +5,10 @@ protector before the action runs. ``GET /v3.5/agent/actions`` lists which scope 
 """
 from __future__ import annotations
 
-from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, jsonify, request
 
 from . import agent_api
 from .errors import json_body
-from .models import Token
 from .state import current
 
 blueprint = Blueprint("agent_api", __name__, url_prefix="/v3.5/agent")
@@ -32,11 +30,9 @@ def perform(name: str):
     if action is None:
         error = agent_api.ApiError(404, "not_found", f"There is no action {name!r}.")
         return jsonify(error.body()), error.status
-    protector = current().resource_protector
-    try:
-        token: Token = protector.acquire_token([action.scope])
-    except OAuth2Error as error:
-        protector.raise_error_response(error)
+    token, challenge = current().resource_protector.token_or_challenge([action.scope])
+    if challenge:
+        return challenge
     payload = json_body()
     if payload is None and request.get_data():
         error = agent_api.ApiError(400, "validation", "The body must be a JSON object.")

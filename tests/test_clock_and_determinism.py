@@ -6,7 +6,7 @@ import json
 import requests
 
 import mock_server
-from conftest import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url, authorize,
+from flows import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url, authorize,
                       call_api, code_tokens, pkce_pair, token)
 from oauth_lab.user_agent import UserAgent
 
@@ -86,7 +86,7 @@ def _same_run(start_server, **options) -> list[list[dict]]:
 
 def test_same_seed_same_transcript(start_server, monkeypatch):
     # The client's own randomness (PKCE verifier) must be fixed too: only the server is seeded.
-    monkeypatch.setattr("conftest.pkce_pair", lambda: pkce_pair("v" * 43))
+    monkeypatch.setattr("flows.pkce_pair", lambda: pkce_pair("v" * 43))
     port = mock_server.free_port()  # the issuer (and so every token) names the port
     first, second = _same_run(start_server, seed=3, port=port)
     assert first == second

@@ -5,7 +5,7 @@ import requests
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from conftest import DEVICE_CODE, REPORTS, WIDGET, call_api, token
+from flows import DEVICE_CODE, REPORTS, WIDGET, call_api, token
 from oauth_lab.user_agent import UserAgent
 
 

@@ -30,7 +30,7 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from conftest import REPORTS, query_of
+from flows import REPORTS, query_of
 from oauth_lab.user_agent import UserAgent
 
 INTEROP = Path(__file__).parent / "interop"

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 import mock_server
-from conftest import ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens
+from flows import ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM", "0") != "1"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import ADMIN_TOOLS, REPORTS, WIDGET, authorization_url, authorize, pkce_pair, query_of
+from flows import ADMIN_TOOLS, REPORTS, WIDGET, authorization_url, authorize, pkce_pair, query_of
 from oauth_lab.user_agent import UserAgent, forms_of
 
 ODD_STATE = "a b&c=d/é"

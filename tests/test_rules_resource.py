@@ -12,7 +12,7 @@ import re
 import pytest
 import requests
 
-from conftest import REPORTS, call_api, code_tokens, token
+from flows import REPORTS, call_api, code_tokens, token
 
 API = "/v3.5/agent/action"
 

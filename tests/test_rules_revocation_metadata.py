@@ -13,7 +13,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from conftest import ADMIN_TOOLS, REPORTS, RESOURCE_SERVER, WIDGET, authorization_url, call_api, code_tokens, token
+from flows import ADMIN_TOOLS, REPORTS, RESOURCE_SERVER, WIDGET, authorization_url, call_api, code_tokens, token
 from test_rules_authorize import assert_error_page, signed_in_consent_page
 from test_rules_token import assert_token_error, refresh
 

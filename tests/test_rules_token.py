@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import (ADMIN_TOOLS, DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorize,
+from flows import (ADMIN_TOOLS, DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorize,
                       call_api, code_tokens, pkce_pair, token)
 from oauth_lab.user_agent import UserAgent
 

@@ -11,7 +11,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests_oauthlib import OAuth2Session
 
 import mock_server
-from conftest import ADMIN_TOOLS, REPORTS, WIDGET, query_of
+from flows import ADMIN_TOOLS, REPORTS, WIDGET, query_of
 from oauth_lab.checks import Exercise
 from oauth_lab.failures import RFC, expect_failure, read_redirect
 from oauth_lab.lab import setup

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import code_tokens
+from flows import code_tokens
 from oauth_lab.server_link import RemoteTranscript
 from oauth_lab.widgets.diagram import SequenceDiagram, hide_params
 from oauth_lab.widgets.inspector import ExchangeInspector

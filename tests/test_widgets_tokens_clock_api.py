@@ -12,7 +12,7 @@ import pytest
 import requests
 
 import mock_server
-from conftest import code_tokens
+from flows import code_tokens
 from oauth_lab.lab import setup
 from oauth_lab.server_link import RemoteClock
 from oauth_lab.widgets.api_explorer import NO_TOKEN, ApiExplorer

@@ -38,9 +38,12 @@ class RegistrationForm(LabWidget):
     def metadata(self) -> dict:
         """The form as RFC 7591 client metadata."""
         uris = [u.strip() for u in self.redirect_uris.value.replace(",", "\n").splitlines() if u.strip()]
+        grant_types = ["authorization_code", "refresh_token"]
+        if self.app_type.value == "server-side":  # a secret lets it act for itself too
+            grant_types.append("client_credentials")
         return {"client_name": self.name.value, "redirect_uris": uris,
                 "token_endpoint_auth_method": AUTH_METHOD[self.app_type.value],
-                "grant_types": ["authorization_code", "refresh_token"], "scope": self.scopes.scope()}
+                "grant_types": grant_types, "scope": self.scopes.scope()}
 
     def submit(self) -> dict:
         answer = requests.post(self._url, json=self.metadata(), timeout=5)

@@ -42,6 +42,11 @@ class ScopePicker(LabWidget):
             rows.append(widgets.HBox([self.checkboxes[name], self._notes[name]]))
         return rows
 
+    @traitlets.validate("value")
+    def _catalog_order(self, proposal):
+        """Whatever is assigned, `.value` holds offered scopes only, in catalog order."""
+        return tuple(name for name in self.catalog if name in proposal["value"])
+
     @traitlets.observe("value")
     def _value_set(self, change):
         for name, box in self.checkboxes.items():

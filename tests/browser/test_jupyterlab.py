@@ -31,6 +31,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
+ARTIFACTS = REPO / "test-artifacts"  # as in conftest.py
 NAMES = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
 MOCK_SERVER_PORT = 5001  # oauth_lab.lab.DEFAULT_PORT: where each notebook's kernel starts the server
 
@@ -189,17 +190,28 @@ def _wait_until(page, condition, what: str, timeout_ms: int = RUN_TIMEOUT_MS) ->
     deadline = time.monotonic() + timeout_ms / 1000
     while not condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=ARTIFACTS / "jupyterlab-timeout.png")
+            pytest.fail(f"timed out waiting for {what}; prompts: {_prompts(page)} "
+                        "(see test-artifacts/jupyterlab-timeout.png)")
         page.wait_for_timeout(200)
 
 
 def run_all(page) -> None:
-    """Clear every output (so stored results cannot pass for new ones), then Run → Run All Cells
-    and wait until every code cell has an execution count and the kernel is idle."""
+    """Clear every output (so stored results cannot pass for new ones), then Run → Run All Cells,
+    and wait until no cell is running or queued any more: all ran, or an error stopped the run."""
     menu(page, "Edit", "Clear Outputs of All Cells")
     _wait_until(page, lambda: not any(DONE_PROMPT.match(p) for p in _prompts(page)), "outputs cleared")
     menu(page, "Run", "Run All Cells")
-    _wait_until(page, lambda: all(DONE_PROMPT.match(p) for p in _prompts(page)), "all cells to run")
+
+    def settled() -> bool:
+        prompts = _prompts(page)
+        if any(RUNNING_PROMPT.match(p) for p in prompts):
+            return False
+        return (all(DONE_PROMPT.match(p) for p in prompts)
+                or page.locator(f"{NOTEBOOK} {STDERR}").count() > 0)  # Run All stops at an error
+
+    _wait_until(page, settled, "Run All Cells to finish")
     page.locator(IDLE).wait_for()
 
 
@@ -228,9 +240,13 @@ def assert_no_errors(page, name: str) -> None:
     notebook = page.locator(NOTEBOOK)
     broken = notebook.locator(WIDGET_ERROR)
     assert broken.count() == 0, f"{name}: widgets failed to render: {broken.all_inner_texts()}"
+    lost = notebook.locator(".jp-OutputArea-output", has_text="Error displaying widget")
+    assert lost.count() == 0, f"{name}: {lost.all_inner_texts()}"  # e.g. "model not found"
     failures = [text for text in notebook.locator(STDERR).all_inner_texts()
                 if "Error" in text or "Traceback" in text]
     assert not failures, f"{name}: error output:\n" + "\n---\n".join(failures)
+    not_run = [p for p in _prompts(page) if not DONE_PROMPT.match(p)]
+    assert not not_run, f"{name}: {len(not_run)} code cells did not run"
 
 
 def screenshot(page, path: Path) -> None:

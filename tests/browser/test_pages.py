@@ -10,9 +10,9 @@ import re
 
 import requests
 
+from flows import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url,
+                   pkce_pair, query_of, token)
 from mock_server.scopes import describe
-from tests.conftest import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url,
-                            pkce_pair, query_of, token)
 
 JANE = ("jane", "jane-password")
 ODD_STATE = "a b&c=d/é"
@@ -72,7 +72,7 @@ def enter_code(page, code):
 
 
 def scope_checkbox(page, scope):
-    """A console scope checkbox, by its label: "customers:ro — Read your customers…"."""
+    """A console scope checkbox, by its label: "customers:ro — See your customers' details"."""
     return page.get_by_role("checkbox", name=re.compile(rf"^{re.escape(scope)} —"))
 
 
@@ -226,7 +226,7 @@ def test_console_browser_app_gets_no_secret(page, server):
 def test_console_bad_redirect_uri_shows_error_and_keeps_the_form(page, server):
     page.goto(f"{server.url}/console")
     register_app(page, "Leaky App", redirect_uris="http://example.com/cb")
-    assert page.get_by_role("alert").inner_text()
+    assert "use https" in page.get_by_role("alert").inner_text()
     assert page.get_by_role("region", name="New app credentials").count() == 0
     assert page.get_by_label("App name").input_value() == "Leaky App"
     assert page.get_by_label("Redirect URIs").input_value() == "http://example.com/cb"
