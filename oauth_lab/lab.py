@@ -17,7 +17,7 @@ import requests
 
 from .server_link import RemoteClock, RemoteTranscript
 
-DEFAULT_PORT = 5001
+DEFAULT_PORT = 5001  # binder/start and the proxy entry read MOCK_SERVER_PORT with the same default
 _current: "Lab | None" = None
 
 
@@ -51,8 +51,9 @@ class Lab:
         return f"Lab(server {self.issuer}, {mode}, virtual time {self.clock.isoformat()})"
 
 
-def setup(seed: int | None = 1, port: int = DEFAULT_PORT, **switches) -> Lab:
+def setup(seed: int | None = 1, port: int | None = None, **switches) -> Lab:
     """Find the server on `port`, or start one in this kernel (deterministic with `seed`)."""
+    port = port or int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))
     # requests-oauthlib refuses plain http unless told: fine on loopback, never anywhere else.
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     if seed is not None:
