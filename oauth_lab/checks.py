@@ -7,7 +7,7 @@ static view) the verdict is the same sentence as text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from .widgets.base import escape
 

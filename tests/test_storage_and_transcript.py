@@ -8,7 +8,7 @@ import time
 import requests
 
 import mock_server
-from flows import REPORTS, call_api, code_tokens, token
+from flows import call_api, code_tokens, token
 
 
 def test_everything_survives_a_restart_on_the_same_sqlite_file(start_server, tmp_path):

@@ -67,8 +67,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _api(base: str, path: str, method: str = "GET"):
-    request = urllib.request.Request(f"{base}/api/{path}", method=method)
+def _api(base: str, path: str, method: str = "GET", body: dict | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}/api/{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         body = response.read()
     return json.loads(body) if body else None
@@ -114,8 +116,8 @@ def jupyter(chromium, tmp_path_factory, artifacts):
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
              "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=",
              "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-             "--allow-root", f"--ServerApp.root_dir={root}", "--KernelSpecManager.ensure_native_kernel=True",
-             "--LabApp.news_url=None"],
+             "--allow-root", f"--ServerApp.root_dir={root}",
+             "--KernelSpecManager.ensure_native_kernel=True"],
             env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -129,7 +131,7 @@ def jupyter(chromium, tmp_path_factory, artifacts):
                 if time.monotonic() > deadline:
                     pytest.fail(f"JupyterLab did not answer /api/status within 60 s: see {log_path}")
                 time.sleep(0.3)
-        _check_kernel_is_the_venvs(base)
+        _check_kernel_is_the_venvs(base, server.pid)
         yield base
     finally:
         server.terminate()
@@ -140,13 +142,28 @@ def jupyter(chromium, tmp_path_factory, artifacts):
             server.wait()
 
 
-def _check_kernel_is_the_venvs(base: str) -> None:
+def _check_kernel_is_the_venvs(base: str, server_pid: int) -> None:
+    """The `python3` kernel must run this venv's interpreter (jupyter_client runs a kernelspec that
+    says plain `python` with its own): start one, read its command line, shut it down."""
     specs = _api(base, "kernelspecs")
     assert specs["default"] == "python3", specs["default"]
-    argv = specs["kernelspecs"]["python3"]["spec"]["argv"]
-    # jupyter_client runs a spec that says plain `python` with its own interpreter: this venv's.
-    assert argv[0] in {"python", "python3", sys.executable}, (
-        f"the python3 kernel would run {argv[0]}, not this venv's {sys.executable}")
+    kernel = _api(base, "kernels", method="POST", body={"name": "python3"})
+    try:
+        children = [Path(f"/proc/{pid}/cmdline") for pid in os.listdir("/proc") if pid.isdigit()
+                    and _parent(pid) == server_pid]
+        commands = [c.read_bytes().split(b"\0")[0].decode() for c in children if c.exists()]
+        venv_bin = Path(sys.executable).parent
+        assert any(Path(c).parent == venv_bin for c in commands), (
+            f"the python3 kernel runs {commands}, not a python from {venv_bin}")
+    finally:
+        _api(base, f"kernels/{kernel['id']}", method="DELETE")
+
+
+def _parent(pid: str) -> int | None:
+    try:  # /proc/<pid>/stat: "pid (name) state ppid ..."; the name may contain spaces
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def shutdown_kernels(base: str) -> None:
@@ -168,18 +185,36 @@ def lab(jupyter, page):
 
 # --- driving JupyterLab ------------------------------------------------------------------------
 
+def wait_for_kernel(page) -> None:
+    """Until the notebook's kernel is connected and idle. (The indicator says "idle" before any
+    kernel is attached too; Run All then only opens the kernel picker.)"""
+    page.wait_for_function(
+        """([panel, idle]) => {
+            const name = document.querySelector(panel + ' .jp-Toolbar-kernelName');
+            const label = name ? name.textContent.trim() : '';
+            return label !== '' && label !== 'No Kernel' && document.querySelector(idle) !== null;
+        }""", arg=[NOTEBOOK, IDLE], timeout=60_000)
+
+
+def wait_for_widgets(page) -> None:
+    """Until no widget output says "Loading widget..." any more (it shows a view, or an error):
+    rendering is asynchronous and may lag behind the cell's execution count."""
+    pending = page.locator(f"{NOTEBOOK} .jp-OutputArea-output",
+                           has_text=re.compile(r"^\s*Loading widget\.\.\.\s*$"))
+    _wait_until(page, lambda: pending.count() == 0, "widgets to render", timeout_ms=30_000)
+
+
 def open_notebook(page, base: str, name: str) -> None:
     page.goto(f"{base}/lab/tree/{name}.ipynb?reset")
-    page.locator(IDLE).wait_for(timeout=60_000)
+    wait_for_kernel(page)
 
 
 def menu(page, *path: str) -> None:
     """Click through the menu bar, e.g. ``menu(page, "Run", "Run All Cells")``."""
     page.locator(".lm-MenuBar-item", has_text=re.compile(rf"^{re.escape(path[0])}$")).click()
     for label in path[1:]:
-        item = page.locator(".lm-Menu-item:not(.lm-mod-disabled)",
-                            has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(label)}$")))
-        item.first.click()
+        label_text = page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(label)}$"))
+        page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has=label_text).first.click()
 
 
 def _prompts(page) -> list[str]:
@@ -213,6 +248,7 @@ def run_all(page) -> None:
 
     _wait_until(page, settled, "Run All Cells to finish")
     page.locator(IDLE).wait_for()
+    wait_for_widgets(page)
 
 
 def code_cell(page, text: str):
@@ -233,6 +269,7 @@ def run_cell_containing(page, text: str):
     _wait_until(page, lambda: (DONE_PROMPT.match(prompt.inner_text()) is not None
                                and prompt.inner_text() != before), f"the cell with {text!r} to run")
     page.locator(IDLE).wait_for()
+    wait_for_widgets(page)
     return cell
 
 
@@ -310,7 +347,7 @@ def test_clicked_scopes_are_the_tokens_scopes(jupyter, lab, artifacts):
 
     run_cell_containing(lab, "read_redirect(redirect)")
     token = run_cell_containing(lab, "oauth.fetch_token(")
-    lab.locator(IDLE).wait_for()
+    run_cell_containing(lab, "SequenceDiagram(lab.transcript.flow(")  # the new flow, drawn
     screenshot(lab, artifacts / f"notebook-{AUTHORIZATION}-clicked.png")
     assert_no_errors(lab, AUTHORIZATION)
 
