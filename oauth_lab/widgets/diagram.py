@@ -236,7 +236,8 @@ class SequenceDiagram:
         width = max([*x.values(), 0]) + BOX // 2 + MARGIN
         width, height = max(width, LEGEND_W), bottom + 3 * 18 + 2 * MARGIN
         parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-                 f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+                 f'viewBox="0 0 {width} {height}" style="max-width:100%;height:auto" '
+                 'font-family="sans-serif" font-size="12">',
                  f'<rect width="{width}" height="{height}" fill="white"/>']
         if self.title:
             parts.append(f'<text x="{MARGIN}" y="{MARGIN + 12}" font-size="14" font-weight="bold">'
