@@ -6,6 +6,7 @@ tests run every one of them.
 """
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import requests
@@ -125,6 +126,45 @@ def _rotated(new, previous):
     return None
 
 
+def _invalid_scope_redirect(answer):
+    from urllib.parse import parse_qsl, urlsplit
+
+    received = dict(parse_qsl(urlsplit(answer).query)) if isinstance(answer, str) else {}
+    if received.get("error") != "invalid_scope":
+        return f"the app received error={received.get('error')!r}, not invalid_scope"
+    if received.get("iss") != current_lab().issuer or not received.get("state"):
+        return "an error redirect still carries the app's state and the server's iss"
+    return None
+
+
+def _verified_claims(answer):
+    if not isinstance(answer, dict) or "jti" not in answer:
+        return "expected the verified claims: a dict with a 'jti'"
+    facts = _introspect_by_jti(answer["jti"])
+    if facts is None:
+        return "no active token of this server has that jti"
+    for claim in ("sub", "client_id", "scope", "iss", "exp"):
+        if answer.get(claim) != facts.get(claim):
+            return f"claim {claim!r} is {answer.get(claim)!r}, the server says {facts.get(claim)!r}"
+    return None
+
+
+def _introspect_by_jti(jti):
+    """The server's view of the token with this id, found through the transcript."""
+    for message in reversed(current_lab().transcript.messages(key=f"token:{jti}")):
+        if message["path"] == "/token" and message["status"] == 200:
+            token = json.loads(message["response_body"])["access_token"]
+            facts = _introspect(token)
+            return facts if facts.get("active") else None
+    return None
+
+
+def _needed_scope(answer):
+    needed = {a["action"]: a["scope"] for a in requests.get(
+        f"{current_lab().url}/v3.5/agent/actions", timeout=5).json()["actions"]}["update_agent"]
+    return None if answer == needed else f"{answer!r} is not what the API asked for"
+
+
 # One namespace per notebook: `from oauth_lab.exercises import refresh; refresh.rotated.check(...)`.
 start_here = SimpleNamespace(token_endpoint=Exercise(
     "00 · token endpoint", _token_endpoint,
@@ -143,21 +183,36 @@ register = SimpleNamespace(browser_app=Exercise(
     solution="solutions/02_browser_app.py",
     success="registered as a public client, and the server accepts authorization requests from it."))
 
-authorization = SimpleNamespace(customers_request=Exercise(
+authorization = SimpleNamespace(invalid_scope=Exercise(
+    "03 · provoke invalid_scope", _invalid_scope_redirect,
+    hint="ask bluesky-reports for a scope it never registered (e.g. webhooks--all:rw) and read "
+         "ConsentPanel(lab, url).value.",
+    solution="solutions/03_invalid_scope.py",
+    success="the server refused before any code existed, and told the app why."), customers_request=Exercise(
     "03 · ask for customers only", _customers_request,
     hint="OAuth2Session('bluesky-reports', redirect_uri=lab.callback, scope=['customers:ro'], "
          "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
     solution="solutions/03_customers_request.py",
     success="the server saw your request for customers:ro, and Jane allowed it."))
 
-exchange = SimpleNamespace(by_hand=Exercise(
+exchange = SimpleNamespace(verify=Exercise(
+    "04 · verify it yourself", _verified_claims,
+    hint="KeySet.import_key_set(requests.get(jwks_url).json()); jwt.decode(token, keys, "
+         "algorithms=['RS256']).claims — fetch the JWKS through lab.url.",
+    solution="solutions/04_verify.py",
+    success="your verified claims match what the server knows about that token."), by_hand=Exercise(
     "04 · exchange by hand", _by_hand,
     hint="data={'grant_type': 'authorization_code', 'code': ..., 'redirect_uri': lab.callback, "
          "'code_verifier': session._client.code_verifier}; read the code with parse_qs.",
     solution="solutions/04_by_hand.py",
     success="the server issued that token to bluesky-reports for Jane, and it is active."))
 
-api = SimpleNamespace(can_call=Exercise(
+api = SimpleNamespace(needed_scope=Exercise(
+    "05 · read the challenge", _needed_scope,
+    hint="call update_agent with a token that lacks the scope; read the scope=\"...\" part of "
+         "WWW-Authenticate.",
+    solution="solutions/05_needed_scope.py",
+    success="that is the scope the API names in its 403 challenge."), can_call=Exercise(
     "05 · can_call", _can_call,
     hint="call the action with the token and an empty JSON payload; 401 and 403 mean no.",
     solution="solutions/05_can_call.py",

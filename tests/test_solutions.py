@@ -55,6 +55,9 @@ def test_no_answer_fails_with_a_hint(lab, name):
     ("authorization.customers_request", "http://127.0.0.1:5001/callback?error=access_denied"),
     ("exchange.by_hand", {"access_token": "forged"}),
     ("api.can_call", lambda token, action: True),
+    ("authorization.invalid_scope", "http://127.0.0.1:5001/callback?code=abc&state=s"),
+    ("exchange.verify", {"jti": "not-a-token-id", "sub": "jane"}),
+    ("api.needed_scope", "agents--all:ro"),
 ])
 def test_a_wrong_answer_fails(lab, name, wrong):
     assert not ALL[name].check(wrong).passed
