@@ -37,7 +37,8 @@ class IssuerParameter(_IssuerParameter):
 
 def authorization_error(error: OAuth2Error):
     if not error.redirect_uri:
-        return error_page(400, f"Authorization error: {error.error}", error.get_error_description())
+        return error_page(400, f"Authorization error: {error.error}", error.get_error_description(),
+                          authorization=True)
     server = current().authorization_server
     response = server.handle_error_response(None, error)
     IssuerParameter().add_issuer_parameter(server, response)

@@ -37,8 +37,10 @@ def json_error(status: int, error: str, description: str, headers: dict | None =
     return response
 
 
-def error_page(status: int, title: str, description: str):
-    return render_template("error.html", title=title, description=description), status
+def error_page(status: int, title: str, description: str, authorization: bool = False):
+    """The HTML error page; `authorization` adds why the browser was not sent back to the app."""
+    return render_template("error.html", title=title, description=description,
+                           authorization=authorization), status
 
 
 def is_browser_page(path: str) -> bool:
