@@ -78,8 +78,8 @@ class ClockWidget(LabWidget):
             f"<b>{escape(name)}</b>: {escape(expiry(expires_at, self.now))} "
             f"<small>({RemoteClock.format(expires_at)})</small></li>"
             for name, expires_at in self.tracked.items())
-        self.view.value = (f"<div><span style='font-size:1.3em'>🕘 {RemoteClock.format(self.now)}</span>"
-                           f" <small>server's virtual time</small><ul>{rows}</ul></div>")
+        self.view.value = (f"<div><span style='font-size:1.3em'>Virtual time {RemoteClock.format(self.now)}</span>"
+                           f"<ul>{rows}</ul></div>")
 
     def text(self) -> str:
         rows = [f"{name}: {expiry(expires_at, self.now)}" for name, expires_at in self.tracked.items()]

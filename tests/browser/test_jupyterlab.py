@@ -6,8 +6,14 @@ cells from the menu and checks that nothing failed: no widget that could not ren
 no error output, and live widgets where the notebook has them. A screenshot of each notebook goes
 to test-artifacts/notebook-<name>.png.
 
-The authorization-request notebook is also *clicked*: scope checkboxes in the ScopePicker, then
-Allow in the ConsentPanel, and the token the next cell shows must carry exactly those scopes.
+Some notebooks are also *clicked*, after Run All, the way a learner would:
+- 02: the RegistrationForm, retyped as a browser app and registered: a client id and no secret;
+- 03: scope checkboxes in the ScopePicker, then Allow in the ConsentPanel, and the token the next
+  cell shows must carry exactly those scopes;
+- 04: "Show secrets" in the ExchangeInspector unmasks the code and credentials, and masks them again;
+- 05: the ApiExplorer's dropdowns and Send: 403 insufficient_scope, then 200, then invalid JSON;
+- 06: "+1 h" on the ClockWidget moves the server's virtual clock and the token's countdown.
+Each clicked state is screenshotted to test-artifacts/notebook-<name>-<what>.png.
 
 Every notebook's kernel starts the mock server on port 5001 in-process (``lab = setup()``), so the
 notebooks run one at a time and each test shuts its kernel down before the next one starts.
@@ -24,8 +30,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from base64 import b64encode
+from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -34,6 +42,7 @@ NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts"  # as in conftest.py
 NAMES = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
 MOCK_SERVER_PORT = 5001  # oauth_lab.lab.DEFAULT_PORT: where each notebook's kernel starts the server
+MOCK_SERVER = f"http://127.0.0.1:{MOCK_SERVER_PORT}"
 
 # Selectors. JupyterLab may keep hidden panels around: only look at what is shown.
 SHOWN = ":not(.lm-mod-hidden)"
@@ -286,16 +295,89 @@ def assert_no_errors(page, name: str) -> None:
     assert not not_run, f"{name}: {len(not_run)} code cells did not run"
 
 
-def screenshot(page, path: Path) -> None:
-    """The whole notebook in one image: grow the viewport to the notebook's height first."""
+def screenshot(page, path: Path, cell=None) -> None:
+    """The whole notebook in one image (or just `cell`, e.g. a clicked widget, uncropped): grow
+    the viewport to the notebook's height first."""
     panel = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer")
     height = panel.evaluate("e => e.scrollHeight")
     size = page.viewport_size
     page.set_viewport_size({"width": size["width"], "height": min(height + 200, 16_000)})
     panel.evaluate("e => { e.scrollTop = 0; }")
     page.wait_for_timeout(300)  # let the layout settle
-    page.screenshot(path=path)
+    (cell or page).screenshot(path=path)
     page.set_viewport_size(size)
+
+
+def run_notebook(page, base: str, name: str) -> None:
+    """Open a notebook, Run All, and stop here if that already failed (nothing to click then)."""
+    open_notebook(page, base, name)
+    run_all(page)
+    assert_no_errors(page, name)
+
+
+# --- clicking widgets --------------------------------------------------------------------------
+
+def exactly(text: str) -> re.Pattern:
+    """For `has_text=`: the whole text is `text` (give or take white space, e.g. after an icon)."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def button(scope, label: str):
+    """The ipywidgets Button labelled exactly `label`."""
+    return scope.locator(".widget-button", has_text=exactly(label))
+
+
+def control(scope, kind: str, label: str):
+    """The `.widget-<kind>` control (text, textarea, dropdown, toggle-buttons...) whose description
+    is exactly `label`."""
+    description = scope.page.locator(".widget-label", has_text=exactly(label))
+    found = scope.locator(f".widget-{kind}", has=description)
+    assert found.count() == 1, f"expected one {kind} labelled {label!r}, found {found.count()}"
+    return found
+
+
+def choose(scope, label: str, option: str) -> None:
+    """Pick the Dropdown option whose label is `option`, or starts with `option` + " "."""
+    select = control(scope, "dropdown", label).locator("select")
+    values = select.locator("option").evaluate_all("options => options.map(o => o.value)")
+    matching = [v for v in values if v == option or v.startswith(option + " ")]
+    assert len(matching) == 1, f"{label}: no single option {option!r} in {values}"
+    select.select_option(value=matching[0])
+    assert select.input_value() == matching[0]
+
+
+def synced(page) -> None:
+    """Let a changed control's state reach the kernel before the next click. ipywidgets holds a
+    state update back while an earlier one is unanswered, but sends a button's click at once: a
+    click right after a change could reach the kernel first and act on the old value."""
+    page.wait_for_timeout(300)
+    page.locator(IDLE).wait_for()
+
+
+def output_text(cell) -> str:
+    return "\n".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
+
+
+def wait_for_output(page, cell, pattern: str, what: str) -> str:
+    """Until the cell's output matches the regular expression `pattern`; that output."""
+    _wait_until(page, lambda: re.search(pattern, output_text(cell)) is not None, what, timeout_ms=30_000)
+    return output_text(cell)
+
+
+def mock_server(path: str, **params):
+    """GET one of the mock server's own /_mock/ endpoints (virtual clock, transcript): the server
+    runs in the notebook's kernel, so this is the state the widgets show, read behind their back."""
+    url = f"{MOCK_SERVER}/_mock/{path}" + (f"?{urlencode(params)}" if params else "")
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def last_seq() -> int:
+    return mock_server("transcript", since=10**9)["last_seq"]
+
+
+def virtual_time(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _uses_widgets(name: str) -> bool:
@@ -320,8 +402,7 @@ AUTHORIZATION = "03-the-authorization-request"
 
 
 def test_clicked_scopes_are_the_tokens_scopes(jupyter, lab, artifacts):
-    open_notebook(lab, jupyter, AUTHORIZATION)
-    run_all(lab)
+    run_notebook(lab, jupyter, AUTHORIZATION)
 
     picker = code_cell(lab, "ScopePicker(")
     clicks = {"chats--all:ro": False, "customers:ro": True, "profile": True}  # scope → ticked?
@@ -340,7 +421,7 @@ def test_clicked_scopes_are_the_tokens_scopes(jupyter, lab, artifacts):
     assert set(parse_qs(urlsplit(url).query)["scope"][0].split()) == chosen, url
 
     consent = run_cell_containing(lab, "ConsentPanel(lab, authorization_url")
-    allow = consent.locator(".widget-button", has_text=re.compile(r"^\s*Allow\s*$"))
+    allow = button(consent, "Allow")
     allow.click()
     consent.get_by_text("The browser is sent back to the app with").wait_for()
     assert allow.is_disabled()
@@ -355,3 +436,131 @@ def test_clicked_scopes_are_the_tokens_scopes(jupyter, lab, artifacts):
     scopes = ast.literal_eval(shown)
     scopes = scopes.split() if isinstance(scopes, str) else scopes
     assert sorted(scopes) == sorted(chosen), f"token scopes {shown} ≠ clicked {sorted(chosen)}"
+
+
+REGISTRATION = "02-register-your-app"
+CLIENT_ID = r"Client Id (\S+)"
+
+
+def test_registration_form_registers_a_browser_app(jupyter, lab, artifacts):
+    run_notebook(lab, jupyter, REGISTRATION)
+    form = code_cell(lab, 'RegistrationForm(lab, name="Weekly Customer Report"')
+    # Run All's `app = form.value or form.submit()` registered the form as it was: server-side.
+    first = re.search(CLIENT_ID, wait_for_output(lab, form, CLIENT_ID, "Run All's registration"))[1]
+
+    name = "Weekly Customer Report (browser)"
+    control(form, "text", "App name").locator("input").fill(name)
+    app_type = control(form, "toggle-buttons", "App type")
+    browser = app_type.locator(".widget-toggle-button", has_text=exactly("browser"))
+    browser.click()
+    assert "mod-active" in browser.get_attribute("class")
+    synced(lab)
+    seq = last_seq()
+    button(form, "Register app").click()
+    shown = wait_for_output(lab, form, r"No secret", "the browser app's registration")
+    screenshot(lab, artifacts / f"notebook-{REGISTRATION}-form-clicked.png", form)
+
+    client_id = re.search(CLIENT_ID, shown)[1]
+    assert client_id != first, "the widget still shows Run All's registration"
+    assert "Client Secret" not in shown, shown
+    # What the click sent and what came back, as the server recorded it.
+    [sent] = [m for m in mock_server("transcript", since=seq)["messages"]
+              if m["seq"] > seq and m["path"] == "/register"]
+    request, answer = json.loads(sent["request_body"]), json.loads(sent["response_body"])
+    assert (request["client_name"], request["token_endpoint_auth_method"]) == (name, "none"), request
+    assert sent["status"] == 201 and answer["client_id"] == client_id, answer
+    assert "client_secret" not in answer, answer
+    # Not run: the next cell, `{k: app[k] for k in (..., "client_secret", ...)}`, raises KeyError for
+    # a browser app (its registration has no client_secret), so the widget is the proof here.
+    assert_no_errors(lab, REGISTRATION)
+
+
+EXCHANGE = "04-the-token-exchange"
+FULL_CODE = r"\bac_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"  # mock_server/ids.py: "ac_" + 43 characters
+MASKED_CODE = r"\bac_[A-Za-z0-9_-]{3}…"  # oauth_lab.widgets.base.mask: 6 characters, then "…"
+
+
+def test_show_secrets_unmasks_the_exchange(jupyter, lab, artifacts):
+    run_notebook(lab, jupyter, EXCHANGE)
+    inspector = code_cell(lab, "ExchangeInspector.for_flow(")
+    basic = "Basic " + b64encode(b"bluesky-reports:reports-secret").decode()  # the app's credentials
+    masked = output_text(inspector)
+    assert re.search(MASKED_CODE, masked) and not re.search(FULL_CODE, masked), masked
+    assert basic not in masked
+
+    box = inspector.get_by_role("checkbox", name="Show secrets", exact=True)
+    box.check()
+    shown = wait_for_output(lab, inspector, FULL_CODE, "the full authorization code")
+    assert basic in shown, "the token request's Authorization header is still masked"
+    synced(lab)
+    screenshot(lab, artifacts / f"notebook-{EXCHANGE}-inspector-clicked.png", inspector)
+
+    box.uncheck()
+    _wait_until(lab, lambda: output_text(inspector) == masked, "the secrets to be masked again",
+                timeout_ms=30_000)
+    assert_no_errors(lab, EXCHANGE)
+
+
+API = "05-calling-the-api"
+
+
+def test_api_explorer_sends_what_is_chosen(jupyter, lab, artifacts):
+    run_notebook(lab, jupyter, API)
+    explorer = code_cell(lab, "ApiExplorer(lab, tokens)")
+
+    def send(expected: str, what: str, shot: str) -> str:
+        """Click Send once the choices reached the kernel; wait for the `expected` answer."""
+        assert not re.search(expected, output_text(explorer)), f"shown before Send: {expected!r}"
+        synced(lab)
+        button(explorer, "Send").click()
+        shown = wait_for_output(lab, explorer, expected, what)
+        screenshot(lab, artifacts / f"notebook-{API}-explorer-{shot}.png", explorer)
+        return shown
+
+    choose(explorer, "action", "list_customers")
+    choose(explorer, "token", "widget (jane)")
+    send(r"(?s)action/list_customers\b.*HTTP 403 .*error=\"insufficient_scope\"",
+         "403 insufficient_scope for the widget's token", "403")
+
+    choose(explorer, "token", "reports (jane)")
+    shown = send(r"(?s)action/list_customers\b.*HTTP 200 ", "200 for the reports token", "200")
+    assert "allowed: the token carries customers:ro" in shown, shown
+
+    typo = '{"limit": 5,'
+    payload = control(explorer, "textarea", "JSON body").locator("textarea")
+    payload.fill(typo)
+    seq = last_seq()
+    send(r"(?s)not valid JSON.*Nothing was sent", "the invalid-JSON message", "invalid-json")
+    assert payload.input_value() == typo, "the learner's text was replaced"
+    assert last_seq() == seq, "a request was sent despite the invalid JSON"
+    assert_no_errors(lab, API)
+
+
+EXPIRY = "06-expiry-and-refresh"
+SHOWN_TIME = r"Virtual time (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)"
+
+
+def test_clock_button_moves_the_servers_clock(jupyter, lab, artifacts):
+    from oauth_lab.widgets.clock import duration
+
+    run_notebook(lab, jupyter, EXPIRY)
+    clock = code_cell(lab, "ClockWidget(lab)")
+    assert re.search(SHOWN_TIME, output_text(clock)), output_text(clock)
+    # The time to add the hour to is the server's, not the one shown: the widget redraws only when
+    # it is created, clicked or told to advance, and a later cell (`lab.clock.advance(3600)` in the
+    # exercise) moves the clock behind its back, so after Run All it shows an hour too early.
+    now = mock_server("clock")["now"]
+
+    button(clock, "+1 h").click()
+    later = now + 3600
+    shown = wait_for_output(lab, clock, r"Virtual time " + re.escape(virtual_time(later)),
+                            "the clock to show one hour later")
+    screenshot(lab, artifacts / f"notebook-{EXPIRY}-clock-clicked.png", clock)
+    assert mock_server("clock")["now"] == later
+
+    row = re.search(r"access token: (.*?) \((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC\)", shown)
+    assert row, shown
+    expires = int(datetime.strptime(row[2], "%Y-%m-%d %H:%M:%S")
+                  .replace(tzinfo=timezone.utc).timestamp())
+    assert expires <= later and row[1] == f"expired {duration(later - expires)} ago", row[0]
+    assert_no_errors(lab, EXPIRY)
