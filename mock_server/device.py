@@ -28,6 +28,7 @@ class DeviceAuthorizationEndpoint(_DeviceAuthorizationEndpoint):
         return super().create_endpoint_response(request)
 
     def authenticate_client(self, request):
+        # Authlib's create_endpoint_response authenticates again: once (above) is enough.
         if getattr(request, "client", None) is None:
             super().authenticate_client(request)
         return request.client
