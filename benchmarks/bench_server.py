@@ -7,7 +7,7 @@ Scenarios (each at 1 and 4 concurrent client threads, one ``requests.Session`` p
 
   bare         POST /bare on a Flask app with one JSON view: the baseline (same body and Basic header
                as the token request, ignored by the view)
-  client-cred  POST /token grant_type=client_credentials, HTTP Basic bluesky-reports:reports-secret
+  client-cred  POST /token grant_type=client_credentials, HTTP Basic fernhollow-reports:reports-secret
   auth-code    one full authorization-code flow with PKCE: GET /authorize, POST /login,
                GET /authorize, POST /authorize (Allow), POST /token, POST /v3.5/agent/action/list_chats
 
@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import requests
 
 STARTED = time.perf_counter()
-CLIENT = ("bluesky-reports", "reports-secret")
+CLIENT = ("fernhollow-reports", "reports-secret")
 USER = ("jane", "jane-password")
 SCOPE = "chats--all:ro"
 THREADS = 8  # waitress threads in `python -m mock_server`

@@ -2,7 +2,7 @@
 
 postBuild appends this file to the user's ``jupyter_server_config.py``; tests/browser/test_proxy.py
 loads the same file. The mock server (started by binder/start) listens on 127.0.0.1 only; this entry
-makes jupyter-server-proxy serve it at ``{base_url}oauth/`` with a "Bluesky Accounts" launcher tile.
+makes jupyter-server-proxy serve it at ``{base_url}oauth/`` with a "Fernhollow Accounts" launcher tile.
 
 - ``command: []``: binder/start already runs the server; the proxy only forwards.
 - ``absolute_url: False``: the proxy strips ``{base_url}oauth`` before forwarding. The server builds
@@ -22,7 +22,7 @@ c.ServerProxy.servers = {
         "absolute_url": False,
         "launcher_entry": {
             "enabled": True,
-            "title": "Bluesky Accounts",
+            "title": "Fernhollow Accounts",
             "path_info": "oauth/",
         },
         "new_browser_tab": True,

@@ -49,13 +49,13 @@ def settings_from_args(args: argparse.Namespace):
 
 
 def banner(settings) -> str:
-    lines = [f"Mock OAuth 2.0 server (Bluesky Accounts) at {settings.issuer}",
+    lines = [f"Mock OAuth 2.0 server (Fernhollow Accounts) at {settings.issuer}",
              f"  metadata   {settings.issuer}/.well-known/oauth-authorization-server",
              f"  console    {settings.issuer}/console",
              "Demo users (username / password, role):"]
     lines += [f"  {u.id:6} / {u.password:15} {u.role}" for u in DEMO_USERS]
     lines.append("Demo apps (client id, secret):")
-    lines += [f"  {a['client_id']:20} {a['client_secret'] or '(public: PKCE, no secret)'}"
+    lines += [f"  {a['client_id']:24} {a['client_secret'] or '(public: PKCE, no secret)'}"
               for a in demo_apps(settings.issuer)]
     lines.append(f"Mode: {'deterministic, seed ' + str(settings.seed) if settings.seed is not None else 'random'}"
                  f"; storage: {settings.db or 'memory'}; access tokens: {settings.access_token_format}")

@@ -53,14 +53,14 @@ class Action:
 # The demo world
 # --------------------------------------------------------------------------
 
-ORGANIZATION = {"id": "org-bluesky", "name": "Bluesky Shoes"}
+ORGANIZATION = {"id": "org-fernhollow", "name": "Fernhollow Footwear"}
 GROUPS = {0: "General", 1: "Returns"}
 
 # (id, name, email, role, job title, max concurrent chats, group ids)
 _AGENTS = (
-    ("jane", "Jane Agent", "jane@bluesky.example", "agent", "Returns Specialist", 6, (1,)),
-    ("ada", "Ada Admin", "ada@bluesky.example", "administrator", "Support Lead", 4, (0, 1)),
-    ("sam", "Sam Sparrow", "sam@bluesky.example", "agent", "Support Agent", 6, (0,)),
+    ("jane", "Jane Agent", "jane@fernhollow.example", "agent", "Returns Specialist", 6, (1,)),
+    ("ada", "Ada Admin", "ada@fernhollow.example", "administrator", "Support Lead", 4, (0, 1)),
+    ("sam", "Sam Sparrow", "sam@fernhollow.example", "agent", "Support Agent", 6, (0,)),
 )
 
 # (id, name, email, created_at)

@@ -14,7 +14,7 @@ import datetime as dt
 import threading
 import time
 
-# 2026-01-05 09:00:00 UTC, a Monday morning at Bluesky Shoes: where deterministic runs start.
+# 2026-01-05 09:00:00 UTC, a Monday morning at Fernhollow Footwear: where deterministic runs start.
 DETERMINISTIC_START = 1767603600
 
 

@@ -28,10 +28,10 @@ class DemoUser:
     role: str
 
 
-DEMO_ORGANIZATION = "org-bluesky"
+DEMO_ORGANIZATION = "org-fernhollow"
 DEMO_USERS = (
-    DemoUser("jane", "jane-password", "Jane Agent", "jane@bluesky.example", "agent"),
-    DemoUser("ada", "ada-password", "Ada Admin", "ada@bluesky.example", "administrator"),
+    DemoUser("jane", "jane-password", "Jane Agent", "jane@fernhollow.example", "agent"),
+    DemoUser("ada", "ada-password", "Ada Admin", "ada@fernhollow.example", "administrator"),
 )
 
 

@@ -77,7 +77,7 @@ def _customers_request(answer):
     if not requests_sent:
         return "the server never saw an authorization request with that state"
     asked = dict(parse_qsl(urlsplit(requests_sent[0]["path"]).query))
-    if asked.get("client_id") != "bluesky-reports" or asked.get("scope") != "customers:ro":
+    if asked.get("client_id") != "fernhollow-reports" or asked.get("scope") != "customers:ro":
         return f"your request asked {asked.get('client_id')} for scope {asked.get('scope')!r}"
     return None
 
@@ -93,7 +93,7 @@ def _by_hand(answer):
     facts = _introspect(access_token)
     if not facts.get("active"):
         return "the server says this access token is not active"
-    if facts.get("client_id") != "bluesky-reports" or facts.get("sub") != "jane":
+    if facts.get("client_id") != "fernhollow-reports" or facts.get("sub") != "jane":
         return f"this token belongs to {facts.get('client_id')} for {facts.get('sub')}"
     if "refresh_token" not in answer:
         return "a token response from the code exchange also carries a refresh_token"
@@ -105,7 +105,7 @@ def _can_call(answer):
         return "expected a function can_call(token, action)"
     lab = current_lab()
     machine = requests.post(lab.endpoint("token"), data={"grant_type": "client_credentials"},
-                            auth=("bluesky-reports", "reports-secret"), timeout=5).json()["access_token"]
+                            auth=("fernhollow-reports", "reports-secret"), timeout=5).json()["access_token"]
     cases = [(machine, "list_chats", True), (machine, "list_agents", True),
              (machine, "update_agent", False), ("not-a-token", "list_chats", False)]
     for token, action, expected in cases:
@@ -173,7 +173,7 @@ start_here = SimpleNamespace(token_endpoint=Exercise(
 
 password = SimpleNamespace(customers_only=Exercise(
     "01 · customers only", _customers_only,
-    hint="bluesky-widget is public: no client_secret, include_client_id=True, scope=['customers:ro'].",
+    hint="fernhollow-widget is public: no client_secret, include_client_id=True, scope=['customers:ro'].",
     solution="solutions/01_customers_only.py",
     success="the API lists customers with it and refuses chats (403)."))
 
@@ -185,12 +185,12 @@ register = SimpleNamespace(browser_app=Exercise(
 
 authorization = SimpleNamespace(invalid_scope=Exercise(
     "03 · provoke invalid_scope", _invalid_scope_redirect,
-    hint="ask bluesky-reports for a scope it never registered (e.g. webhooks--all:rw) and read "
+    hint="ask fernhollow-reports for a scope it never registered (e.g. webhooks--all:rw) and read "
          "ConsentPanel(lab, url).value.",
     solution="solutions/03_invalid_scope.py",
     success="the server refused before any code existed, and told the app why."), customers_request=Exercise(
     "03 · ask for customers only", _customers_request,
-    hint="OAuth2Session('bluesky-reports', redirect_uri=lab.callback, scope=['customers:ro'], "
+    hint="OAuth2Session('fernhollow-reports', redirect_uri=lab.callback, scope=['customers:ro'], "
          "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
     solution="solutions/03_customers_request.py",
     success="the server saw your request for customers:ro, and Jane allowed it."))
@@ -205,7 +205,7 @@ exchange = SimpleNamespace(verify=Exercise(
     hint="data={'grant_type': 'authorization_code', 'code': ..., 'redirect_uri': lab.callback, "
          "'code_verifier': session._client.code_verifier}; read the code with parse_qs.",
     solution="solutions/04_by_hand.py",
-    success="the server issued that token to bluesky-reports for Jane, and it is active."))
+    success="the server issued that token to fernhollow-reports for Jane, and it is active."))
 
 api = SimpleNamespace(needed_scope=Exercise(
     "05 · read the challenge", _needed_scope,

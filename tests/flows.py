@@ -17,9 +17,9 @@ from oauth_lab.user_agent import UserAgent
 # requests-oauthlib refuses http:// otherwise; everything here is loopback.
 os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 
-REPORTS = ("bluesky-reports", "reports-secret")  # confidential demo app
-WIDGET = "bluesky-widget"  # public demo app (PKCE, no secret)
-ADMIN_TOOLS = ("bluesky-admin-tools", "admin-tools-secret")
+REPORTS = ("fernhollow-reports", "reports-secret")  # confidential demo app
+WIDGET = "fernhollow-widget"  # public demo app (PKCE, no secret)
+ADMIN_TOOLS = ("fernhollow-admin-tools", "admin-tools-secret")
 RESOURCE_SERVER = ("agent-api", "agent-api-secret")
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 

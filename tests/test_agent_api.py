@@ -88,7 +88,7 @@ def test_demo_world_is_deterministic_and_independent():
 
 
 def test_demo_world_contents(world):
-    assert world.organization == {"id": "org-bluesky", "name": "Bluesky Shoes"}
+    assert world.organization == {"id": "org-fernhollow", "name": "Fernhollow Footwear"}
     assert world.groups == {0: "General", 1: "Returns"}
     assert set(world.chats) == ALL_CHATS
     assert len(world.customers) == 4
@@ -97,7 +97,7 @@ def test_demo_world_contents(world):
 def test_agent_lookup_for_userinfo(world):
     jane = world.agent("jane")
     assert {k: jane[k] for k in ("id", "name", "email", "role")} == {
-        "id": "jane", "name": "Jane Agent", "email": "jane@bluesky.example", "role": "agent"}
+        "id": "jane", "name": "Jane Agent", "email": "jane@fernhollow.example", "role": "agent"}
     assert world.agent("ada")["role"] == "administrator"
     assert world.agent("nobody") is None and world.agent(None) is None
 
@@ -215,7 +215,7 @@ def test_list_agents(world):
     assert {"jane", "ada", "sam"} <= set(agents)
     assert agents["ada"]["groups"] == [{"id": 0, "priority": "normal"},
                                        {"id": 1, "priority": "normal"}]
-    assert agents["jane"]["email"] == "jane@bluesky.example"
+    assert agents["jane"]["email"] == "jane@fernhollow.example"
     assert not any("password" in key or "secret" in key for a in agents.values() for key in a)
 
 

@@ -146,13 +146,13 @@ def test_proxy_entry():
     entry = proxy_servers()["oauth"]
     assert entry["command"] == [], "binder/start runs the server: the proxy only forwards"
     assert entry["absolute_url"] is False
-    assert entry["launcher_entry"]["title"] == "Bluesky Accounts"
+    assert entry["launcher_entry"]["title"] == "Fernhollow Accounts"
     # jupyter-server-proxy accepts it, at {base_url}oauth/
     from jupyter_server_proxy.config import ServerProcess
 
     process = ServerProcess(name="oauth", **entry)
     assert process.launcher_entry.path_info == "oauth/"
-    assert process.launcher_entry.title == "Bluesky Accounts"
+    assert process.launcher_entry.title == "Fernhollow Accounts"
 
 
 def test_one_default_port_everywhere(monkeypatch):

@@ -83,4 +83,4 @@ def test_openid_connect_id_token_and_userinfo(server):
     assert claims["nonce"] == "n-42" and claims["sub"] == "jane" and "at_hash" in claims
     info = oauth.get(f"{server.url}/userinfo").json()
     assert info == {"sub": "jane", "name": "Jane Agent", "preferred_username": "jane",
-                    "email": "jane@bluesky.example", "email_verified": True}
+                    "email": "jane@fernhollow.example", "email_verified": True}

@@ -127,7 +127,7 @@ def test_authlib_client_code_flow_pkce_nonce_refresh_revoke(start_server):
     assert userinfo.status_code == 200, userinfo.text
     no_challenge(userinfo)
     assert userinfo.json()["sub"] == id_token["sub"] == "jane"
-    assert userinfo.json()["email"] == "jane@bluesky.example"
+    assert userinfo.json()["email"] == "jane@fernhollow.example"
 
     # Refresh (rotation on): a new access token and a new refresh token.
     refreshed = session.refresh_token(metadata["token_endpoint"])

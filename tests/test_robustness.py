@@ -163,7 +163,7 @@ PARAM_NAMES = ("grant_type", "code", "client_id", "client_secret", "redirect_uri
                "csrf_token", "decision", "user_code", "next", "prompt", "max_age", "access_token",
                "client_name", "redirect_uris", "app_type", "response_mode", "request", "since", "key")
 PLAUSIBLE = (
-    "bluesky-reports", "reports-secret", "bluesky-widget", "bluesky-admin-tools",
+    "fernhollow-reports", "reports-secret", "fernhollow-widget", "fernhollow-admin-tools",
     "admin-tools-secret", "agent-api", "agent-api-secret", "authorization_code", "refresh_token",
     "client_credentials", "password", "implicit", DEVICE_CODE, "code", "token", "id_token",
     "code id_token", "none", "S256", "plain", "http://127.0.0.1:8765/callback",
@@ -272,7 +272,7 @@ RFC7591_FIELDS = {
 AGENT_FIELDS = {
     "limit": st.sampled_from((0, 1, 100, 101, 1.5, True, "5", 1e308, -1)) | json_values,
     "chat_id": st.sampled_from(("chat-1001", "chat-1002", "chat-9999", "", None)) | json_values,
-    "id": st.sampled_from(("jane", "ada", "jane@bluesky.example", "nobody")) | json_values,
+    "id": st.sampled_from(("jane", "ada", "jane@fernhollow.example", "nobody")) | json_values,
     "name": json_values, "job_title": json_values,
     "max_chats_count": st.sampled_from((0, 100, 101, -1, 2**64, 1e308, False)) | json_values,
     "url": st.sampled_from(("https://hooks.example/in", "http://x", "ftp://x", "https://")) | json_values,

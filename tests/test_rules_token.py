@@ -93,8 +93,8 @@ def test_client_auth_post_works(server):
 
 
 def test_client_auth_basic_url_encoded_credentials_work(server):
-    # bluesky-reports arrives as bluesky%2Dreports from strict clients (client-interop point 5).
-    header = {"Authorization": "Basic " + base64.b64encode(b"bluesky%2Dreports:reports%2Dsecret").decode()}
+    # fernhollow-reports arrives as fernhollow%2Dreports from strict clients (client-interop point 5).
+    header = {"Authorization": "Basic " + base64.b64encode(b"fernhollow%2Dreports:reports%2Dsecret").decode()}
     answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers=header)
     assert answer.status_code == 200, answer.text
 
@@ -174,7 +174,7 @@ def test_unknown_grant_type_400_unsupported_grant_type(server, grant_type):
 
 
 def test_grant_type_not_allowed_for_client_400_unauthorized_client(server):
-    # bluesky-admin-tools is registered for authorization_code and refresh_token only.
+    # fernhollow-admin-tools is registered for authorization_code and refresh_token only.
     assert_token_error(token(server, {"grant_type": "client_credentials"}, auth=ADMIN_TOOLS),
                        400, "unauthorized_client")
 

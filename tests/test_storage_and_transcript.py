@@ -88,7 +88,7 @@ def test_cli_prints_the_banner_and_serves(tmp_path):
     text = "".join(banner)
     assert f"http://127.0.0.1:{port}" in text
     assert "jane   / jane-password   agent" in text and "ada    / ada-password    administrator" in text
-    assert "bluesky-reports      reports-secret" in text
+    assert "fernhollow-reports       reports-secret" in text
     assert "INSECURE teaching switches ON: allow_implicit=True" in text
     assert metadata["mock_server_teaching_switches"] == {"allow_implicit": True}
     assert "token" in metadata["response_types_supported"]

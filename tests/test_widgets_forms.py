@@ -173,7 +173,7 @@ def test_built_url_is_one_the_server_accepts(lab):
 
 def test_panel_lists_the_scopes_of_the_real_consent_page(lab):
     consent = panel(lab, scopes=("customers:ro", "chats--all:ro"))
-    assert consent.heading == "Allow Bluesky Reports?"
+    assert consent.heading == "Allow Fernhollow Reports?"
     assert consent.asked == [("Read all chats in your organisation", "chats--all:ro"),
                              ("See your customers' details", "customers:ro")]
     assert consent.value == "" and not consent.allow.disabled and not consent.deny.disabled

@@ -21,7 +21,7 @@ CSRF = "csrfSecretValue789"
 BASIC = "Ymx1ZXNreS1yZXBvcnRzOnJlcG9ydHMtc2VjcmV0"
 SECRETS = (CODE, VERIFIER, ACCESS, REFRESH, PASSWORD, CSRF, BASIC)
 
-AUTHORIZE = "/authorize?response_type=code&client_id=bluesky-reports&state=s-123&scope=chats--all%3Aro"
+AUTHORIZE = "/authorize?response_type=code&client_id=fernhollow-reports&state=s-123&scope=chats--all%3Aro"
 CALLBACK = f"http://127.0.0.1:5001/callback?code={CODE}&state=s-123"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -37,12 +37,12 @@ def message(seq, method, path, status, channel="front", request_headers=None, re
 
 FLOW = [
     message(1, "GET", AUTHORIZE, 200, response_headers=HTML,
-            response_body="<HTML page: Sign in — Bluesky Accounts>"),
+            response_body="<HTML page: Sign in — Fernhollow Accounts>"),
     message(2, "POST", "/login", 302, request_headers=FORM,
             request_body=f"csrf_token={CSRF}&username=jane&password={PASSWORD}",
             response_headers={"Location": f"http://127.0.0.1:5001{AUTHORIZE}"}),
     message(3, "GET", AUTHORIZE, 200, response_headers=HTML,
-            response_body="<HTML page: Allow Bluesky Reports? — Bluesky Accounts>"),
+            response_body="<HTML page: Allow Fernhollow Reports? — Fernhollow Accounts>"),
     message(4, "POST", AUTHORIZE, 302, request_headers=FORM,
             request_body=f"csrf_token={CSRF}&decision=allow", response_headers={"Location": CALLBACK}),
     message(5, "POST", "/token", 200, "back", {"Authorization": f"Basic {BASIC}", **FORM},
@@ -77,7 +77,7 @@ def test_one_arrow_per_request_and_response_in_order():
         "POST /login (username, password)",
         "302 → /authorize",
         "GET /authorize (response_type=code, client_id, state, scope)",
-        "200 page “Allow Bluesky Reports?”",
+        "200 page “Allow Fernhollow Reports?”",
         "POST /authorize (decision=allow)",
         "302 → callback ?code=ac_9f3…&state=s-123",
         "redirect to callback: code, state",

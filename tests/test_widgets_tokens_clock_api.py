@@ -94,7 +94,7 @@ def test_anatomy_verifies_a_real_access_token(lab, tokens):
 def test_anatomy_reads_an_id_token(lab, tokens):
     anatomy = TokenAnatomy(tokens["id_token"], lab, kind="ID token")
     assert anatomy.verified and anatomy.header["kid"] == server_kid(lab)
-    assert anatomy.claims["aud"] == "bluesky-reports"
+    assert anatomy.claims["aud"] == "fernhollow-reports"
     assert anatomy.text().startswith("JWT ID token · signature ✓")
     assert "ties this ID token to that access token" in anatomy.view.value  # at_hash
 

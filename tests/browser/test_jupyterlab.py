@@ -483,7 +483,7 @@ MASKED_CODE = r"\bac_[A-Za-z0-9_-]{3}…"  # oauth_lab.widgets.base.mask: 6 char
 def test_show_secrets_unmasks_the_exchange(jupyter, lab, artifacts):
     run_notebook(lab, jupyter, EXCHANGE)
     inspector = code_cell(lab, "ExchangeInspector.for_flow(")
-    basic = "Basic " + b64encode(b"bluesky-reports:reports-secret").decode()  # the app's credentials
+    basic = "Basic " + b64encode(b"fernhollow-reports:reports-secret").decode()  # the app's credentials
     masked = output_text(inspector)
     assert re.search(MASKED_CODE, masked) and not re.search(FULL_CODE, masked), masked
     assert basic not in masked

@@ -33,7 +33,7 @@ def expect_heading(page, text):
 
 
 def open_consent(page, server, login_screenshot=None):
-    """Open the authorization URL (a PKCE S256 request from bluesky-reports), sign in as jane;
+    """Open the authorization URL (a PKCE S256 request from fernhollow-reports), sign in as jane;
     returns the PKCE verifier."""
     verifier, challenge = pkce_pair()
     page.goto(authorization_url(server, REPORTS[0], scope=" ".join(SCOPES), state=ODD_STATE,
@@ -42,7 +42,7 @@ def open_consent(page, server, login_screenshot=None):
     if login_screenshot:
         page.screenshot(path=login_screenshot, full_page=True)
     sign_in(page)
-    expect_heading(page, "Allow Bluesky Reports?")
+    expect_heading(page, "Allow Fernhollow Reports?")
     return verifier
 
 
@@ -127,7 +127,7 @@ def test_wrong_password_stays_on_login_with_an_alert(page, server):
     expect_heading(page, "Sign in")
     assert "Wrong username or password" in page.get_by_role("alert").inner_text()
     sign_in(page)
-    expect_heading(page, "Allow Bluesky Reports?")
+    expect_heading(page, "Allow Fernhollow Reports?")
 
 
 def test_consent_page_cannot_be_framed(page, server):

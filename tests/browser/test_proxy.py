@@ -32,7 +32,7 @@ from oauth_lab.user_agent import UserAgent, forms_of
 ROOT = Path(__file__).resolve().parents[2]
 PROXY_CONFIG = ROOT / "binder" / "jupyter_server_config.py"
 PREFIX = "/user/demo/"
-CLIENT = "bluesky-reports"
+CLIENT = "fernhollow-reports"
 USER = ("jane", "jane-password")
 DECISIONS = {"Allow": "code", "Deny": "error"}  # button -> what the app receives
 
@@ -152,10 +152,10 @@ def page_targets(html: str) -> list[str]:
 def test_launcher_tile_opens_the_server(proxied):
     info = requests.get(f"{proxied.jupyter}server-proxy/servers-info", timeout=10).json()
     entry = next(item for item in info["server_processes"] if item["name"] == "oauth")
-    assert entry["launcher_entry"]["title"] == "Bluesky Accounts"
+    assert entry["launcher_entry"]["title"] == "Fernhollow Accounts"
     assert entry["launcher_entry"]["path_info"] == "oauth/"
     home = requests.get(proxied.jupyter + entry["launcher_entry"]["path_info"], timeout=10)
-    assert home.status_code == 200 and "Bluesky Accounts" in home.text
+    assert home.status_code == 200 and "Fernhollow Accounts" in home.text
     metadata = requests.get(f"{proxied.public}/.well-known/oauth-authorization-server", timeout=10).json()
     assert metadata["issuer"] == proxied.public
     assert_prefixed(metadata["authorization_endpoint"], proxied.public)

@@ -14,7 +14,7 @@
 import * as client from 'openid-client'
 import { createInterface } from 'node:readline'
 
-const [issuer, clientId = 'bluesky-reports', clientSecret = 'reports-secret'] = process.argv.slice(2)
+const [issuer, clientId = 'fernhollow-reports', clientSecret = 'reports-secret'] = process.argv.slice(2)
 if (!issuer) {
   console.error('usage: node rp.mjs <issuer> [client_id] [client_secret]')
   process.exit(2)
@@ -70,7 +70,7 @@ const config = await step('discovery', async () => {
   return { result, issuer: result.serverMetadata().issuer }
 })
 // The same app with client_secret_basic: openid-client URL-encodes id and secret first
-// (RFC 6749 §2.3.1), so `bluesky-reports` travels as `bluesky%2Dreports`.
+// (RFC 6749 §2.3.1), so `fernhollow-reports` travels as `fernhollow%2Dreports`.
 const basic = await step('discovery_basic', async () => {
   const result = await client.discovery(new URL(issuer), clientId, clientSecret,
     client.ClientSecretBasic(), insecure)
