@@ -11,7 +11,7 @@ from .app import create_app
 from .clients import demo_apps
 from .metadata import teaching_switches
 from .runner import settings_from
-from .settings import REDIRECT_MATCHING
+from .settings import APP_REDIRECT_URI, REDIRECT_MATCHING
 from .users import DEMO_USERS
 
 
@@ -24,6 +24,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--public-url", help="browser-facing base URL when behind a proxy")
     parser.add_argument("--access-token-format", choices=("jwt", "opaque"), default="jwt")
     parser.add_argument("--registration-token", help="initial access token for RFC 7591 off loopback")
+    parser.add_argument("--app-redirect-uri", action="append", metavar="URI",
+                        help="a redirect URI of the learner's app to register for the demo apps, "
+                             f"besides {APP_REDIRECT_URI} (repeatable; Binder adds its proxied one)")
     insecure = parser.add_argument_group("INSECURE teaching switches (off by default)")
     insecure.add_argument("--allow-implicit", action="store_true", help="enable response_type=token")
     insecure.add_argument("--no-require-pkce", dest="require_pkce", action="store_false",
@@ -45,7 +48,8 @@ def settings_from_args(args: argparse.Namespace):
         access_token_format=args.access_token_format, lifetimes=lifetimes,
         allow_implicit=args.allow_implicit, require_pkce=args.require_pkce,
         redirect_matching=args.redirect_matching, refresh_rotation=args.refresh_rotation,
-        allow_token_in_query=args.allow_token_in_query, registration_token=args.registration_token)
+        allow_token_in_query=args.allow_token_in_query, registration_token=args.registration_token,
+        app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())))
 
 
 def banner(settings) -> str:
@@ -56,7 +60,7 @@ def banner(settings) -> str:
     lines += [f"  {u.id:6} / {u.password:15} {u.role}" for u in DEMO_USERS]
     lines.append("Demo apps (client id, secret):")
     lines += [f"  {a['client_id']:24} {a['client_secret'] or '(public: PKCE, no secret)'}"
-              for a in demo_apps(settings.issuer)]
+              for a in demo_apps(settings)]
     lines.append(f"Mode: {'deterministic, seed ' + str(settings.seed) if settings.seed is not None else 'random'}"
                  f"; storage: {settings.db or 'memory'}; access tokens: {settings.access_token_format}")
     lines.append("The transcript records every message with its secrets: it is a teaching tool.")

@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         state.keys = SigningKeys(state.storage, state.clock, deterministic)
         app.secret_key = _session_secret(state)
         users.ensure_demo_users(state.db)
-        clients.ensure_demo_apps(state.db, settings.issuer)
+        clients.ensure_demo_apps(state.db, settings)
         state.storage.session.remove()
     state.authorization_server = _authorization_server(app, settings)
     state.registration = clients.ClientRegistrationEndpoint(state.authorization_server)
@@ -122,5 +122,5 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
 def home():
     settings = current().settings
     return render_template("home.html", settings=settings, users=users.DEMO_USERS,
-                           apps=clients.demo_apps(settings.issuer),
+                           apps=clients.demo_apps(settings),
                            teaching=metadata.teaching_switches(settings))

@@ -135,9 +135,10 @@ def register(metadata: dict, headers: dict | None = None, from_console: bool = F
         return status, dict(body), headers
 
 
-def demo_apps(issuer: str) -> list[dict]:
-    """The pre-registered apps of the story (fixed ids and secrets, so notebooks can name them)."""
-    callbacks = [f"{issuer}/callback", "http://127.0.0.1:8765/callback"]
+def demo_apps(settings) -> list[dict]:
+    """The pre-registered apps of the story (fixed ids and secrets, so notebooks can name them).
+    Their redirect URIs are the learner's app's own callback, never a page of this server."""
+    callbacks = list(settings.app_redirect_uris)
     return [
         {"client_id": "fernhollow-reports", "client_secret": "reports-secret",
          "client_name": "Fernhollow Reports", "token_endpoint_auth_method": "client_secret_basic",
@@ -161,9 +162,9 @@ def demo_apps(issuer: str) -> list[dict]:
     ]
 
 
-def ensure_demo_apps(db, issuer: str) -> None:
-    """Register the demo apps, or re-point their callbacks at this server's current URL."""
-    for app in demo_apps(issuer):
+def ensure_demo_apps(db, settings) -> None:
+    """Register the demo apps, or re-point their callbacks at the app's current address."""
+    for app in demo_apps(settings):
         app = dict(app, response_types=["code"] if app["redirect_uris"] else [],
                    id_token_signed_response_alg="RS256")
         info = {"client_id": app.pop("client_id"), "client_secret": app.pop("client_secret"),
@@ -220,8 +221,3 @@ def console_metadata(form) -> dict:
         "grant_types": grant_types,
     }
 
-
-@blueprint.get("/callback")
-def callback():
-    """Where the demo apps' redirects land in a real browser: shows what the app received."""
-    return render_template("callback.html", params=sorted(request.args.items(multi=True)))

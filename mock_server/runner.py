@@ -12,7 +12,7 @@ import threading
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import create_app
-from .settings import Lifetimes, Settings, Switches
+from .settings import APP_REDIRECT_URI, Lifetimes, Settings, Switches
 
 _running: dict[tuple[str, int], "ServerHandle"] = {}
 _lock = threading.Lock()
@@ -85,10 +85,11 @@ class ServerHandle:
 
 def settings_from(host="127.0.0.1", port=5001, seed=None, db=None, public_url=None,
                   access_token_format="jwt", registration_token=None, lifetimes: dict | None = None,
-                  **switches) -> Settings:
+                  app_redirect_uris=(APP_REDIRECT_URI,), **switches) -> Settings:
     """Keyword arguments (as a notebook writes them) to a ``Settings``."""
     return Settings(host=host, port=port, seed=seed, db=db, public_url=public_url,
                     access_token_format=access_token_format, registration_token=registration_token,
+                    app_redirect_uris=tuple(app_redirect_uris),
                     lifetimes=Lifetimes(**(lifetimes or {})), switches=Switches(**switches))
 
 

@@ -10,6 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 
 REDIRECT_MATCHING = ("exact", "prefix", "lax")
+# The redirection endpoint of the learner's app (RFC 6749 §3.1.2): served by the app itself, in
+# the notebook's kernel (oauth_lab.redirection_endpoint), on its own origin — never by this server.
+APP_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class Settings:
     public_url: str | None = None  # the browser-facing base URL, when it is not http://host:port
     access_token_format: str = "jwt"  # RFC 9068 JWT, or "opaque"
     registration_token: str | None = None  # initial access token for RFC 7591 off loopback
+    # Registered for the demo apps: the app's loopback callback, plus its proxied address on Binder.
+    app_redirect_uris: tuple[str, ...] = (APP_REDIRECT_URI,)
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     switches: Switches = field(default_factory=Switches)
 

@@ -15,7 +15,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-FRONT_CHANNEL = ("/authorize", "/login", "/logout", "/device", "/console", "/callback")
+FRONT_CHANNEL = ("/authorize", "/login", "/logout", "/device", "/console")
 NOT_RECORDED = "/_mock/"  # the admin routes: reading the transcript must not add to it
 REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
 RESPONSE_HEADERS = ("Location", "Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate")

@@ -190,7 +190,7 @@ authorization = SimpleNamespace(invalid_scope=Exercise(
     solution="solutions/03_invalid_scope.py",
     success="the server refused before any code existed, and told the app why."), customers_request=Exercise(
     "03 · ask for customers only", _customers_request,
-    hint="OAuth2Session('fernhollow-reports', redirect_uri=lab.callback, scope=['customers:ro'], "
+    hint="OAuth2Session('fernhollow-reports', redirect_uri=lab.redirect_uri, scope=['customers:ro'], "
          "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
     solution="solutions/03_customers_request.py",
     success="the server saw your request for customers:ro, and Jane allowed it."))
@@ -202,7 +202,7 @@ exchange = SimpleNamespace(verify=Exercise(
     solution="solutions/04_verify.py",
     success="your verified claims match what the server knows about that token."), by_hand=Exercise(
     "04 · exchange by hand", _by_hand,
-    hint="data={'grant_type': 'authorization_code', 'code': ..., 'redirect_uri': lab.callback, "
+    hint="data={'grant_type': 'authorization_code', 'code': ..., 'redirect_uri': lab.redirect_uri, "
          "'code_verifier': session._client.code_verifier}; read the code with parse_qs.",
     solution="solutions/04_by_hand.py",
     success="the server issued that token to fernhollow-reports for Jane, and it is active."))

@@ -5,7 +5,8 @@
 
 ``lab`` knows the server's URLs (from its metadata, as a real client would), its virtual clock and
 its transcript — over HTTP, so it works the same whether this kernel started the server or found
-one already running (``make server``, Binder's background server, another notebook).
+one already running (``make server``, Binder's background server, another notebook). It also
+runs your app's redirection endpoint (``lab.redirect_uri``), on the app's own origin.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import requests
 
+from .redirection_endpoint import APP_PORT, RedirectionEndpoint
 from .server_link import RemoteClock, RemoteTranscript
 
 DEFAULT_PORT = 5001  # binder/start and the proxy entry read MOCK_SERVER_PORT with the same default
@@ -27,6 +29,7 @@ class Lab:
     metadata: dict
     clock: RemoteClock
     transcript: RemoteTranscript
+    app: RedirectionEndpoint  # your app's redirect URI, served by this kernel (or another one)
     handle: object = None  # the in-process server, when this kernel started it
 
     @property
@@ -38,17 +41,21 @@ class Lab:
         return self.metadata[f"{name}_endpoint"].replace(self.issuer, self.url, 1)
 
     @property
-    def callback(self) -> str:
-        """The redirect URI registered for the demo apps (a page on the server that shows what
-        the app received)."""
-        return f"{self.issuer}/callback"
+    def redirect_uri(self) -> str:
+        """Your app's redirect URI, registered for the demo apps: a page your app serves."""
+        return self.app.redirect_uri
+
+    def reach(self) -> dict[str, str]:
+        """Browser-facing origins → where this kernel reaches them (they differ behind a proxy)."""
+        return {self.issuer: self.url, self.app.public_url: self.app.url}
 
     def api(self, action: str) -> str:
         return f"{self.url}/v3.5/agent/action/{action}"
 
     def __repr__(self):
         mode = "started here" if self.handle else "found running"
-        return f"Lab(server {self.issuer}, {mode}, virtual time {self.clock.isoformat()})"
+        return (f"Lab(authorization server {self.issuer}, {mode}; your app at {self.app.public_url}; "
+                f"virtual time {self.clock.isoformat()})")
 
 
 def setup(seed: int | None = 1, port: int | None = None, **switches) -> Lab:
@@ -59,14 +66,18 @@ def setup(seed: int | None = 1, port: int | None = None, **switches) -> Lab:
     if seed is not None:
         seed_client_randomness(seed)
     url = f"http://127.0.0.1:{port}"
+    app = RedirectionEndpoint(int(os.environ.get("MOCK_APP_PORT", APP_PORT)),
+                              os.environ.get("MOCK_APP_PUBLIC_URL"))
     handle = None
     if not _answers(url):
         import mock_server
 
-        handle = mock_server.start(port=port, seed=seed, **switches)
+        redirect_uris = dict.fromkeys((mock_server.settings.APP_REDIRECT_URI, app.redirect_uri))
+        handle = mock_server.start(port=port, seed=seed, app_redirect_uris=tuple(redirect_uris),
+                                   **switches)
     metadata = requests.get(f"{url}/.well-known/oauth-authorization-server", timeout=5).json()
     global _current
-    _current = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), handle)
+    _current = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle)
     return _current
 
 

@@ -1,8 +1,9 @@
 """A scripted user's browser: signs in and clicks Allow or Deny on the real HTML pages.
 
 It does exactly what a browser does — GET the authorization URL, submit the login form, submit the
-consent form — and stops at the redirect back to the app, returning its ``Location``. Widgets use
-it for "consent inside the notebook"; tests use it to drive flows without a real browser.
+consent form — and stops at the redirect back to the app, returning its ``Location``; ``deliver``
+then takes that redirect to the app, as a browser would. Widgets use it for "consent inside the
+notebook"; tests use it to drive flows without a real browser.
 """
 from __future__ import annotations
 
@@ -66,18 +67,19 @@ class UserAgentError(RuntimeError):
 class UserAgent:
     """One user's browser: its own cookie jar, so a signed-in session persists between flows.
 
-    Behind a proxy (Binder) the pages name the server by its public URL, which this kernel may not
-    reach; ``public_url`` / ``back_url`` say where to actually send those requests."""
+    Behind a proxy (Binder) pages name the server and the app by their public URLs, which this
+    kernel may not reach; ``reach`` maps each public origin to the loopback one to send to."""
 
     def __init__(self, username: str = "jane", password: str = "jane-password",
-                 public_url: str | None = None, back_url: str | None = None):
+                 reach: dict[str, str] | None = None):
         self.username, self.password = username, password
         self.session = requests.Session()
-        self._public, self._back = public_url, back_url
+        self._reach_map = {public: back for public, back in (reach or {}).items() if public != back}
 
     def _reach(self, url: str) -> str:
-        if self._public and self._back and self._public != self._back and url.startswith(self._public):
-            return self._back + url[len(self._public):]
+        for public, back in self._reach_map.items():
+            if url.startswith(public):
+                return back + url[len(public):]
         return url
 
     def _get(self, url: str, **params) -> requests.Response:
@@ -140,6 +142,14 @@ class UserAgent:
         """The whole front channel: visit, sign in, decide; returns the URL the app receives."""
         page = self.consent_page(authorization_url, server)
         return page if isinstance(page, str) else self.decide(page, decision)
+
+    def deliver(self, location: str) -> requests.Response | None:
+        """Follow the redirect to the app's redirect URI, as a browser does: the app receives it.
+        None when nothing answers there (a browser would show "can't reach this page")."""
+        try:
+            return self._get(location)
+        except requests.ConnectionError:
+            return None
 
     def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
         """Type the user code on the device page, sign in if asked, and decide; returns the page text."""

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from mock_server.settings import APP_REDIRECT_URI as APP_CALLBACK  # the app's, not the server's
 from oauth_lab.user_agent import UserAgent
 
 # requests-oauthlib refuses http:// otherwise; everything here is loopback.
@@ -36,7 +37,7 @@ def query_of(url: str) -> dict:
 
 def authorization_url(server, client_id=REPORTS[0], **params) -> str:
     params = {"response_type": "code", "client_id": client_id,
-              "redirect_uri": f"{server.url}/callback", "state": "s-123", **params}
+              "redirect_uri": APP_CALLBACK, "state": "s-123", **params}
     params = {k: v for k, v in params.items() if v is not None}
     return requests.Request("GET", f"{server.url}/authorize", params=params).prepare().url
 
@@ -59,7 +60,7 @@ def code_tokens(server, client=REPORTS, scope="chats--all:ro customers:ro", **pa
     got = authorize(server, client_id, scope=scope, code_challenge=challenge,
                     code_challenge_method="S256", **params)
     data = {"grant_type": "authorization_code", "code": got["code"],
-            "redirect_uri": f"{server.url}/callback", "code_verifier": verifier}
+            "redirect_uri": APP_CALLBACK, "code_verifier": verifier}
     if isinstance(client, str):
         data["client_id"] = client
     response = token(server, data, auth=None if isinstance(client, str) else client)

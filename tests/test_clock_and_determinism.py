@@ -6,7 +6,7 @@ import json
 import requests
 
 import mock_server
-from flows import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url, authorize,
+from flows import (APP_CALLBACK, DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url, authorize,
                       call_api, code_tokens, pkce_pair, token)
 from oauth_lab.user_agent import UserAgent
 
@@ -16,7 +16,7 @@ def test_advancing_the_clock_expires_a_code(server):
     got = authorize(server, scope="customers:ro", code_challenge=challenge, code_challenge_method="S256")
     server.clock.advance(601)  # codes live 600 s
     answer = token(server, {"grant_type": "authorization_code", "code": got["code"],
-                            "redirect_uri": f"{server.url}/callback", "code_verifier": verifier})
+                            "redirect_uri": APP_CALLBACK, "code_verifier": verifier})
     assert_oauth_error(answer, 400, "invalid_grant")
 
 

@@ -5,12 +5,12 @@ import requests
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from flows import DEVICE_CODE, REPORTS, WIDGET, call_api, token
+from flows import APP_CALLBACK, DEVICE_CODE, REPORTS, WIDGET, call_api, token
 from oauth_lab.user_agent import UserAgent
 
 
 def test_authorization_code_with_pkce_then_api(server):
-    oauth = OAuth2Session(REPORTS[0], redirect_uri=f"{server.url}/callback",
+    oauth = OAuth2Session(REPORTS[0], redirect_uri=APP_CALLBACK,
                           scope=["chats--all:ro", "customers:ro"], pkce="S256")
     url, state = oauth.authorization_url(f"{server.url}/authorize")
     redirect = UserAgent().authorize(url)
@@ -24,7 +24,7 @@ def test_authorization_code_with_pkce_then_api(server):
 
 
 def test_public_client_flow_without_secret(server):
-    oauth = OAuth2Session(WIDGET, redirect_uri=f"{server.url}/callback", pkce="S256")
+    oauth = OAuth2Session(WIDGET, redirect_uri=APP_CALLBACK, pkce="S256")
     url, _ = oauth.authorization_url(f"{server.url}/authorize")
     tokens = oauth.fetch_token(f"{server.url}/token", authorization_response=UserAgent().authorize(url),
                                include_client_id=True)
@@ -35,7 +35,7 @@ def test_public_client_flow_without_secret(server):
 
 
 def test_refresh_gives_a_new_pair_and_the_new_token_works(server):
-    oauth = OAuth2Session(REPORTS[0], redirect_uri=f"{server.url}/callback", scope=["customers:ro"],
+    oauth = OAuth2Session(REPORTS[0], redirect_uri=APP_CALLBACK, scope=["customers:ro"],
                           pkce="S256")
     url, _ = oauth.authorization_url(f"{server.url}/authorize")
     first = oauth.fetch_token(f"{server.url}/token", authorization_response=UserAgent().authorize(url),
@@ -72,7 +72,7 @@ def test_openid_connect_id_token_and_userinfo(server):
     from joserfc import jwt
     from joserfc.jwk import KeySet
 
-    oauth = OAuth2Session(REPORTS[0], redirect_uri=f"{server.url}/callback",
+    oauth = OAuth2Session(REPORTS[0], redirect_uri=APP_CALLBACK,
                           scope=["openid", "profile", "email"], pkce="S256")
     url, _ = oauth.authorization_url(f"{server.url}/authorize", nonce="n-42")
     tokens = oauth.fetch_token(f"{server.url}/token", authorization_response=UserAgent().authorize(url),

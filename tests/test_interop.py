@@ -30,7 +30,7 @@ from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from flows import REPORTS, query_of
+from flows import APP_CALLBACK, REPORTS, query_of
 from oauth_lab.user_agent import UserAgent
 
 INTEROP = Path(__file__).parent / "interop"
@@ -71,7 +71,7 @@ def test_authlib_client_code_flow_pkce_nonce_refresh_revoke(start_server):
     session = OAuth2Session(
         client_id, client_secret,
         scope="openid profile email customers:ro",
-        redirect_uri=f"{server.url}/callback",
+        redirect_uri=APP_CALLBACK,
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_basic",
     )
@@ -83,7 +83,7 @@ def test_authlib_client_code_flow_pkce_nonce_refresh_revoke(start_server):
     url, state = session.create_authorization_url(metadata["authorization_endpoint"],
                                                   code_verifier=verifier, nonce=nonce)
     location = UserAgent().authorize(url)
-    assert location.startswith(f"{server.url}/callback?")
+    assert location.startswith(f"{APP_CALLBACK}?")
     callback = query_of(location)
     assert callback["state"] == state
     assert callback["iss"] == metadata["issuer"]  # point 2: RFC 9207

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 import mock_server
-from flows import ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens
+from flows import APP_CALLBACK, ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM", "0") != "1"
@@ -56,7 +56,7 @@ OAUTH_ERRORS = {
     "not_found", "method_not_allowed", "invalid_token",
 }
 FORM_ENDPOINTS = ("/token", "/revoke", "/introspect", "/device_authorization")
-BROWSER_PAGES = ("/authorize", "/login", "/logout", "/device", "/console", "/callback")
+BROWSER_PAGES = ("/authorize", "/login", "/logout", "/device", "/console")
 AGENT_ACTIONS = ("list_chats", "get_chat", "list_customers", "list_agents", "update_agent",
                  "register_webhook")
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD")
@@ -94,7 +94,7 @@ class Fuzzed:
             if value.name == "csrf":
                 return self.csrf
             if value.name == "callback":
-                return f"{self.url}/callback"
+                return APP_CALLBACK
             return self.values[value.name]
         return value
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from flows import ADMIN_TOOLS, REPORTS, WIDGET, authorization_url, authorize, pkce_pair, query_of
+from flows import APP_CALLBACK, ADMIN_TOOLS, REPORTS, WIDGET, authorization_url, authorize, pkce_pair, query_of
 from oauth_lab.user_agent import UserAgent, forms_of
 
 ODD_STATE = "a b&c=d/é"
 EVIL = "https://evil.example/callback"
-APP_CALLBACK = "http://127.0.0.1:8765/callback"  # registered for every demo app, not on the server
 
 
 def visit(server, client_id=REPORTS[0], **params) -> requests.Response:
@@ -31,7 +30,7 @@ def assert_error_page(response: requests.Response):
 def assert_error_redirect(server, location: str, error: str, state: str | None = "s-123",
                           callback: str | None = None):
     """What the app receives: its own callback, the error, the state it sent, and the issuer."""
-    assert location.startswith(f"{callback or server.url + '/callback'}?"), location
+    assert location.startswith(f"{callback or APP_CALLBACK}?"), location
     got = query_of(location)
     assert got["error"] == error, location
     assert got.get("error_description"), location
@@ -108,8 +107,8 @@ def test_redirect_uri_registered_second_one_is_used(server):
 
 def test_redirect_matching_prefix_switch_accepts_longer_path_but_not_other_hosts(start_server):
     server = start_server(seed=7, redirect_matching="prefix")
-    location = redirect_of(visit(server, redirect_uri=f"{server.url}/callback/extra", scope="nonsense:ro"))
-    assert location.startswith(f"{server.url}/callback/extra?")
+    location = redirect_of(visit(server, redirect_uri=f"{APP_CALLBACK}/extra", scope="nonsense:ro"))
+    assert location.startswith(f"{APP_CALLBACK}/extra?")
     assert_error_page(visit(server, redirect_uri=EVIL))
 
 
@@ -121,8 +120,11 @@ def test_redirect_matching_lax_switch_accepts_any_uri(start_server):
 # --- redirect_uri omitted with several registered: error page ----------------------------------
 
 def test_redirect_uri_omitted_with_several_registered_shows_error_page(server):
-    assert_error_page(signed_in(server).session.get(authorization_url(server, redirect_uri=None),
-                                                    allow_redirects=False))
+    two = register(server, redirect_uris=[APP_CALLBACK, f"{APP_CALLBACK}/second"])
+    _, challenge = pkce_pair()
+    assert_error_page(signed_in(server).session.get(authorization_url(
+        server, two, redirect_uri=None, code_challenge=challenge, code_challenge_method="S256"),
+        allow_redirects=False))
 
 
 def test_redirect_uri_omitted_with_one_registered_is_fine(server):

@@ -13,7 +13,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from flows import ADMIN_TOOLS, REPORTS, RESOURCE_SERVER, WIDGET, authorization_url, call_api, code_tokens, token
+from flows import APP_CALLBACK, ADMIN_TOOLS, REPORTS, RESOURCE_SERVER, WIDGET, authorization_url, call_api, code_tokens, token
 from test_rules_authorize import assert_error_page, signed_in_consent_page
 from test_rules_token import assert_token_error, refresh
 
@@ -257,7 +257,7 @@ def test_id_token_without_nonce_has_no_nonce(server):
 # --- registration (RFC 7591, client-interop point 4) ---------------------------------------------
 
 def test_registration_answers_201_with_string_id_and_numeric_secret_expiry(server):
-    answer = requests.post(f"{server.url}/register", json={"redirect_uris": [f"{server.url}/callback"]})
+    answer = requests.post(f"{server.url}/register", json={"redirect_uris": [APP_CALLBACK]})
     body = answer.json()
     assert answer.status_code == 201 and isinstance(body["client_id"], str)
     assert body["client_secret_expires_at"] == 0 and body["token_endpoint_auth_method"] == "client_secret_basic"

@@ -31,7 +31,7 @@ def lab():
 
 
 def oauth_session(lab, client_id=REPORTS[0], scopes=("chats--all:ro",), redirect_uri=None):
-    return OAuth2Session(client_id, redirect_uri=redirect_uri or lab.callback, scope=list(scopes),
+    return OAuth2Session(client_id, redirect_uri=redirect_uri or lab.redirect_uri, scope=list(scopes),
                          pkce="S256")
 
 
@@ -118,7 +118,7 @@ def test_text_face_is_the_plain_text_output(lab):
 def test_url_carries_the_parameters_and_parses_back(lab):
     builder = AuthorizationUrlBuilder(lab, REPORTS[0], scopes=["chats--all:ro", "customers:ro"])
     assert builder.parameters() == {"response_type": "code", "client_id": REPORTS[0],
-                                    "redirect_uri": lab.callback, "scope": "chats--all:ro customers:ro",
+                                    "redirect_uri": lab.redirect_uri, "scope": "chats--all:ro customers:ro",
                                     "state": "xyz-123"}
     assert builder.value.startswith(lab.metadata["authorization_endpoint"] + "?")
     assert query_of(builder.value) == builder.parameters()
@@ -187,7 +187,7 @@ def test_allow_sends_the_browser_back_with_code_state_and_iss(lab):
     consent = ConsentPanel(lab, url)
     consent.allow.click()
     got = consent.received()
-    assert consent.value.startswith(lab.callback + "?") and query_of(consent.value) == got
+    assert consent.value.startswith(lab.redirect_uri + "?") and query_of(consent.value) == got
     assert set(got) == {"code", "state", "iss"} and got["state"] == state and got["iss"] == lab.issuer
     assert consent.allow.disabled and consent.deny.disabled
     assert "Allow → app receives: code=" in consent.text() and got["code"] not in consent.text()
@@ -247,7 +247,7 @@ def test_admin_scope_is_offered_to_an_administrator(lab):
 @pytest.mark.parametrize("app_type, method, has_secret", [
     ("server-side", "client_secret_basic", True), ("browser", "none", False)])
 def test_register_click_returns_the_client(lab, app_type, method, has_secret):
-    form = RegistrationForm(lab, name="Quiz App", app_type=app_type, redirect_uris=lab.callback,
+    form = RegistrationForm(lab, name="Quiz App", app_type=app_type, redirect_uris=lab.redirect_uri,
                             scopes=("chats--all:ro",))
     assert form.value == {} and form.text() == "Not registered yet: click Register app."
     form.register.click()
@@ -341,7 +341,7 @@ def test_read_redirect_explains_code_state_and_iss(lab):
 
 @pytest.mark.parametrize("error", ["access_denied", "invalid_scope"])
 def test_read_redirect_explains_an_error(lab, error):
-    reading = read_redirect(f"{lab.callback}?error={error}&error_description=Said+no&state=s1")
+    reading = read_redirect(f"{lab.redirect_uri}?error={error}&error_description=Said+no&state=s1")
     assert reading.text().splitlines() == [f"error = {error}  — {RFC[error]}",
                                            "error_description = Said no  — a human-readable reason",
                                            "state = s1  — your own value, back unchanged: compare it "

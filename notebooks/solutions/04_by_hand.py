@@ -7,12 +7,12 @@ from requests_oauthlib import OAuth2Session
 
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
-session = OAuth2Session("fernhollow-reports", redirect_uri=lab.callback, scope=["customers:ro"], pkce="S256")
+session = OAuth2Session("fernhollow-reports", redirect_uri=lab.redirect_uri, scope=["customers:ro"], pkce="S256")
 url, _ = session.authorization_url(lab.metadata["authorization_endpoint"])
 redirect = ConsentPanel(lab, url).decide("Allow")
 my_answer = requests.post(lab.endpoint("token"), auth=("fernhollow-reports", "reports-secret"), data={
     "grant_type": "authorization_code",
     "code": parse_qs(urlsplit(redirect).query)["code"][0],
-    "redirect_uri": lab.callback,
+    "redirect_uri": lab.redirect_uri,
     "code_verifier": session._client.code_verifier,
 }).json()

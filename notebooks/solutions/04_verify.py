@@ -6,7 +6,7 @@ from requests_oauthlib import OAuth2Session
 
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
-session = OAuth2Session("fernhollow-reports", redirect_uri=lab.callback, scope=["customers:ro"], pkce="S256")
+session = OAuth2Session("fernhollow-reports", redirect_uri=lab.redirect_uri, scope=["customers:ro"], pkce="S256")
 url, _ = session.authorization_url(lab.metadata["authorization_endpoint"])
 token = session.fetch_token(lab.endpoint("token"), client_secret="reports-secret",
                             authorization_response=ConsentPanel(lab, url).decide("Allow"))

@@ -1,8 +1,8 @@
 """Consent panel: the consent the server shows, with Allow and Deny that drive the server for real.
 
-Clicking here does what the user's browser does (sign in, submit the consent form) through a
-scripted browser; the link opens the same page in *your* browser instead. Either way the answer is
-the redirect back to the app: ``panel.value``.
+Clicking here does what the user's browser does (sign in, submit the consent form, follow the
+redirect to the app) through a scripted browser; the link opens the same page in *your* browser
+instead. Either way the answer is the redirect your app receives: ``panel.value``.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class ConsentPanel(LabWidget):
     def __init__(self, lab, authorization_url: str, username: str = "jane", password: str | None = None):
         super().__init__()
         self.lab, self.authorization_url = lab, authorization_url
-        self.browser = UserAgent(username, password or f"{username}-password", lab.issuer, lab.url)
+        self.browser = UserAgent(username, password or f"{username}-password", lab.reach())
         self.allow = widgets.Button(description="Allow", button_style="success")
         self.deny = widgets.Button(description="Deny")
         self.allow.on_click(lambda _b: self.decide("Allow"))
@@ -49,6 +49,7 @@ class ConsentPanel(LabWidget):
         if isinstance(page, str):  # sent straight back to the app: an error redirect
             self.asked, self.heading = [], "No consent page: the server answered the app directly"
             self._consent_page = None
+            self.browser.deliver(page)
             self._settle(page)
             return
         self._consent_page = page
@@ -62,7 +63,9 @@ class ConsentPanel(LabWidget):
     def decide(self, decision: str = "Allow") -> str:
         """Click Allow or Deny (once); returns where the browser is sent."""
         if not self.value and getattr(self, "_consent_page", None) is not None:
-            self._settle(self.browser.decide(self._consent_page, decision), decision)
+            location = self.browser.decide(self._consent_page, decision)
+            self.browser.deliver(location)  # the browser goes on to the app's redirect URI
+            self._settle(location, decision)
         return self.value
 
     def _settle(self, location: str | None, decision: str | None = None):

@@ -31,7 +31,7 @@ class AuthorizationUrlBuilder(LabWidget):
         super().__init__()
         self._endpoint = lab.metadata["authorization_endpoint"]
         self.client_id = widgets.Text(value=client_id, description="client_id")
-        self.redirect_uri = widgets.Text(value=redirect_uri or lab.callback, description="redirect_uri")
+        self.redirect_uri = widgets.Text(value=redirect_uri or lab.redirect_uri, description="redirect_uri")
         self.scope = widgets.Text(value=scopes.scope() if hasattr(scopes, "scope") else " ".join(scopes or ()),
                                   description="scope")
         self.state = widgets.Text(value=state, description="state")

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import requests
 
-from flows import (DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url,
+from flows import (APP_CALLBACK, DEVICE_CODE, REPORTS, WIDGET, assert_oauth_error, authorization_url,
                    pkce_pair, query_of, token)
 from mock_server.scopes import describe
+from oauth_lab.redirection_endpoint import RedirectionEndpoint
 
 JANE = ("jane", "jane-password")
 ODD_STATE = "a b&c=d/é"
 SCOPES = ("customers:ro", "chats--all:ro")
 CONSOLE_REDIRECT = "http://127.0.0.1:8765/callback"
+
+
+@pytest.fixture(scope="module")
+def app():
+    """The app's own redirection endpoint, where the browser lands after Allow or Deny."""
+    endpoint = RedirectionEndpoint()
+    yield endpoint
+    endpoint.stop()
 
 
 # --- helpers: what a user does -------------------------------------------------------------
@@ -50,6 +60,7 @@ def decide(page, decision):
     """Click Allow or Deny; returns the parameters the app's redirect URI received."""
     page.get_by_role("button", name=decision).click()
     page.wait_for_url(re.compile(r"/callback\?"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Your app's redirect URI"
     return query_of(page.url)
 
 
@@ -94,25 +105,26 @@ def credentials(page) -> dict:
 
 # --- authorization code flow through the pages ---------------------------------------------
 
-def test_code_flow_login_consent_allow_then_exchange(page, server, artifacts):
+def test_code_flow_login_consent_allow_then_exchange(page, server, app, artifacts):
     verifier = open_consent(page, server, login_screenshot=artifacts / "page-login.png")
     for scope in SCOPES:
         assert page.get_by_text(describe(scope), exact=True).is_visible(), scope
     page.screenshot(path=artifacts / "page-consent.png", full_page=True)
 
     got = decide(page, "Allow")
-    assert page.url.startswith(f"{server.url}/callback?")
+    assert page.url.startswith(f"{APP_CALLBACK}?")  # the app's origin, not the server's
+    assert app.find(ODD_STATE) == page.url  # and the app saw the request
     assert got["state"] == ODD_STATE
     assert got["iss"] == server.issuer
     assert got["code"]
 
     response = token(server, {"grant_type": "authorization_code", "code": got["code"],
-                              "redirect_uri": f"{server.url}/callback", "code_verifier": verifier})
+                              "redirect_uri": APP_CALLBACK, "code_verifier": verifier})
     assert response.status_code == 200, response.text
     assert set(response.json()["scope"].split()) == set(SCOPES)
 
 
-def test_deny_sends_access_denied_with_state_and_iss(page, server):
+def test_deny_sends_access_denied_with_state_and_iss(page, server, app):
     open_consent(page, server)
     got = decide(page, "Deny")
     assert got["error"] == "access_denied"

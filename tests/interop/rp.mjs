@@ -15,6 +15,8 @@ import * as client from 'openid-client'
 import { createInterface } from 'node:readline'
 
 const [issuer, clientId = 'fernhollow-reports', clientSecret = 'reports-secret'] = process.argv.slice(2)
+// The app's redirect URI (served by the app, not the server): mock_server.settings.APP_REDIRECT_URI.
+const APP_CALLBACK = 'http://127.0.0.1:8765/callback'
 if (!issuer) {
   console.error('usage: node rp.mjs <issuer> [client_id] [client_secret]')
   process.exit(2)
@@ -83,7 +85,7 @@ if (config) {
   const state = client.randomState()
   const nonce = client.randomNonce()
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: `${issuer}/callback`,
+    redirect_uri: APP_CALLBACK,
     scope: 'openid profile email customers:ro',
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
@@ -134,7 +136,7 @@ if (config) {
   // checks `iss` before it reports `access_denied`.
   const deniedState = client.randomState()
   const denied = client.buildAuthorizationUrl(config, {
-    redirect_uri: `${issuer}/callback`, scope: 'openid customers:ro', state: deniedState,
+    redirect_uri: APP_CALLBACK, scope: 'openid customers:ro', state: deniedState,
     code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
   })
   emit('authorize_deny', { url: denied.href })
@@ -196,7 +198,7 @@ for (const [name, configured] of [['client_credentials_post', config], ['client_
 const registered = await step('registration', async () => {
   const result = await client.dynamicClientRegistration(new URL(issuer), {
     client_name: 'openid-client interop',
-    redirect_uris: [`${issuer}/callback`],
+    redirect_uris: [APP_CALLBACK],
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     scope: 'customers:ro openid',
   }, client.ClientSecretBasic(), insecure) // adopting the RFC 7591 default the server returns
