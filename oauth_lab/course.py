@@ -1,4 +1,9 @@
-"""The course itself: its notebooks in order, the navigation between them, and the setup check."""
+"""The course itself: its notebooks in order, what each covers, the strips and lines that frame them.
+
+``scripts/run_notebooks.py`` writes each notebook's first and last cells from here (navigation,
+expected time, the "where we are" strip), and ``tests/test_notebook_files.py`` checks they match —
+so the course map lives in one place.
+"""
 from __future__ import annotations
 
 import importlib.metadata
@@ -7,34 +12,83 @@ from dataclasses import dataclass
 
 from .widgets.base import escape
 
+# The journey of the authorization code flow, as the "where we are" strip shows it.
+STEPS = ("register the app", "authorization request", "sign-in & consent", "code → tokens",
+         "call the API", "expiry & refresh", "revocation")
+
+
+@dataclass(frozen=True)
+class Notebook:
+    name: str
+    title: str
+    what: str  # one line for the course table
+    minutes: int  # a learner's expected time
+    steps: tuple[str, ...] = ()  # the STEPS this notebook is about; () = the whole journey
+
+
 COURSE = (
-    ("00-start-here", "Start here", "the house, the four roles, your setup"),
-    ("01-why-not-share-your-password", "Why not share your password?", "the anti-pattern, run for real"),
-    ("02-register-your-app", "Register your app", "client id, secret, redirect URIs, scopes"),
-    ("03-the-authorization-request", "The authorization request", "scopes, state, consent, the code"),
-    ("04-the-token-exchange", "The token exchange", "code → tokens on the back channel"),
-    ("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403"),
-    ("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation"),
+    Notebook("00-start-here", "Start here", "the house, the four roles, your setup", 15),
+    Notebook("01-why-not-share-your-password", "Why not share your password?",
+             "the anti-pattern, run for real", 15),
+    Notebook("02-register-your-app", "Register your app", "client id, secret, redirect URIs, scopes",
+             20, ("register the app",)),
+    Notebook("03-the-authorization-request", "The authorization request",
+             "scopes, state, PKCE, consent, the code", 30, ("authorization request", "sign-in & consent")),
+    Notebook("04-the-token-exchange", "The token exchange",
+             "code → tokens on the back channel; what the API checks", 30, ("code → tokens",)),
+    Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", 20, ("call the API",)),
+    Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation", 25,
+             ("expiry & refresh",)),
 )
+BY_NAME = {notebook.name: notebook for notebook in COURSE}
 
 
 def navigation(name: str) -> str:
     """The previous · contents · next line for a notebook (markdown)."""
-    names = [n for n, _, _ in COURSE]
+    names = [n.name for n in COURSE]
     i = names.index(name)
     parts = []
     if i > 0:
-        parts.append(f"[← {COURSE[i - 1][1]}]({COURSE[i - 1][0]}.ipynb)")
+        parts.append(f"[← {COURSE[i - 1].title}]({COURSE[i - 1].name}.ipynb)")
     parts.append("[Contents](index.ipynb)")
     if i + 1 < len(COURSE):
-        parts.append(f"[{COURSE[i + 1][1]} →]({COURSE[i + 1][0]}.ipynb)")
+        parts.append(f"[{COURSE[i + 1].title} →]({COURSE[i + 1].name}.ipynb)")
     return " · ".join(parts)
+
+
+def where_we_are(name: str) -> str:
+    """The flow as one line, this notebook's part in bold (markdown)."""
+    notebook = BY_NAME[name]
+    if not notebook.steps:
+        return "**Where we are:** " + " → ".join(STEPS) + " — *the whole journey, seen from above*"
+    return "**Where we are:** " + " → ".join(f"**▶ {s}**" if s in notebook.steps else s for s in STEPS)
+
+
+def header(name: str) -> str:
+    """The first cell of a notebook: navigation, title, expected time, the strip (markdown)."""
+    notebook = BY_NAME[name]
+    return (f"{navigation(name)}\n\n# {name[:2]} · {notebook.title}\n\n"
+            f"*About {notebook.minutes} minutes.*  \n{where_we_are(name)}")
+
+
+def footer(name: str) -> str:
+    return f"---\n{navigation(name)}"
 
 
 def contents() -> str:
     """The course map as a markdown table."""
-    rows = [f"| {n[:2]} | [{title}]({n}.ipynb) | {what} |" for n, title, what in COURSE]
-    return "\n".join(["| # | notebook | what you do |", "|---|---|---|", *rows])
+    rows = [f"| {n.name[:2]} | [{n.title}]({n.name}.ipynb) | {n.what} | {n.minutes} min |" for n in COURSE]
+    return "\n".join(["| # | notebook | what you do | time |", "|---|---|---|---|", *rows])
+
+
+def index() -> str:
+    """The contents notebook's one cell (markdown)."""
+    return ("# OAuth 2.0, hands-on — contents\n\n"
+            "Learn OAuth 2.0 by running it: every notebook talks to a real (mock) authorization server "
+            "and API, shows every HTTP message, and ends with an exercise that checks itself.\n\n"
+            f"{contents()}\n\n"
+            f"Start with [00 · Start here]({COURSE[0].name}.ipynb). Solutions to the exercises are in "
+            "[`solutions/`](solutions/) — load one into a cell with `%load solutions/<file>.py`.")
 
 
 @dataclass
@@ -69,5 +123,6 @@ def check_setup(lab) -> SetupReport:
     rows.append(("Authorization server answers", metadata.get("issuer") == lab.issuer, lab.issuer))
     rows.append(("Endpoints advertised", "token_endpoint" in metadata,
                  f"{sum(k.endswith('_endpoint') for k in metadata)} endpoints in its metadata"))
+    rows.append(("Your app's redirect URI answers", lab.app.received() is not None, lab.redirect_uri))
     rows.append(("Virtual clock", True, lab.clock.isoformat()))
     return SetupReport(rows)

@@ -29,6 +29,8 @@ RFC = {
     "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: keep polling",
     "slow_down": "RFC 8628 §3.5 — polling too fast: wait 5 s longer",
     "expired_token": "RFC 8628 §3.5 — the device code expired",
+    "mismatching_state": "RFC 6749 §10.12 — the answer does not belong to a request this app made "
+                         "(CSRF): throw it away",
 }
 
 
@@ -57,7 +59,10 @@ class Failure:
             return [("Result", "no error — the call succeeded, which this cell did not expect")]
         rows = [("Your app sees", f"{type(self.exception).__module__.split('.')[0]}: "
                                   f"{type(self.exception).__name__}")]
-        if self.answer:
+        if not self.answer:
+            rows.append(("Server answered", "nothing: no request reached it"))
+            rows.append(("It says", str(getattr(self.exception, "description", "") or self.exception)))
+        else:
             rows.append(("Server answered", f"HTTP {self.answer['status']} from "
                                             f"{self.answer['method']} {self.answer['path'].split('?')[0]}"))
             body = self._body()

@@ -10,11 +10,14 @@ runs your app's redirection endpoint (``lab.redirect_uri``), on the app's own or
 """
 from __future__ import annotations
 
+import html
 import os
 import random
 from dataclasses import dataclass
 
 import requests
+
+from mock_server.tokens import api_audience
 
 from .redirection_endpoint import APP_PORT, RedirectionEndpoint
 from .server_link import RemoteClock, RemoteTranscript
@@ -38,7 +41,17 @@ class Lab:
 
     def endpoint(self, name: str) -> str:
         """A back-channel URL for a metadata endpoint, e.g. ``lab.endpoint("token")``."""
-        return self.metadata[f"{name}_endpoint"].replace(self.issuer, self.url, 1)
+        return self.back_channel(self.metadata[f"{name}_endpoint"])
+
+    def back_channel(self, url: str) -> str:
+        """Where this kernel reaches a URL the server announces. The same URL on a laptop; behind
+        a proxy (Binder) the server announces its public address, which only the browser uses."""
+        return self.url + url[len(self.issuer):] if url.startswith(self.issuer) else url
+
+    @property
+    def api_audience(self) -> str:
+        """The API's own name, as the `aud` of the access tokens meant for it (RFC 9068 §3)."""
+        return api_audience(self.issuer)
 
     @property
     def redirect_uri(self) -> str:
@@ -49,6 +62,10 @@ class Lab:
         """Browser-facing origins → where this kernel reaches them (they differ behind a proxy)."""
         return {self.issuer: self.url, self.app.public_url: self.app.url}
 
+    def page(self, path: str, title: str) -> "Link":
+        """A link to one of the server's pages, at the address *your browser* uses."""
+        return Link(title, f"{self.issuer}/{path.lstrip('/')}")
+
     def api(self, action: str) -> str:
         return f"{self.url}/v3.5/agent/action/{action}"
 
@@ -56,6 +73,19 @@ class Lab:
         mode = "started here" if self.handle else "found running"
         return (f"Lab(authorization server {self.issuer}, {mode}; your app at {self.app.public_url}; "
                 f"virtual time {self.clock.isoformat()})")
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+    def __repr__(self):
+        return f"{self.title}: {self.url}"
+
+    def _repr_html_(self):
+        return (f"<a href='{html.escape(self.url)}' target='_blank'>{html.escape(self.title)}</a> "
+                f"<code>{html.escape(self.url)}</code>")
 
 
 def setup(seed: int | None = 1, port: int | None = None, **switches) -> Lab:

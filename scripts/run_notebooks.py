@@ -3,8 +3,9 @@
     python scripts/run_notebooks.py [notebooks/03-*.ipynb ...]
 
 Each cell gets a timeout (nbconvert/nbclient can hang on widget notebooks: platform-notes), the
-navigation lines are refreshed from ``oauth_lab.course``, and the saved widget state is dropped
-(the widgets' text faces stay; the state would add hundreds of kB per notebook).
+first and last cells (navigation, expected time, "where we are") are rewritten from
+``oauth_lab.course``, and the widgets' state is saved in the notebook's metadata, so GitHub, nbviewer
+and a JupyterLab without a kernel show the widgets themselves (nbval ignores metadata).
 """
 from __future__ import annotations
 
@@ -15,18 +16,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from oauth_lab.course import COURSE, navigation
+from oauth_lab.course import BY_NAME, footer, header, index
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def refresh_navigation(nb, name: str) -> None:
-    if name not in {n for n, _, _ in COURSE}:
-        return
-    first, last = nb.cells[0], nb.cells[-1]
-    title = first.source.split("\n", 1)[1] if "\n" in first.source else first.source
-    first.source = f"{navigation(name)}\n{title}"
-    last.source = f"---\n{navigation(name)}"
+def refresh_frame(nb, name: str) -> None:
+    if name in BY_NAME:
+        nb.cells[0].source, nb.cells[-1].source = header(name), footer(name)
 
 
 def coalesce_streams(outputs: list) -> list:
@@ -45,11 +42,10 @@ def coalesce_streams(outputs: list) -> list:
 
 def run(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
-    refresh_navigation(nb, path.stem)
+    refresh_frame(nb, path.stem)
     started = time.perf_counter()
-    NotebookClient(nb, timeout=60, kernel_name="python3", record_timing=False,
+    NotebookClient(nb, timeout=60, kernel_name="python3", record_timing=False, store_widget_state=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = coalesce_streams(cell.outputs)
@@ -57,7 +53,15 @@ def run(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def write_index() -> None:
+    path = NOTEBOOKS / "index.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [nbformat.v4.new_markdown_cell(index())]
+    nbformat.write(nb, path)
+
+
 def main(paths: list[str]) -> int:
+    write_index()
     targets = [Path(p).resolve() for p in paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     for path in targets:
         print(f"{path.name}: {run(path):.1f} s", flush=True)

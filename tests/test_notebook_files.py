@@ -1,19 +1,27 @@
-"""The committed notebooks themselves: runnable as committed, navigable, no tracebacks."""
+"""The committed notebooks themselves: runnable as committed, framed by the course map, widgets
+saved, a recap at the end — the checks nbval cannot make."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from oauth_lab.course import COURSE, navigation
+from oauth_lab.course import COURSE, footer, header, index
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-COURSE_FILES = [NOTEBOOKS / f"{name}.ipynb" for name, _, _ in COURSE]
+COURSE_FILES = [NOTEBOOKS / f"{notebook.name}.ipynb" for notebook in COURSE]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
 
 
 def code_cells(path):
-    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    return [c for c in read(path).cells if c.cell_type == "code"]
 
 
 def test_every_course_notebook_exists_and_nothing_else_is_numbered():
@@ -21,10 +29,15 @@ def test_every_course_notebook_exists_and_nothing_else_is_numbered():
     assert numbered == COURSE_FILES
 
 
+def test_the_index_is_the_course_map():
+    (cell,) = read(NOTEBOOKS / "index.ipynb").cells
+    assert cell.source == index()
+
+
 @pytest.mark.parametrize("path", COURSE_FILES + [NOTEBOOKS / "index.ipynb"], ids=lambda p: p.stem)
 def test_kernelspec_is_python3(path):
     # A notebook without it opens a kernel-picker dialog in JupyterLab (platform-notes).
-    assert nbformat.read(path, as_version=4).metadata.kernelspec.name == "python3"
+    assert read(path).metadata.kernelspec.name == "python3"
 
 
 @pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
@@ -42,14 +55,37 @@ def test_committed_with_outputs_from_a_clean_run(path):
 
 
 @pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
-def test_navigation_first_and_last(path):
-    cells = nbformat.read(path, as_version=4).cells
-    line = navigation(path.stem)
-    assert cells[0].source.startswith(line) and cells[-1].source.endswith(line)
+def test_widgets_are_saved_with_their_state(path):
+    """GitHub, nbviewer and a kernel-less JupyterLab render widgets only from saved state."""
+    nb = read(path)
+    shown = {o.data[WIDGET_VIEW]["model_id"] for c in nb.cells if c.cell_type == "code"
+             for o in c.outputs if WIDGET_VIEW in o.get("data", {})}
+    saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    assert shown <= set(saved), f"{len(shown - set(saved))} widgets shown without saved state"
 
 
 @pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
-def test_starts_with_one_setup_call_and_ends_with_a_checked_exercise(path):
+def test_framed_by_the_course_map(path):
+    """Navigation, expected time and the "where we are" strip first; navigation last."""
+    cells = read(path).cells
+    assert cells[0].source == header(path.stem) and cells[-1].source == footer(path.stem)
+
+
+@pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
+def test_ends_with_a_three_line_recap(path):
+    recap = read(path).cells[-2].source
+    assert recap.startswith("## Recap\n")
+    assert len(re.findall(r"^- ", recap, re.M)) == 3
+
+
+@pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
+def test_starts_with_one_setup_call_and_has_a_checked_exercise(path):
     cells = code_cells(path)
     assert "lab = setup()" in cells[0].source
-    assert ".check(" in cells[-1].source and "oauth_lab.exercises" in cells[-1].source
+    assert any(".check(" in c.source and "oauth_lab.exercises" in c.source for c in cells)
+
+
+@pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
+def test_no_private_attributes_in_learner_code(path):
+    for cell in code_cells(path):
+        assert not re.search(r"\._[a-z]", cell.source), cell.source

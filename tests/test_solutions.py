@@ -9,9 +9,12 @@ import runpy
 from pathlib import Path
 
 import pytest
+from joserfc import jwt
 
 import mock_server
 from oauth_lab.exercises import ALL
+from oauth_lab.flows import authorization_code_flow
+from oauth_lab.jwt_access_tokens import published_keys, unverified_parts
 from oauth_lab.lab import setup
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -48,16 +51,51 @@ def test_no_answer_fails_with_a_hint(lab, name):
     assert "Hint:" in verdict.text() and exercise.solution in verdict.text()
 
 
-@pytest.mark.parametrize("name, wrong", [
-    ("start_here.token_endpoint", "http://127.0.0.1/token"),
-    ("password.customers_only", {"access_token": "forged"}),
-    ("register.browser_app", {"client_id": "x", "client_secret": "s", "token_endpoint_auth_method": "client_secret_basic"}),
-    ("authorization.customers_request", "http://127.0.0.1:5001/callback?error=access_denied"),
-    ("exchange.by_hand", {"access_token": "forged"}),
-    ("api.can_call", lambda token, action: True),
-    ("authorization.invalid_scope", "http://127.0.0.1:5001/callback?code=abc&state=s"),
-    ("exchange.verify", {"jti": "not-a-token-id", "sub": "jane"}),
-    ("api.needed_scope", "agents--all:ro"),
+def signature_only(lab):
+    """An 'API' that verifies the signature and nothing else."""
+    keys = published_keys(lab)
+    return lambda token: jwt.decode(token, keys, algorithms=["RS256"]).claims
+
+
+def signature_and_typ(lab):
+    """... and the token type, but never the expiry."""
+    def validate(token):
+        if unverified_parts(token)[0]["typ"] != "at+jwt":
+            raise ValueError("not an access token")
+        return signature_only(lab)(token)
+    return validate
+
+
+def public_app(lab, scope: str) -> dict:
+    """What the registration endpoint answers for a public client with this scope."""
+    return {"client_id": "x", "token_endpoint_auth_method": "none", "scope": scope,
+            "redirect_uris": [lab.redirect_uri]}
+
+
+@pytest.mark.parametrize("name, wrong, why", [
+    ("start_here.token_endpoint", lambda lab: "http://127.0.0.1/token", "is not the token endpoint"),
+    ("password.customers_only", lambda lab: {"access_token": "forged"}, "issued to None"),
+    ("password.customers_only", lambda lab: authorization_code_flow(
+        lab, "fernhollow-widget", ["customers:ro", "chats--access:ro"]).token, "can read chats too"),
+    ("password.customers_only", lambda lab: authorization_code_flow(
+        lab, "fernhollow-reports", ["customers:ro"], client_secret="reports-secret").token, "not to the browser app"),
+    ("register.least_privilege", lambda lab: {"client_id": "x", "client_secret": "s",
+                                              "token_endpoint_auth_method": "client_secret_basic"},
+     "cannot keep a secret"),
+    ("register.least_privilege", lambda lab: public_app(lab, "chats--all:ro"), "reads every chat"),
+    ("register.least_privilege", lambda lab: public_app(lab, "chats--my:ro"), "only the chats she takes part in"),
+    ("register.least_privilege", lambda lab: dict(public_app(lab, "chats--access:ro"),
+                                                  redirect_uris=["http://127.0.0.1:9/cb"]), "the app's page is"),
+    ("authorization.customers_request", lambda lab: f"{lab.redirect_uri}?error=access_denied", "no code"),
+    ("authorization.invalid_scope", lambda lab: f"{lab.redirect_uri}?code=abc&state=s", "not invalid_scope"),
+    ("exchange.by_hand", lambda lab: {"access_token": "forged"}, "not active"),
+    ("exchange.api_validates", lambda lab: lambda token: unverified_parts(token)[1], "edited after signing"),
+    ("exchange.api_validates", lambda lab: lambda token: None, "return its claims"),
+    ("exchange.api_validates", lambda lab: signature_only(lab), "accepted an ID token"),
+    ("exchange.api_validates", lambda lab: signature_and_typ(lab), "accepted an expired token"),
+    ("api.can_call", lambda lab: lambda token, action: True, "should be False"),
+    ("api.needed_scope", lambda lab: "agents--all:ro", "is not what the API asked for"),
 ])
-def test_a_wrong_answer_fails(lab, name, wrong):
-    assert not ALL[name].check(wrong).passed
+def test_a_wrong_answer_fails_with_a_reason(lab, name, wrong, why):
+    verdict = ALL[name].check(wrong(lab))
+    assert not verdict.passed and why in verdict.message, verdict.text()

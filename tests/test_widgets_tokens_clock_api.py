@@ -13,6 +13,9 @@ import requests
 
 import mock_server
 from flows import code_tokens
+from joserfc.util import json_b64encode
+
+from oauth_lab.jwt_access_tokens import with_claims
 from oauth_lab.lab import setup
 from oauth_lab.server_link import RemoteClock
 from oauth_lab.widgets.api_explorer import NO_TOKEN, ApiExplorer
@@ -54,14 +57,6 @@ def plain_text(widget) -> str:
     return widget._repr_mimebundle_()["text/plain"]
 
 
-def with_claims(token: str, **changes) -> str:
-    """The token with its claims rewritten and the original signature kept: a forgery."""
-    header, claims, signature = token.split(".")
-    data = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    forged = base64.urlsafe_b64encode(json.dumps({**data, **changes}).encode()).rstrip(b"=").decode()
-    return f"{header}.{forged}.{signature}"
-
-
 def flip_signature_char(token: str) -> str:
     # A character in the middle: the last one may only carry padding bits.
     head, signature = token.rsplit(".", 1)
@@ -78,35 +73,44 @@ def server_kid(lab) -> str:
 
 # --- token anatomy ---------------------------------------------------------------------------
 
-def test_anatomy_verifies_a_real_access_token(lab, tokens):
+def test_anatomy_checks_a_real_access_token_as_the_api_does(lab, tokens):
     anatomy = TokenAnatomy(tokens["access_token"], lab)
     kid = server_kid(lab)
     assert anatomy.verified and anatomy.problem is None
     assert anatomy.header["typ"] == "at+jwt" and anatomy.claims["sub"] == "jane"
+    assert [(c.name, c.passed) for c in anatomy.checks] == [
+        ("typ", True), ("signature", True), ("iss", True), ("aud", True), ("exp", True)]
     expires = RemoteClock.format(anatomy.claims["exp"])
-    assert anatomy.text() == (f"JWT access token · signature ✓ (kid {kid[:6]}…) · sub=jane · "
-                              f"scope=chats--all:ro openid · expires {expires} (in 60 min)")
-    assert f"signature verified with key {kid}" in anatomy.view.value
+    assert anatomy.text() == ("JWT access token, as the API checks it: typ ✓ signature ✓ iss ✓ aud ✓ exp ✓"
+                              f" · sub=jane · scope=chats--all:ro openid · expires {expires} (in 60 min)")
+    assert escape(f"RS256 with the server's key {kid}") in anatomy.view.value
     assert "the app the token was issued to" in anatomy.view.value  # client_id explained
     assert plain_text(anatomy) == anatomy.text()
 
 
-def test_anatomy_reads_an_id_token(lab, tokens):
-    anatomy = TokenAnatomy(tokens["id_token"], lab, kind="ID token")
+def test_an_id_token_is_no_access_token(lab, tokens):
+    anatomy = TokenAnatomy(tokens["id_token"], lab)
+    assert not anatomy.verified and anatomy.problem == "typ: typ = 'JWT'"
+    assert anatomy.text().startswith("JWT access token, as the API checks it: typ ✗")
+
+
+def test_an_id_token_checked_by_its_audience_the_app(lab, tokens):
+    anatomy = TokenAnatomy(tokens["id_token"], lab, kind="ID token", client_id="fernhollow-reports")
     assert anatomy.verified and anatomy.header["kid"] == server_kid(lab)
-    assert anatomy.claims["aud"] == "fernhollow-reports"
-    assert anatomy.text().startswith("JWT ID token · signature ✓")
+    assert anatomy.text().startswith("JWT ID token, as the app checks it: signature ✓ iss ✓ aud ✓ exp ✓")
     assert "ties this ID token to that access token" in anatomy.view.value  # at_hash
+    other_app = TokenAnatomy(tokens["id_token"], lab, kind="ID token", client_id="fernhollow-widget")
+    assert not other_app.verified and other_app.problem.startswith("aud: aud = 'fernhollow-reports'")
 
 
 def test_a_flipped_signature_character_is_caught(lab, tokens):
     anatomy = TokenAnatomy(tokens["access_token"], lab)
     anatomy.value = flip_signature_char(tokens["access_token"])
     assert not anatomy.verified and "bad signature" in anatomy.problem
-    assert "signature ✗" in anatomy.text() and "✗ bad signature" in anatomy.view.value
+    assert "signature ✗" in anatomy.text() and "bad signature" in anatomy.view.value
 
 
-def test_forged_claims_are_shown_but_not_trusted(lab, tokens):
+def test_edited_claims_are_shown_but_not_trusted(lab, tokens):
     anatomy = TokenAnatomy(with_claims(tokens["access_token"], sub="ada", team="blue"), lab)
     assert anatomy.claims["sub"] == "ada"  # readable by anyone...
     assert not anatomy.verified and "bad signature" in anatomy.problem  # ...but not signed
@@ -114,10 +118,15 @@ def test_forged_claims_are_shown_but_not_trusted(lab, tokens):
 
 
 def test_alg_none_is_refused(lab, tokens):
+    header = json_b64encode({"alg": "none", "typ": "at+jwt"}).decode()
     _, claims, signature = tokens["access_token"].split(".")
-    header = base64.urlsafe_b64encode(b'{"alg":"none","typ":"at+jwt"}').rstrip(b"=").decode()
     anatomy = TokenAnatomy(f"{header}.{claims}.{signature}", lab)
-    assert not anatomy.verified and anatomy.problem == "alg 'none' refused: only RS256 is accepted"
+    assert not anatomy.verified and anatomy.problem == "signature: alg 'none' refused: only RS256 is accepted"
+
+
+def test_a_token_of_another_issuer_is_refused(lab, tokens):
+    anatomy = TokenAnatomy(with_claims(tokens["access_token"], iss="https://evil.example"), lab)
+    assert not anatomy.verified and "bad signature" in anatomy.problem  # the signature check comes first
 
 
 def test_garbage_with_two_dots_is_not_a_jwt(lab):
@@ -125,14 +134,15 @@ def test_garbage_with_two_dots_is_not_a_jwt(lab):
     assert not anatomy.verified and "base64url" in anatomy.problem
 
 
-def test_refresh_measures_expiry_on_the_servers_clock(lab, tokens):
+def test_check_again_measures_expiry_on_the_servers_clock(lab, tokens):
     anatomy = TokenAnatomy(tokens["access_token"], lab)
     lab.clock.advance(3600 + 180)
     assert "(in 60 min)" in anatomy.text()  # nothing re-read yet
     anatomy.refresh_button.click()
-    assert "· expired " in anatomy.text() and anatomy.text().endswith("(3 min ago)")
+    assert "exp ✗" in anatomy.text() and anatomy.text().endswith("(3 min ago)")
     assert "expired 3 min ago" in anatomy.view.value
-    assert anatomy.verified  # an expired token still carries a good signature
+    assert not anatomy.verified and anatomy.problem.startswith("exp: ")
+    assert [c.passed for c in anatomy.checks] == [True, True, True, True, False]  # the signature still holds
 
 
 def test_opaque_token_is_introspected(opaque_server):
@@ -141,8 +151,8 @@ def test_opaque_token_is_introspected(opaque_server):
     anatomy = TokenAnatomy(access_token, lab)
     assert anatomy.header == {} and anatomy.claims["active"] is True
     assert anatomy.verified and anatomy.claims["sub"] == "jane"
-    assert anatomy.text().startswith("opaque access token · introspection ✓ active · sub=jane · "
-                                     "scope=chats--all:ro · expires ")
+    assert anatomy.text().startswith("opaque access token, as the API checks it: introspection ✓ active · "
+                                     "sub=jane · scope=chats--all:ro · expires ")
     assert "no readable parts" in anatomy.view.value
     anatomy.value = "at_not-a-token-this-server-issued"
     assert not anatomy.verified and "not active" in anatomy.problem

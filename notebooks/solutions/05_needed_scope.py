@@ -3,7 +3,8 @@ import re
 
 import requests
 
-machine = requests.post(lab.endpoint("token"), data={"grant_type": "client_credentials"},
-                        auth=("fernhollow-reports", "reports-secret")).json()["access_token"]
-answer = requests.post(lab.api("update_agent"), json={}, headers={"Authorization": f"Bearer {machine}"})
+from oauth_lab.flows import authorization_code_flow
+
+reports = authorization_code_flow(lab, "fernhollow-reports", ["customers:ro"], client_secret="reports-secret")
+answer = reports.post(lab.api("update_agent"), json={})
 my_answer = re.search(r'scope="([^"]+)"', answer.headers["WWW-Authenticate"]).group(1)

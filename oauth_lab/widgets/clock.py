@@ -45,6 +45,8 @@ def expiry(expires_at: int, now: int) -> str:
     """"expires in 60 min" or "expired 3 min ago" (a token is dead at its `exp` second)."""
     if expires_at > now:
         return f"expires in {duration(expires_at - now)}"
+    if expires_at == now:
+        return "expired just now"
     return f"expired {duration(now - expires_at)} ago"
 
 

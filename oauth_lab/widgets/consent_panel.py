@@ -29,11 +29,15 @@ class ConsentPanel(LabWidget):
         self.browser = UserAgent(username, password or f"{username}-password", lab.reach())
         self.allow = widgets.Button(description="Allow", button_style="success")
         self.deny = widgets.Button(description="Deny")
+        self.read_app = widgets.Button(description="Read what my app received",
+                                       tooltip="After you decided on the real page in your browser",
+                                       layout=widgets.Layout(width="auto"))
         self.allow.on_click(lambda _b: self.decide("Allow"))
         self.deny.on_click(lambda _b: self.decide("Deny"))
+        self.read_app.on_click(lambda _b: self.read_from_app())
         self._page = widgets.HTML()
         self._result = widgets.HTML()
-        self.children = [self._page, widgets.HBox([self.allow, self.deny]), self._result]
+        self.children = [self._page, widgets.HBox([self.allow, self.deny, self.read_app]), self._result]
         self._open()
 
     def _open(self):
@@ -68,8 +72,19 @@ class ConsentPanel(LabWidget):
             self._settle(location, decision)
         return self.value
 
+    def read_from_app(self) -> str:
+        """The real-browser path: what your app's redirect URI received for this request."""
+        state = dict(parse_qsl(urlsplit(self.authorization_url).query)).get("state", "")
+        location = self.lab.app.find(state) if not self.value else None
+        if location:
+            self._settle(location, "Decided in your browser")
+        elif not self.value:
+            self._result.value = ("<p>Your app has received nothing for this request yet: sign in and "
+                                  "click Allow or Deny on the page the link opened, then try again.</p>")
+        return self.value
+
     def _settle(self, location: str | None, decision: str | None = None):
-        self.allow.disabled = self.deny.disabled = True
+        self.allow.disabled = self.deny.disabled = self.read_app.disabled = True
         self.decision = decision
         self.value = location or ""
         if location:

@@ -18,14 +18,15 @@ from .base import escape, mask
 BROWSER, APP = "User's browser", "App (your code)"
 SERVER, API = "Authorization server", "API (resource server)"
 PARTICIPANTS = (BROWSER, APP, SERVER, API)
-APP_PAGES = ("/callback",)  # the server's stand-in for the demo apps' redirect URI page
 API_PATHS = ("/v3.5/", "/userinfo")
 ADMIN_PATHS = ("/_mock/",)  # the course's own clock/transcript calls: no part of any protocol
 SECRETS = frozenset({"client_secret", "code_verifier", "password", "csrf_token", "code", "access_token",
                      "refresh_token", "id_token", "device_code", "token", "registration_access_token"})
 SHOWN_VALUES = ("response_type", "grant_type", "decision")  # values that name the step itself
+IN_FULL = ("iss", "error")  # redirect parameters whose whole value is the lesson
 # Plumbing that every request of its kind carries: the inspector lists it, the picture leaves it out.
-QUIET = ("redirect_uri", "code_challenge_method", "csrf_token", "next", "iss")
+# (redirect_uri and iss stay in: the course teaches what each protects.)
+QUIET = ("code_challenge_method", "csrf_token", "next")
 ISSUED = ("access_token", "refresh_token", "id_token", "device_code", "user_code")
 COLOURS = {"front": "#d9480f", "back": "#1971c2"}
 LEGS = {"front": "front channel — through the user's browser",
@@ -70,15 +71,12 @@ def protocol_messages(messages: list[dict]) -> list[dict]:
 
 
 def leg(message: dict) -> str:
-    """"front" or "back". The app's callback page is reached through the browser, whatever host
-    serves it."""
-    return "front" if message["channel"] == "front" or message["path"].startswith(APP_PAGES) else "back"
+    """"front" (through the user's browser) or "back" (app ↔ server, direct)."""
+    return message["channel"]
 
 
 def ends(message: dict) -> tuple[str, str]:
     path = message["path"]
-    if path.startswith(APP_PAGES):
-        return BROWSER, APP
     if leg(message) == "front":
         return BROWSER, SERVER
     return APP, API if path.startswith(API_PATHS) else SERVER
@@ -93,12 +91,6 @@ def redirect_target(message: dict) -> str | None:
     parts = urlsplit(location)
     carried = {name for name, _ in parse_qsl(parts.query)} | {name for name, _ in parse_qsl(parts.fragment)}
     return location if carried & {"code", "error", "access_token"} else None
-
-
-def _fetched(location: str, message: dict | None) -> bool:
-    """Did the browser's next request follow this redirect (so it is drawn already)?"""
-    parts = urlsplit(location)
-    return message is not None and message["path"] == parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 # --- labels -----------------------------------------------------------------------------------
@@ -145,9 +137,15 @@ def _carried(location: str) -> list[tuple[str, str]]:
 
 
 def _compact(location: str, show: bool) -> str:
-    """Values shortened for the picture; secrets in full only when shown."""
+    """Values shortened for the picture (secrets in full only when shown); `iss` in full, since
+    checking it is the point of it."""
+    def value(name: str, raw: str) -> str:
+        if name in IN_FULL:
+            return unquote_plus(raw)
+        return raw if show and name in SECRETS else mask(raw)
+
     pairs = [(n, v) for n, v in _carried(location) if n not in QUIET]
-    return "?" + "&".join(f"{n}={v if show and n in SECRETS else mask(v)}" for n, v in pairs) if pairs else ""
+    return "?" + "&".join(f"{n}={value(n, v)}" for n, v in pairs) if pairs else ""
 
 
 def response_label(message: dict, show: bool) -> str:
@@ -186,12 +184,14 @@ class Arrow:
 
 def arrows_of(messages: list[dict], show: bool = False) -> list[Arrow]:
     arrows = []
-    for message, following in zip(messages, messages[1:] + [None]):
+    for message in messages:
         client, server = ends(message)
         arrows.append(Arrow(client, server, request_label(message), leg(message)))
         arrows.append(Arrow(server, client, response_label(message, show), leg(message), True))
+        # The browser then brings the answer to the app's redirect URI — a page of the app, which
+        # the server's transcript cannot see, so it is drawn from the redirect itself.
         location = redirect_target(message)
-        if location and client == BROWSER and not _fetched(location, following):
+        if location and client == BROWSER:
             names = ", ".join(n for n, _ in _carried(location) if n not in QUIET)
             label = f"redirect to {_page(location)}" + (f": {names}" if names else "")
             arrows.append(Arrow(BROWSER, APP, label, "front"))

@@ -1,25 +1,29 @@
-"""Token anatomy: what a token says, and whether the server stands behind it.
+"""Token anatomy: a token as its *audience* sees it, and every check the audience makes.
 
-A JWT (RFC 9068 access token, OIDC ID token) is readable by anyone: its header and claims are only
-base64url, the signature is what makes them trustworthy, so we check it against the server's
-published keys (JWKS) exactly as a resource server would. An opaque token has nothing to read:
-only the authorization server knows what it means, so we ask it (introspection, RFC 7662) with the
+An access token's audience is the API (the resource server), never the app: the app treats the
+token as an opaque string (RFC 9068 §6) and reads `expires_in` and `scope` from the token response.
+So this widget puts on the API's hat. A JWT access token (RFC 9068) is readable by anyone — its
+header and claims are only base64url — and trustworthy only after the checks of RFC 9068 §4
+(``oauth_lab.jwt_access_tokens``), shown one by one. An opaque token has nothing to read: only the
+authorization server knows what it means, so the API asks it (introspection, RFC 7662) with the
 demo resource server's credentials.
+
+``kind="ID token"`` shows an OpenID Connect ID token as its audience, the app, checks it (OIDC
+Core §3.1.3.7): the same signature, ``iss`` and ``exp`` checks, ``aud`` = the app's client id,
+and no ``typ`` rule.
 """
 from __future__ import annotations
 
-import base64
 import json
 
 import ipywidgets as widgets
 import requests
 import traitlets
-from joserfc import jwt
-from joserfc.errors import BadSignatureError, JoseError, UnsupportedAlgorithmError
-from joserfc.jwk import KeySet
+from joserfc.errors import JoseError
 
+from .. import jwt_access_tokens
 from ..server_link import RemoteClock
-from .base import LabWidget, escape, mask
+from .base import LabWidget, escape
 from .clock import expiry, relative
 
 RESOURCE_SERVER = ("agent-api", "agent-api-secret")  # the demo API may introspect any token
@@ -52,35 +56,6 @@ MEANINGS = {
 }
 
 
-def part(segment: str) -> dict:
-    """Decode one base64url JSON segment of a compact JWT (padding is stripped in JWTs)."""
-    value = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    if not isinstance(value, dict):
-        raise ValueError("not a JSON object")
-    return value
-
-
-def verify(token: str, header: dict, jwks: dict) -> tuple[str | None, str | None]:
-    """(kid of the key that verified the signature, None) or (None, why it failed)."""
-    keys = KeySet.import_key_set(jwks).keys
-    # RFC 9068 tokens from this server carry no kid: then every published key may be the signer.
-    candidates = [key for key in keys if key.kid == header["kid"]] if "kid" in header else keys
-    if not candidates:
-        return None, f"no key with kid {header['kid']} in the server's JWKS"
-    problem = None
-    for key in candidates:
-        try:
-            jwt.decode(token, key, algorithms=["RS256"])
-            return key.kid, None
-        except BadSignatureError:
-            problem = "bad signature: the header or claims changed after signing, or another key signed it"
-        except UnsupportedAlgorithmError:
-            return None, f"alg {header.get('alg')!r} refused: only RS256 is accepted"
-        except (JoseError, ValueError) as error:
-            problem = f"the token is malformed ({type(error).__name__})"
-    return None, problem
-
-
 def describe(name: str, value, now: int) -> str:
     """A claim's value, with timestamps also as UTC dates relative to the server's clock."""
     if name in TIMESTAMPS and isinstance(value, int):
@@ -92,10 +67,10 @@ def describe(name: str, value, now: int) -> str:
 class TokenAnatomy(LabWidget):
     value = traitlets.Unicode(help="the token; setting it re-reads and re-checks")
 
-    def __init__(self, token: str, lab, kind: str = "access token"):
+    def __init__(self, token: str, lab, kind: str = "access token", client_id: str | None = None):
         super().__init__()
-        self.lab, self.kind = lab, kind
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
+        self.lab, self.kind, self.client_id = lab, kind, client_id
+        self.refresh_button = widgets.Button(description="Check again", icon="refresh",
                                              tooltip="Check again, against the server's current time")
         self.refresh_button.on_click(lambda _: self.evaluate())
         self.view = widgets.HTML()
@@ -108,9 +83,14 @@ class TokenAnatomy(LabWidget):
     def is_jwt(self) -> bool:
         return self.value.count(".") == 2
 
+    @property
+    def audience(self) -> str:
+        """Who reads this kind of token: the API for access tokens, the app for ID tokens."""
+        return self.lab.api_audience if self.kind == "access token" else self.client_id or ""
+
     def evaluate(self) -> None:
         self.now = self.lab.clock.now()
-        self.header, self.claims, self.kid = {}, {}, None
+        self.header, self.claims, self.checks = {}, {}, []
         if self.is_jwt:
             self._check_jwt()
         else:
@@ -120,13 +100,16 @@ class TokenAnatomy(LabWidget):
 
     def _check_jwt(self) -> None:
         try:
-            self.header, self.claims = (part(segment) for segment in self.value.split(".")[:2])
-        except ValueError:  # bad base64, bad UTF-8 or bad JSON: all ValueErrors
+            self.header, self.claims = jwt_access_tokens.unverified_parts(self.value)
+        except (JoseError, ValueError):  # bad base64, bad UTF-8 or bad JSON
             self.problem = "the header or claims are not base64url-encoded JSON objects"
             return
-        jwks_url = self.lab.metadata["jwks_uri"].replace(self.lab.issuer, self.lab.url, 1)
-        jwks = requests.get(jwks_url, timeout=5).json()  # fetched each time: keys may rotate
-        self.kid, self.problem = verify(self.value, self.header, jwks)
+        keys = jwt_access_tokens.published_keys(self.lab)  # fetched each time: keys may rotate
+        types = jwt_access_tokens.ACCESS_TOKEN_TYPES if self.kind == "access token" else None
+        self.checks = jwt_access_tokens.checks(self.value, keys, self.lab.issuer, self.audience,
+                                               self.now, types)
+        failed = [check for check in self.checks if not check.passed]
+        self.problem = f"{failed[0].name}: {failed[0].detail}" if failed else None
 
     def _introspect(self) -> None:
         answer = requests.post(self.lab.endpoint("introspection"), data={"token": self.value},
@@ -143,40 +126,43 @@ class TokenAnatomy(LabWidget):
     def _verdict(self) -> str:
         if not self.is_jwt:
             return "introspection ✓ active" if self.verified else "introspection ✗"
-        return f"signature ✓ (kid {mask(self.kid)})" if self.verified else "signature ✗"
+        if not self.checks:
+            return "not a readable JWT ✗"
+        return " ".join(f"{check.name} {'✓' if check.passed else '✗'}" for check in self.checks)
 
     def text(self) -> str:
+        who = "the API" if self.kind == "access token" else "the app"
         kind = f"JWT {self.kind}" if self.is_jwt else f"opaque {self.kind}"
         facts = [f"{name}={self.claims[name]}" for name in ("sub", "scope") if name in self.claims]
         exp = self.claims.get("exp")
         if isinstance(exp, int):
             verb = "expires" if exp > self.now else "expired"
             facts.append(f"{verb} {RemoteClock.format(exp)} ({relative(exp, self.now)})")
-        return " · ".join([kind, self._verdict(), *facts])
+        return " · ".join([f"{kind}, as {who} checks it: {self._verdict()}", *facts])
 
     def _html(self) -> str:
         colour = "#1a7f37" if self.verified else "#b00020"
         title = "Claims" if self.is_jwt else "Introspection answer"
-        return (f"<div>{self._pieces()}<p style='color:{colour}'><b>{self._detail()}</b></p>"
-                f"{self._table('Header', self.header)}{self._table(title, self.claims)}</div>")
+        return (f"<div>{self._pieces()}<p style='color:{colour}'><b>{escape(self._detail())}</b></p>"
+                f"{self._checks_table()}{self._table('Header', self.header)}"
+                f"{self._table(title, self.claims)}</div>")
 
     def _detail(self) -> str:
         if not self.verified:
-            return f"✗ {escape(self.problem)}"
+            return f"✗ refuse it — {self.problem}"
         if not self.is_jwt:
             return "✓ the server vouches for it (introspection)"
-        return f"✓ signature verified with key {escape(self.kid)}{self._kid_note()}"
+        return "✓ every check passed: the claims can be trusted"
 
-    def _kid_note(self) -> str:
-        if "kid" in self.header:
-            return ""
-        return " (the header names no kid, so each key the server publishes was tried)"
+    def _checks_table(self) -> str:
+        rows = "".join(f"<tr><td>{'✓' if c.passed else '✗'}</td><td>{escape(c.name)}</td>"
+                       f"<td>{escape(c.detail)}</td></tr>" for c in self.checks)
+        return f"<h4>Checks (RFC 9068 §4)</h4><table>{rows}</table>" if rows else ""
 
     def _pieces(self) -> str:
         if not self.is_jwt:
-            return (f"<p>Opaque {escape(self.kind)} <code>{escape(mask(self.value))}</code>: a random "
-                    "string with no readable parts; only the server knows what it means, so we asked it "
-                    "(RFC 7662 introspection).</p>")
+            return (f"<p>Opaque {escape(self.kind)}: a random string with no readable parts; only the "
+                    "server knows what it means, so the API asked it (RFC 7662 introspection).</p>")
         coloured = ".".join(f"<span style='color:{colour}'>{escape(piece)}</span>"
                             for colour, piece in zip(COLOURS, self.value.split(".")))
         legend = " · ".join(f"<span style='color:{colour}'>{name}</span>"
