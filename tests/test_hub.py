@@ -2,9 +2,16 @@
 
 The admin route ``POST /_mock/public-url`` (mock_server/admin.py) over real HTTP: it learns once,
 from loopback, from an http(s) origin and a hub prefix, and then every browser-facing URL is the
-proxied one.
+proxied one. ``setup()`` in a real kernel (jupyter_client): without a hub prefix it shows nothing
+and waits for nothing; with one and no browser to answer, it asks, waits its 3 s and goes on; once
+the server has learned, it asks nothing and hands out the public URLs.
+tests/browser/test_proxy.py runs the whole learning in JupyterLab and Chromium.
 """
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import pytest
 import requests
@@ -12,8 +19,10 @@ import requests
 import mock_server
 from flows import authorization_url, query_of
 from mock_server.settings import APP_REDIRECT_URI
+from oauth_lab.hub import LEARN_TIMEOUT
 from oauth_lab.user_agent import UserAgent
 
+ROOT = Path(__file__).resolve().parents[1]
 HUB = {"origin": "https://hub.example.org", "prefix": "/user/demo/"}
 PUBLIC = "https://hub.example.org/user/demo/oauth"
 APP_PUBLIC_CALLBACK = "https://hub.example.org/user/demo/oauth-app/callback"
@@ -118,3 +127,79 @@ def test_garbage_is_refused(untaught, case):
         answer = learn(untaught, body)
     assert_refused(answer, 400)
     assert issuer_of(untaught) == untaught.url, "a refused request must change nothing"
+
+
+# --- setup() in a real kernel --------------------------------------------------------------------
+
+@pytest.fixture
+def kernel(tmp_path):
+    """A python3 kernel of this venv, in an environment with no hub and our own ports."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "MOCK_", "JUPYTER_"))}
+    env.update(IPYTHONDIR=str(tmp_path / "ipython"), MOCK_APP_PORT=str(mock_server.free_port()),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def run(client, code: str) -> dict:
+    """Execute `code`; the outputs it produced, by kind: stdout text and displayed mime bundles."""
+    outputs = {"stdout": "", "displayed": []}
+
+    def collect(message):
+        content = message["content"]
+        if message["msg_type"] == "stream" and content["name"] == "stdout":
+            outputs["stdout"] += content["text"]
+        elif message["msg_type"] in ("display_data", "execute_result"):
+            outputs["displayed"].append(content["data"])
+        elif message["msg_type"] == "error":
+            pytest.fail("\n".join(content["traceback"]))
+
+    client.execute_interactive(code, output_hook=collect, timeout=60)
+    return outputs
+
+
+SETUP = """
+import json, time
+from oauth_lab import setup
+started = time.monotonic()
+lab = setup(port={port})
+print(json.dumps({{"took": time.monotonic() - started, "issuer": lab.issuer,
+                  "redirect_uri": lab.redirect_uri}}))
+"""
+
+
+def test_setup_asks_the_browser_only_under_a_hub(kernel):
+    port = mock_server.free_port()
+    # Headless (nbval, CI, a laptop): no hub prefix, so no script and no waiting.
+    plain = run(kernel, SETUP.format(port=port))
+    result = json.loads(plain["stdout"].splitlines()[-1])
+    assert not [d for d in plain["displayed"] if "application/javascript" in d], plain["displayed"]
+    assert result["took"] < LEARN_TIMEOUT, "setup() waited for a browser without a hub"
+    assert result["issuer"] == f"http://127.0.0.1:{port}"
+
+    # Under a hub prefix with a loopback issuer it asks — and no browser answers here: it waits
+    # its few seconds, says so, and goes on with the loopback addresses.
+    hub = run(kernel, "import os; os.environ['JUPYTERHUB_SERVICE_PREFIX'] = '/user/demo/'\n"
+                      + SETUP.format(port=port))
+    [script] = [d["application/javascript"] for d in hub["displayed"] if "application/javascript" in d]
+    assert '"/user/demo/oauth/_mock/public-url"' in script and "location.origin" in script, script
+    result = json.loads(hub["stdout"].splitlines()[-1])
+    assert LEARN_TIMEOUT <= result["took"] < LEARN_TIMEOUT + 2, result
+    assert "did not tell the server its address" in hub["stdout"]
+    assert result["issuer"] == f"http://127.0.0.1:{port}"
+    assert result["redirect_uri"].startswith("http://127.0.0.1:"), result
+
+    # Once a browser has told it (as the script would, through the proxy), the next setup() —
+    # another notebook — asks nothing and uses the public URLs: the server's and the app's beside it.
+    requests.post(f"http://127.0.0.1:{port}/_mock/public-url", json=HUB, timeout=5).raise_for_status()
+    taught = run(kernel, SETUP.format(port=port))
+    result = json.loads(taught["stdout"].splitlines()[-1])
+    assert not [d for d in taught["displayed"] if "application/javascript" in d], taught["displayed"]
+    assert result["took"] < LEARN_TIMEOUT
+    assert (result["issuer"], result["redirect_uri"]) == (PUBLIC, APP_PUBLIC_CALLBACK)
