@@ -1,4 +1,4 @@
-"""Loopback-only admin routes: the virtual clock and the transcript over HTTP.
+"""Loopback-only admin routes: the virtual clock, the transcript, and learning the public URL.
 
 For a notebook attached to a server it did not start (another process, Binder's background
 server). Refused to anyone not on this machine: on a shared class server, students must not move
@@ -6,9 +6,13 @@ the instructor's clock or read everyone's secrets from the transcript.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, jsonify, request
 
+from .clients import ensure_demo_apps
 from .errors import json_body
+from .settings import APP_CALLBACK, behind_jupyter
 from .state import current
 from .transcript import FOLLOWED
 
@@ -56,3 +60,52 @@ def transcript():
 def clear_transcript():
     current().transcript.clear()
     return jsonify(cleared=True)
+
+
+# What a browser's `location.origin` looks like (hosts are ASCII there, IDNs in punycode), and a
+# hub's JUPYTERHUB_SERVICE_PREFIX: path segments of RFC 3986 pchars, one slash at each end.
+ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?", re.I)
+PREFIX = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/)*")
+
+
+@blueprint.post("/public-url")
+def learn_public_url():
+    """Learn the browser-facing URL, once, on a hub that does not announce it.
+
+    Behind jupyter-server-proxy only the learner's browser knows the address it uses (hubs
+    without ``JUPYTERHUB_PUBLIC_URL`` never tell the container). ``oauth_lab.setup()`` has the
+    browser POST ``{"origin": location.origin, "prefix": "<JUPYTERHUB_SERVICE_PREFIX>"}`` here,
+    through the proxy — so from loopback. The server then announces
+    ``settings.behind_jupyter(origin + prefix)``: issuer, pages and redirects at ``…/oauth``, and
+    the app's ``…/oauth-app/callback`` registered for the demo apps (the loopback one stays).
+
+    400 unless `origin` is an http(s) origin (scheme, host, port: nothing more) and `prefix` a
+    path with a slash at each end; 409 once a public URL is set, configured or learned: an issuer
+    must not change under clients that have read it. Answers the new issuer and redirect URIs.
+    """
+    body = json_body()
+    jupyter_url = _jupyter_url(body) if isinstance(body, dict) else None
+    if jupyter_url is None:
+        abort(400, description='Send {"origin": "https://<hub host>", "prefix": "/user/<name>/"}.')
+    state = current()
+    if state.settings.public_url:
+        abort(409, description=f"The public URL is already set: {state.settings.public_url}.")
+    public_url, app_url = behind_jupyter(jupyter_url)
+    redirect_uris = dict.fromkeys((*state.settings.app_redirect_uris, app_url + APP_CALLBACK))
+    # Views read current().settings on every request: the new URL holds from the next one on.
+    state.settings = state.settings.replace(public_url=public_url, app_redirect_uris=tuple(redirect_uris))
+    ensure_demo_apps(state.db, state.settings)
+    return jsonify(issuer=state.settings.issuer, app_redirect_uris=list(redirect_uris))
+
+
+def _jupyter_url(body: dict) -> str | None:
+    """origin + prefix, when both look like what a browser and a hub send; otherwise None."""
+    origin, prefix = body.get("origin"), body.get("prefix")
+    if not (isinstance(origin, str) and isinstance(prefix, str)):
+        return None
+    found = ORIGIN.fullmatch(origin)
+    if not found or int(found[1] or 0) > 65535:
+        return None
+    if not PREFIX.fullmatch(prefix) or {".", ".."} & set(prefix.split("/")):
+        return None
+    return origin + prefix

@@ -46,7 +46,8 @@ class ServerHandle:
 
     @property
     def issuer(self) -> str:
-        return self.settings.issuer
+        """The server's current issuer: a hub's public URL, once learned, replaces the loopback one."""
+        return self._state.settings.issuer
 
     @property
     def transcript(self):

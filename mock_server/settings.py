@@ -12,7 +12,22 @@ from dataclasses import dataclass, field
 REDIRECT_MATCHING = ("exact", "prefix", "lax")
 # The redirection endpoint of the learner's app (RFC 6749 §3.1.2): served by the app itself, in
 # the notebook's kernel (oauth_lab.redirection_endpoint), on its own origin — never by this server.
-APP_REDIRECT_URI = "http://127.0.0.1:8765/callback"
+APP_CALLBACK = "/callback"
+APP_REDIRECT_URI = f"http://127.0.0.1:8765{APP_CALLBACK}"
+# On a hub, jupyter-server-proxy serves both under the Jupyter server's public URL, by these names
+# (binder/jupyter_server_config.py): the browser cannot reach 127.0.0.1 inside the container.
+PROXY_ENTRIES = {"server": "oauth", "app": "oauth-app"}
+
+
+def behind_jupyter(jupyter_url: str) -> tuple[str, str]:
+    """This server's public URL and the app's, behind a Jupyter server whose public URL (prefix
+    included) is `jupyter_url`: ``https://hub.example/user/jane/`` gives
+    ``https://hub.example/user/jane/oauth`` and ``https://hub.example/user/jane/oauth-app``.
+
+    The one derivation: binder/start writes it in bash (tests/test_binder.py checks they agree),
+    the admin route that learns the public URL and ``oauth_lab.setup()`` call this."""
+    base = jupyter_url.rstrip("/")
+    return f"{base}/{PROXY_ENTRIES['server']}", f"{base}/{PROXY_ENTRIES['app']}"
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,7 @@ class Settings:
     public_url: str | None = None  # the browser-facing base URL, when it is not http://host:port
     access_token_format: str = "jwt"  # RFC 9068 JWT, or "opaque"
     registration_token: str | None = None  # initial access token for RFC 7591 off loopback
-    # Registered for the demo apps: the app's loopback callback, plus its proxied address on Binder.
+    # Registered for the demo apps: the app's loopback callback, plus its proxied one on a hub.
     app_redirect_uris: tuple[str, ...] = (APP_REDIRECT_URI,)
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     switches: Switches = field(default_factory=Switches)

@@ -7,6 +7,9 @@
 its transcript — over HTTP, so it works the same whether this kernel started the server or found
 one already running (``make server``, Binder's background server, another notebook). It also
 runs your app's redirection endpoint (``lab.redirect_uri``), on the app's own origin.
+
+On a JupyterHub that does not announce its public URL, it first learns from your browser the
+address the server and the app are reached at (``oauth_lab.hub``): up to 3 s, once per server.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import requests
 
 from mock_server.tokens import api_audience
 
+from . import hub
 from .redirection_endpoint import APP_PORT, RedirectionEndpoint
 from .server_link import RemoteClock, RemoteTranscript
 
@@ -105,10 +109,22 @@ def setup(seed: int | None = 1, port: int | None = None, **switches) -> Lab:
         redirect_uris = dict.fromkeys((mock_server.settings.APP_REDIRECT_URI, app.redirect_uri))
         handle = mock_server.start(port=port, seed=seed, app_redirect_uris=tuple(redirect_uris),
                                    **switches)
-    metadata = requests.get(f"{url}/.well-known/oauth-authorization-server", timeout=5).json()
+    metadata = hub.metadata_of(url)
+    if prefix := hub.hub_prefix():
+        metadata = _browser_facing(url, metadata, app, prefix)
     global _current
     _current = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle)
     return _current
+
+
+def _browser_facing(url: str, metadata: dict, app: RedirectionEndpoint, prefix: str) -> dict:
+    """Under a hub prefix: the server's metadata once it knows its public URL (learned from the
+    browser if nobody announced it), and the app's public URL beside it unless announced."""
+    if hub.unannounced(metadata, url) and hub.in_a_kernel():
+        metadata = hub.learn_public_url(url, prefix)
+    if not os.environ.get("MOCK_APP_PUBLIC_URL"):
+        app.public_url = hub.app_public_url(metadata["issuer"], prefix) or app.public_url
+    return metadata
 
 
 def current_lab() -> Lab:

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 APP_PORT = 8765  # mock_server.settings.APP_REDIRECT_URI names the same address
-CALLBACK = "/callback"
+CALLBACK = "/callback"  # mock_server.settings.APP_CALLBACK: the path the server registers behind a hub
 RECEIVED = "/received"  # not OAuth: how other kernels (and the course's widgets) read the log
 
 

@@ -1,0 +1,205 @@
+"""On a JupyterHub that does not announce its public URL: the server learns it from the browser.
+
+The admin route ``POST /_mock/public-url`` (mock_server/admin.py) over real HTTP: it learns once,
+from loopback, from an http(s) origin and a hub prefix, and then every browser-facing URL is the
+proxied one. ``setup()`` in a real kernel (jupyter_client): without a hub prefix it shows nothing
+and waits for nothing; with one and no browser to answer, it asks, waits its 3 s and goes on; once
+the server has learned, it asks nothing and hands out the public URLs.
+tests/browser/test_proxy.py runs the whole learning in JupyterLab and Chromium.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import requests
+
+import mock_server
+from flows import authorization_url, query_of
+from mock_server.settings import APP_REDIRECT_URI
+from oauth_lab.hub import LEARN_TIMEOUT
+from oauth_lab.user_agent import UserAgent
+
+ROOT = Path(__file__).resolve().parents[1]
+HUB = {"origin": "https://hub.example.org", "prefix": "/user/demo/"}
+PUBLIC = "https://hub.example.org/user/demo/oauth"
+APP_PUBLIC_CALLBACK = "https://hub.example.org/user/demo/oauth-app/callback"
+
+
+def learn(server, body, **kwargs) -> requests.Response:
+    return requests.post(f"{server.url}/_mock/public-url", json=body, timeout=5, **kwargs)
+
+
+def issuer_of(server) -> str:
+    return requests.get(f"{server.url}/.well-known/oauth-authorization-server", timeout=5).json()["issuer"]
+
+
+def assert_refused(answer: requests.Response, status: int) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert answer.json()["error_description"]
+
+
+# --- the admin route -----------------------------------------------------------------------------
+
+def test_learns_the_public_url_once(server):
+    answer = learn(server, HUB)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"issuer": PUBLIC, "app_redirect_uris": [APP_REDIRECT_URI, APP_PUBLIC_CALLBACK]}
+    metadata = requests.get(f"{server.url}/.well-known/oauth-authorization-server", timeout=5).json()
+    assert metadata["issuer"] == server.issuer == PUBLIC
+    assert metadata["authorization_endpoint"] == f"{PUBLIC}/authorize"
+
+    # A second browser (another notebook, a reload) cannot move it: clients have read the issuer.
+    assert_refused(learn(server, {"origin": "https://elsewhere.example", "prefix": "/"}), 409)
+    assert issuer_of(server) == PUBLIC
+
+
+def test_the_front_channel_then_runs_on_the_public_urls(server):
+    """What the browser sees after learning: pages, forms and the redirect on the proxied URLs,
+    and the app's proxied callback registered for the demo apps (its loopback one still works)."""
+    learn(server, HUB).raise_for_status()
+    agent = UserAgent(reach={PUBLIC: server.url})
+    url = authorization_url(server, redirect_uri=APP_PUBLIC_CALLBACK, scope="customers:ro")
+    page = agent.consent_page(url, server=PUBLIC)
+    assert page.status_code == 200 and f'action="{PUBLIC}/authorize' in page.text
+    location = agent.decide(page, "Allow")
+    assert location.startswith(f"{APP_PUBLIC_CALLBACK}?"), location
+    assert query_of(location)["iss"] == PUBLIC
+    loopback = agent.authorize(authorization_url(server, scope="customers:ro"), server=PUBLIC)
+    assert loopback.startswith(f"{APP_REDIRECT_URI}?"), loopback
+
+
+def test_a_configured_public_url_is_never_replaced(start_server):
+    server = start_server(public_url="https://configured.example/oauth")
+    assert_refused(learn(server, HUB), 409)
+    assert issuer_of(server) == "https://configured.example/oauth"
+
+
+def test_only_loopback_may_teach_it():
+    """A caller from another machine (a class server on 0.0.0.0) is refused: Flask's own test
+    client, to send from an address this machine does not have."""
+    app = mock_server.create_app(mock_server.Settings(seed=1))
+    client = app.test_client()
+    answer = client.post("/_mock/public-url", json=HUB, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert answer.status_code == 403 and answer.json["error_description"], answer.json
+    assert client.get("/.well-known/oauth-authorization-server").json["issuer"] == "http://127.0.0.1:5001"
+
+
+GARBAGE = {
+    "not JSON": "origin=https://hub.example.org",
+    "a JSON array": [HUB],
+    "no prefix": {"origin": HUB["origin"]},
+    "no origin": {"prefix": HUB["prefix"]},
+    "a number": {**HUB, "origin": 5},
+    "javascript: scheme": {**HUB, "origin": "javascript:alert(1)"},
+    "ftp scheme": {**HUB, "origin": "ftp://hub.example.org"},
+    "an origin with a path": {**HUB, "origin": "https://hub.example.org/user/demo"},
+    "an origin with a trailing slash": {**HUB, "origin": "https://hub.example.org/"},
+    "credentials in the origin": {**HUB, "origin": "https://me@hub.example.org"},
+    "a query in the origin": {**HUB, "origin": "https://hub.example.org?x=1"},
+    "a port out of range": {**HUB, "origin": "https://hub.example.org:99999"},
+    "markup in the host": {**HUB, "origin": "https://hub<script>.example"},
+    "a relative prefix": {**HUB, "prefix": "user/demo/"},
+    "a prefix without its last slash": {**HUB, "prefix": "/user/demo"},
+    "a prefix climbing up": {**HUB, "prefix": "/user/../admin/"},
+    "a prefix with a query": {**HUB, "prefix": "/user/demo/?next=/"},
+    "a protocol-relative prefix": {**HUB, "prefix": "//evil.example/"},
+}
+
+
+@pytest.fixture(scope="module")
+def untaught():
+    """One server for all the garbage: each case checks that it learned nothing."""
+    with mock_server.start(port=mock_server.free_port(), seed=7) as server:
+        yield server
+
+
+@pytest.mark.parametrize("case", GARBAGE)
+def test_garbage_is_refused(untaught, case):
+    body = GARBAGE[case]
+    if isinstance(body, str):
+        answer = requests.post(f"{untaught.url}/_mock/public-url", data=body, timeout=5,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    else:
+        answer = learn(untaught, body)
+    assert_refused(answer, 400)
+    assert issuer_of(untaught) == untaught.url, "a refused request must change nothing"
+
+
+# --- setup() in a real kernel --------------------------------------------------------------------
+
+@pytest.fixture
+def kernel(tmp_path):
+    """A python3 kernel of this venv, in an environment with no hub and our own ports."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "MOCK_", "JUPYTER_"))}
+    env.update(IPYTHONDIR=str(tmp_path / "ipython"), MOCK_APP_PORT=str(mock_server.free_port()),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def run(client, code: str) -> dict:
+    """Execute `code`; the outputs it produced, by kind: stdout text and displayed mime bundles."""
+    outputs = {"stdout": "", "displayed": []}
+
+    def collect(message):
+        content = message["content"]
+        if message["msg_type"] == "stream" and content["name"] == "stdout":
+            outputs["stdout"] += content["text"]
+        elif message["msg_type"] in ("display_data", "execute_result"):
+            outputs["displayed"].append(content["data"])
+        elif message["msg_type"] == "error":
+            pytest.fail("\n".join(content["traceback"]))
+
+    client.execute_interactive(code, output_hook=collect, timeout=60)
+    return outputs
+
+
+SETUP = """
+import json, time
+from oauth_lab import setup
+started = time.monotonic()
+lab = setup(port={port})
+print(json.dumps({{"took": time.monotonic() - started, "issuer": lab.issuer,
+                  "redirect_uri": lab.redirect_uri}}))
+"""
+
+
+def test_setup_asks_the_browser_only_under_a_hub(kernel):
+    port = mock_server.free_port()
+    # Headless (nbval, CI, a laptop): no hub prefix, so no script and no waiting.
+    plain = run(kernel, SETUP.format(port=port))
+    result = json.loads(plain["stdout"].splitlines()[-1])
+    assert not [d for d in plain["displayed"] if "application/javascript" in d], plain["displayed"]
+    assert result["took"] < LEARN_TIMEOUT, "setup() waited for a browser without a hub"
+    assert result["issuer"] == f"http://127.0.0.1:{port}"
+
+    # Under a hub prefix with a loopback issuer it asks — and no browser answers here: it waits
+    # its few seconds, says so, and goes on with the loopback addresses.
+    hub = run(kernel, "import os; os.environ['JUPYTERHUB_SERVICE_PREFIX'] = '/user/demo/'\n"
+                      + SETUP.format(port=port))
+    [script] = [d["application/javascript"] for d in hub["displayed"] if "application/javascript" in d]
+    assert '"/user/demo/oauth/_mock/public-url"' in script and "location.origin" in script, script
+    result = json.loads(hub["stdout"].splitlines()[-1])
+    assert LEARN_TIMEOUT <= result["took"] < LEARN_TIMEOUT + 2, result
+    assert "did not tell the server its address" in hub["stdout"]
+    assert result["issuer"] == f"http://127.0.0.1:{port}"
+    assert result["redirect_uri"].startswith("http://127.0.0.1:"), result
+
+    # Once a browser has told it (as the script would, through the proxy), the next setup() —
+    # another notebook — asks nothing and uses the public URLs: the server's and the app's beside it.
+    requests.post(f"http://127.0.0.1:{port}/_mock/public-url", json=HUB, timeout=5).raise_for_status()
+    taught = run(kernel, SETUP.format(port=port))
+    result = json.loads(taught["stdout"].splitlines()[-1])
+    assert not [d for d in taught["displayed"] if "application/javascript" in d], taught["displayed"]
+    assert result["took"] < LEARN_TIMEOUT
+    assert (result["issuer"], result["redirect_uri"]) == (PUBLIC, APP_PUBLIC_CALLBACK)
