@@ -43,6 +43,11 @@ class Lab:
     def issuer(self) -> str:
         return self.metadata["issuer"]
 
+    @property
+    def port(self) -> int:
+        """The server's port; a notebook's extra servers take fixed offsets from it."""
+        return int(self.url.rsplit(":", 1)[1])
+
     def endpoint(self, name: str) -> str:
         """A back-channel URL for a metadata endpoint, e.g. ``lab.endpoint("token")``."""
         return self.back_channel(self.metadata[f"{name}_endpoint"])
@@ -92,8 +97,12 @@ class Link:
                 f"<code>{html.escape(self.url)}</code>")
 
 
-def setup(seed: int | None = 1, port: int | None = None, **switches) -> Lab:
-    """Find the server on `port`, or start one in this kernel (deterministic with `seed`)."""
+def setup(seed: int | None = 1, port: int | None = None, make_current: bool = True, **switches) -> Lab:
+    """Find the server on `port`, or start one in this kernel (deterministic with `seed`).
+
+    ``switches`` are the server's teaching switches (``require_pkce=False``...): a second,
+    weakened server beside the default one is ``setup(port=5002, make_current=False,
+    require_pkce=False)``. A server found running must have exactly these switches."""
     port = port or int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))
     # requests-oauthlib refuses plain http unless told: fine on loopback, never anywhere else.
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
@@ -110,11 +119,30 @@ def setup(seed: int | None = 1, port: int | None = None, **switches) -> Lab:
         handle = mock_server.start(port=port, seed=seed, app_redirect_uris=tuple(redirect_uris),
                                    **switches)
     metadata = hub.metadata_of(url)
+    if handle is None:
+        _check_switches(port, metadata, switches)
     if prefix := hub.hub_prefix():
         metadata = _browser_facing(url, metadata, app, prefix)
-    global _current
-    _current = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle)
-    return _current
+    lab = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle)
+    if make_current:
+        global _current
+        _current = lab
+    return lab
+
+
+def _check_switches(port: int, metadata: dict, switches: dict) -> None:
+    """A server found running (another notebook's, `make server`) must be the one asked for: a
+    weakened server mistaken for the default one would teach the wrong lesson."""
+    from mock_server.metadata import teaching_switches
+    from mock_server.runner import settings_from
+
+    wanted = teaching_switches(settings_from(**switches))
+    running = metadata.get("mock_server_teaching_switches", {})
+    if running != wanted:
+        raise RuntimeError(
+            f"The server already running on port {port} has teaching switches {running or 'off'}, "
+            f"not {wanted or 'off'}: another notebook (or `make server`) started it. Restart that "
+            f"notebook's kernel, or use another port.")
 
 
 def _browser_facing(url: str, metadata: dict, app: RedirectionEndpoint, prefix: str) -> dict:

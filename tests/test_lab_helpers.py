@@ -1,0 +1,136 @@
+"""The notebook-side plumbing a learner relies on without seeing it: the app's own redirect URI,
+setup() finding the right server, the one-call flow, the course frame."""
+from __future__ import annotations
+
+import pytest
+import requests
+
+import mock_server
+from flows import REPORTS, WIDGET, query_of
+from oauth_lab.course import COURSE, STEPS, header, where_we_are
+from oauth_lab.flows import authorization_code_flow
+from oauth_lab.lab import current_lab, setup
+from oauth_lab.redirection_endpoint import RedirectionEndpoint
+from oauth_lab.user_agent import UserAgent
+from oauth_lab.widgets.consent_panel import ConsentPanel
+
+
+@pytest.fixture(scope="module")
+def lab():
+    lab = setup(seed=None, port=mock_server.free_port())
+    yield lab
+    lab.handle.stop()
+
+
+@pytest.fixture
+def app():
+    endpoint = RedirectionEndpoint(port=mock_server.free_port())
+    yield endpoint
+    endpoint.stop()
+
+
+# --- the app's redirect URI ---------------------------------------------------------------------
+
+def test_the_app_serves_its_redirect_uri_and_logs_what_it_received(app):
+    page = requests.get(f"{app.redirect_uri}?code=ac_1&state=s%201&iss=http%3A%2F%2Fas.example")
+    assert page.status_code == 200 and "Your app&#x27;s redirect URI" not in page.text
+    assert "<h1>Your app's redirect URI</h1>" in page.text and "<code>s 1</code>" in page.text
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
+    assert app.received() == [f"{app.redirect_uri}?code=ac_1&state=s%201&iss=http%3A%2F%2Fas.example"]
+    assert app.find("s 1") == app.received()[0] and app.find("other") is None
+
+
+def test_the_app_answers_404_off_its_callback(app):
+    assert requests.get(f"{app.url}/callback/../admin").status_code == 404
+    assert requests.get(f"{app.url}/").status_code == 404
+    assert app.received() == []
+
+
+def test_a_second_kernel_reads_what_the_first_ones_app_received(app):
+    requests.get(f"{app.redirect_uri}?code=ac_2&state=s2")
+    other_kernel = RedirectionEndpoint(port=int(app.url.rsplit(":", 1)[1]))
+    assert app.serving_here and not other_kernel.serving_here
+    assert other_kernel.find("s2") == f"{app.redirect_uri}?code=ac_2&state=s2"
+
+
+def test_the_public_url_is_what_the_browser_uses(app):
+    behind_a_proxy = RedirectionEndpoint(port=int(app.url.rsplit(":", 1)[1]),
+                                         public_url="https://hub.example/user/jane/oauth-app/")
+    requests.get(f"{app.url}/callback?state=s3")
+    assert behind_a_proxy.redirect_uri == "https://hub.example/user/jane/oauth-app/callback"
+    assert behind_a_proxy.find("s3") == "https://hub.example/user/jane/oauth-app/callback?state=s3"
+
+
+# --- setup() ------------------------------------------------------------------------------------
+
+def test_a_weakened_server_beside_the_default_one(lab):
+    weak = setup(seed=None, port=mock_server.free_port(), make_current=False, require_pkce=False)
+    try:
+        assert current_lab() is lab, "the second server must not replace the notebook's lab"
+        assert weak.metadata["mock_server_teaching_switches"] == {"require_pkce": False}
+        assert "plain" in weak.metadata["code_challenge_methods_supported"]
+        assert "mock_server_teaching_switches" not in lab.metadata
+    finally:
+        weak.handle.stop()
+
+
+def test_a_running_server_with_other_switches_is_refused(lab):
+    port = int(lab.url.rsplit(":", 1)[1])
+    with pytest.raises(RuntimeError, match="has teaching switches off, not {'require_pkce': False}"):
+        setup(seed=None, port=port, require_pkce=False)
+    found = setup(seed=None, port=port)  # the same switches: found, not started again
+    assert found.handle is None and found.issuer == lab.issuer
+
+
+def test_links_and_addresses(lab):
+    assert repr(lab.page("console", "Developer Console")) == f"Developer Console: {lab.issuer}/console"
+    assert lab.back_channel(lab.metadata["jwks_uri"]) == f"{lab.url}/.well-known/jwks.json"
+    assert lab.back_channel("https://elsewhere.example/x") == "https://elsewhere.example/x"
+    assert lab.api_audience == f"{lab.issuer}/v3.5/agent"
+
+
+# --- the one-call flow --------------------------------------------------------------------------
+
+def test_the_flow_helper_gets_tokens_for_confidential_and_public_apps(lab):
+    reports = authorization_code_flow(lab, REPORTS[0], ["customers:ro"], client_secret=REPORTS[1])
+    widget = authorization_code_flow(lab, WIDGET, ["customers:ro"])
+    for app in (reports, widget):
+        assert app.token["scope"] == ["customers:ro"] and "refresh_token" in app.token
+        assert app.post(lab.api("list_customers"), json={}).status_code == 200
+    assert query_of(lab.app.received()[-1])["iss"] == lab.issuer  # delivered to the app's page
+
+
+def test_the_flow_helper_reports_a_refusal(lab):
+    with pytest.raises(Exception, match="access_denied"):
+        authorization_code_flow(lab, REPORTS[0], ["customers:ro"], client_secret=REPORTS[1], decision="Deny")
+
+
+# --- the consent panel's real-browser path ------------------------------------------------------
+
+def test_the_panel_reads_a_decision_made_in_the_browser(lab):
+    from requests_oauthlib import OAuth2Session
+
+    url, state = OAuth2Session(REPORTS[0], redirect_uri=lab.redirect_uri, scope=["customers:ro"],
+                               pkce="S256").authorization_url(lab.metadata["authorization_endpoint"])
+    panel = ConsentPanel(lab, url)
+    panel.read_app.click()  # too early: nothing received yet
+    assert panel.value == "" and "received nothing for this request yet" in panel._result.value
+    browser = UserAgent(reach=lab.reach())  # the learner's own browser, on the real pages
+    browser.deliver(browser.authorize(url, "Allow"))
+    panel.read_app.click()
+    assert query_of(panel.value)["state"] == state and "code" in panel.received()
+    assert panel.allow.disabled and panel.deny.disabled and panel.read_app.disabled
+    assert panel.text().endswith("Decided in your browser → app receives: " + ", ".join(
+        f"{k}={v[:6] + '…' if k == 'code' else v}" for k, v in panel.received().items()))
+
+
+# --- the course frame ---------------------------------------------------------------------------
+
+def test_the_strip_highlights_only_this_notebooks_steps():
+    assert where_we_are("04-the-token-exchange").count("**▶") == 1
+    assert "**▶ code → tokens**" in where_we_are("04-the-token-exchange")
+    assert "▶" not in where_we_are("00-start-here") and all(s in where_we_are("00-start-here") for s in STEPS)
+    for notebook in COURSE:
+        assert set(notebook.steps) <= set(STEPS), notebook.name
+        assert f"*About {notebook.minutes} minutes.*" in header(notebook.name)
+        assert notebook.minutes <= 30
