@@ -71,9 +71,10 @@ def test_client_auth_basic_wrong_credentials_401_invalid_client_with_basic_chall
                        basic_challenge=True)
 
 
-@pytest.mark.parametrize("header", ["Basic !!!notbase64", "Basic " + base64.b64encode(b"no-colon").decode()])
-def test_client_auth_malformed_basic_header_401_invalid_client(server, header):
-    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers={"Authorization": header})
+@pytest.mark.parametrize("pair", [b"!!!notbase64", b"no-colon", b":reports-secret"])
+def test_client_auth_malformed_basic_header_401_invalid_client(server, pair):
+    header = {"Authorization": b"Basic " + (pair if pair.startswith(b"!") else base64.b64encode(pair))}
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers=header)
     assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
 
 
@@ -92,11 +93,32 @@ def test_client_auth_post_works(server):
     assert token(server, data, auth=None).status_code == 200
 
 
+def basic_header(pair: bytes) -> dict:
+    """An Authorization header from the `id:secret` bytes exactly as given (no encoding added)."""
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
 def test_client_auth_basic_url_encoded_credentials_work(server):
     # fernhollow-reports arrives as fernhollow%2Dreports from strict clients (client-interop point 5).
-    header = {"Authorization": "Basic " + base64.b64encode(b"fernhollow%2Dreports:reports%2Dsecret").decode()}
-    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers=header)
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS,
+                           headers=basic_header(b"fernhollow%2Dreports:reports%2Dsecret"))
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("pair", [b"fernhollow%252Dreports:reports-secret",
+                                  b"fernhollow-reports:reports%252Dsecret"], ids=["id", "secret"])
+def test_client_auth_basic_credentials_are_url_decoded_once(server, pair):
+    # %252D decodes once to %2D, not to "-": decoded twice, it would name fernhollow-reports.
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers=basic_header(pair))
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
+
+
+@pytest.mark.parametrize("header", ["Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Basic é", "Basic "],
+                         ids=["not-utf8", "not-base64-alphabet", "nothing-after-scheme"])
+def test_client_auth_basic_header_the_parser_cannot_read_401_invalid_client(server, header):
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS,
+                           headers={"Authorization": header.encode()})
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
 
 
 def test_client_auth_none_for_public_client_works(server):
