@@ -7,12 +7,16 @@ secret). The secret is shown once, at registration, and never again.
 """
 from __future__ import annotations
 
+import json
+
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint as _ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
 from flask import Blueprint, render_template, request
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from . import redirects, scopes
 from .errors import json_body, json_error, rfc_text
@@ -23,24 +27,60 @@ from .users import check_csrf, csrf_token
 
 blueprint = Blueprint("clients", __name__)
 
+# RFC 7591 §2 (and §2.3, OIDC Registration §2 for the last one): each field's JSON type. A wrong
+# type must be the §3.2.2 error, never a crash in a validator that assumes the type.
 STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoint_auth_method",
                  "tos_uri", "policy_uri", "jwks_uri", "software_id", "software_version",
-                 "id_token_signed_response_alg")
-LIST_FIELDS = ("redirect_uris", "grant_types", "response_types", "contacts")
+                 "software_statement", "id_token_signed_response_alg")
+LIST_FIELDS = ("grant_types", "response_types", "contacts")
 APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
+
+
+def _is_string_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_unicode(value) -> bool:
+    """No lone surrogate ("\\ud800") anywhere: JSON's syntax allows one, but it is no Unicode
+    character (RFC 8259 §8.2) and cannot be stored or sent as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_public_jwk_set(value) -> bool:
+    """RFC 7591 §2 `jwks`: a JWK Set (RFC 7517 §5) of the client's *public* keys, checked by
+    importing it (joserfc raises TypeError, not its own error, for some shapes, and Authlib's
+    validator lets that through as a 500)."""
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
+        return False
+    try:
+        keys = KeySet.import_key_set(value).keys
+    except (JoseError, ValueError, TypeError):
+        return False
+    return not any(key.is_private for key in keys)  # a private or symmetric key is a leaked secret
 
 
 def metadata_problem(data) -> OAuth2Error | None:
     """What is wrong with this client metadata, as the RFC 7591 §3.2.2 error, or None."""
     if not isinstance(data, dict) or not data:
         return InvalidClientMetadataError("The body must be a non-empty JSON object.")
+    if not _is_string_list(data.get("redirect_uris", [])) or not _is_unicode(data.get("redirect_uris")):
+        return InvalidRedirectURIError("'redirect_uris' must be a list of strings.")
+    if not _is_unicode(data):
+        return InvalidClientMetadataError("Every string must be Unicode text: no lone surrogates "
+                                          "(RFC 8259 section 8.2).")
     for name in STRING_FIELDS:
         if name in data and not isinstance(data[name], str):
             return InvalidClientMetadataError(f"'{name}' must be a string.")
     for name in LIST_FIELDS:
-        value = data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not _is_string_list(data.get(name, [])):
             return InvalidClientMetadataError(f"'{name}' must be a list of strings.")
+    if "jwks" in data and not is_public_jwk_set(data["jwks"]):
+        return InvalidClientMetadataError("'jwks' must be a JWK Set of public keys: an object whose "
+                                          "'keys' is a list of keys (RFC 7517 section 5).")
     for uri in data.get("redirect_uris", []):
         if problem := redirects.registration_problem(uri):
             return InvalidRedirectURIError(rfc_text(problem))

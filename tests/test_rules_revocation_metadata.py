@@ -9,7 +9,7 @@ import pytest
 import requests
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 
 from flows import (APP_CALLBACK, ADMIN_TOOLS, REPORTS, RESOURCE_SERVER, WIDGET, authorization_url, call_api,
                    code_tokens, jwt_header, token)
@@ -258,12 +258,53 @@ def test_registration_answers_201_with_string_id_and_numeric_secret_expiry(serve
     assert body["client_secret_expires_at"] == 0 and body["token_endpoint_auth_method"] == "client_secret_basic"
 
 
-@pytest.mark.parametrize("body", [{}, {"redirect_uris": "not-a-list"}, {"redirect_uris": ["not a uri"]},
-                                  {"redirect_uris": ["http://127.0.0.1/cb"], "scope": "nonsense:rw"}])
-def test_registration_bad_metadata_400(server, body):
+@pytest.mark.parametrize("body, error", [
+    ({}, "invalid_client_metadata"),
+    ({"redirect_uris": "not-a-list"}, "invalid_redirect_uri"),
+    ({"redirect_uris": ["not a uri"]}, "invalid_redirect_uri"),
+    ({"redirect_uris": ["http://127.0.0.1/cb"], "scope": "nonsense:rw"}, "invalid_client_metadata")])
+def test_registration_bad_metadata_400(server, body, error):
     answer = requests.post(f"{server.url}/register", json=body)
-    assert answer.status_code == 400 and answer.json()["error"].startswith("invalid_")
-    assert "WWW-Authenticate" not in answer.headers
+    assert_token_error(answer, 400, error)
+
+
+def public_jwks() -> dict:
+    return KeySet([RSAKey.generate_key(2048)]).as_dict(private=False)
+
+
+# Every RFC 7591 §2 field, with values of the wrong JSON type or shape.
+WRONGLY_TYPED = {
+    "redirect_uris": ["http://127.0.0.1:8765/callback", 1e308, [5], [None], {"uri": "x"}],
+    "token_endpoint_auth_method": [5, ["none"], None],
+    "grant_types": ["authorization_code", [5], {"a": 1}],
+    "response_types": ["code", [["code"]]],
+    "client_name": [5, ["Reports"], {"en": "Reports"}, "\ud800"],
+    "client_uri": [5, ["https://x.example"]],
+    "logo_uri": [True], "tos_uri": [5.5], "policy_uri": [[]],
+    "scope": [5, ["customers:ro"], None],
+    "contacts": ["ops@x.example", [5]],
+    "jwks_uri": [{"keys": []}],
+    "jwks": ["<a string>", 5, "x", {"keys": 5}, [], {}, {"keys": [5]}, {"keys": [{"kty": ["RSA"]}]},
+             {"keys": [{"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQ"}]}],
+    "software_id": [5], "software_version": [1.0], "software_statement": [{"alg": "none"}],
+    "id_token_signed_response_alg": [256],
+}
+
+
+@pytest.mark.parametrize("name, value", [(name, value) for name, values in WRONGLY_TYPED.items()
+                                         for value in values])
+def test_registration_field_of_wrong_type_400_rfc7591_error(server, name, value):
+    answer = requests.post(f"{server.url}/register", json={"redirect_uris": [APP_CALLBACK], name: value})
+    # RFC 7591 §3.2.2: invalid_redirect_uri for redirect_uris, invalid_client_metadata otherwise.
+    assert_token_error(answer, 400, "invalid_redirect_uri" if name == "redirect_uris"
+                       else "invalid_client_metadata")
+
+
+def test_registration_with_a_jwks_of_public_keys_is_accepted(server):
+    answer = requests.post(f"{server.url}/register", json={"redirect_uris": [APP_CALLBACK],
+                                                            "jwks": public_jwks()})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["jwks"]["keys"][0]["kty"] == "RSA"
 
 
 # --- hardening -----------------------------------------------------------------------------------
