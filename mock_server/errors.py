@@ -96,18 +96,31 @@ def _guard_basic_header():
 
 
 def _guard_json_depth():
-    text = request.get_data(as_text=True)
-    depth = deepest = 0
-    for char in text:
-        depth += char in "[{"
-        depth -= char in "]}"
-        deepest = max(deepest, depth)
-    if deepest > MAX_JSON_DEPTH:
-        if is_browser_page(request.path):
-            return error_page(400, "Invalid request", "The JSON document is nested too deeply.")
-        error = "invalid_client_metadata" if request.path == "/register" else "invalid_request"
-        return json_error(400, error, "The JSON document is nested too deeply.")
-    return None
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH: validators walk it recursively. The depth
+    is the parsed value's (brackets inside strings are text), and a document too deep for the
+    parser itself (RecursionError) is refused the same way."""
+    try:
+        depth = nesting_depth(request.get_json(silent=True))
+    except RecursionError:
+        depth = MAX_JSON_DEPTH + 1
+    if depth <= MAX_JSON_DEPTH:
+        return None
+    if is_browser_page(request.path):
+        return error_page(400, "Invalid request", "The JSON document is nested too deeply.")
+    error = "invalid_client_metadata" if request.path == "/register" else "invalid_request"
+    return json_error(400, error, f"The JSON document is nested more than {MAX_JSON_DEPTH} deep.")
+
+
+def nesting_depth(value) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0, [] is 1);
+    counted without recursion, so any depth the parser accepted can be measured."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def handle_http_exception(error: HTTPException):

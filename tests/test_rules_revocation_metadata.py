@@ -337,6 +337,33 @@ def test_no_500_on_odd_input(server, method, path, kwargs):
     assert "Traceback" not in answer.text
 
 
+def nested(depth: int) -> str:
+    """A registration body whose `software_id` holds arrays nested so the document is `depth` deep."""
+    return '{"redirect_uris": ["%s"], "software_id": %s1%s}' % (APP_CALLBACK, "[" * (depth - 1), "]" * (depth - 1))
+
+
+@pytest.mark.parametrize("depth", [33, 100, 100_000])
+def test_json_nested_deeper_than_32_400_too_deep(server, depth):
+    answer = requests.post(f"{server.url}/register", data=nested(depth),
+                           headers={"Content-Type": "application/json"})
+    assert_token_error(answer, 400, "invalid_client_metadata")
+    assert "nested more than 32 deep" in answer.json()["error_description"]
+
+
+def test_json_nested_32_deep_reaches_the_validation(server):
+    answer = requests.post(f"{server.url}/register", data=nested(32),
+                           headers={"Content-Type": "application/json"})
+    assert_token_error(answer, 400, "invalid_client_metadata")
+    assert answer.json()["error_description"] == "'software_id' must be a string."
+
+
+def test_brackets_inside_json_strings_are_text_not_nesting(server):
+    name = "[[[[" * 50 + "{{" * 50
+    answer = requests.post(f"{server.url}/register", json={"redirect_uris": [APP_CALLBACK], "client_name": name})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["client_name"] == name
+
+
 @pytest.mark.parametrize("path", ["/token", "/revoke", "/introspect", "/no-such-endpoint"])
 def test_back_channel_errors_are_json(server, path):
     answer = requests.get(server.url + path)
