@@ -9,6 +9,7 @@ import requests
 
 import mock_server
 from flows import call_api, code_tokens, token
+from mock_server.runner import SERVER_SOFTWARE
 
 
 def test_everything_survives_a_restart_on_the_same_sqlite_file(start_server, tmp_path):
@@ -78,7 +79,8 @@ def test_cli_prints_the_banner_and_serves(tmp_path):
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                metadata = requests.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server").json()
+                answer = requests.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server")
+                metadata = answer.json()
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -92,6 +94,12 @@ def test_cli_prints_the_banner_and_serves(tmp_path):
     assert "INSECURE teaching switches ON: allow_implicit=True" in text
     assert metadata["mock_server_teaching_switches"] == {"allow_implicit": True}
     assert "token" in metadata["response_types_supported"]
+    assert answer.raw.headers.getlist("Server") == [SERVER_SOFTWARE]  # once, as waitress's ident
+
+
+def test_in_process_server_names_itself_in_the_server_header(server):
+    answer = requests.get(f"{server.url}/.well-known/jwks.json")
+    assert answer.raw.headers.getlist("Server") == [SERVER_SOFTWARE]
 
 
 def test_registration_off_loopback_needs_the_initial_access_token(start_server):
