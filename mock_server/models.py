@@ -140,7 +140,10 @@ class Token(Base, TokenMixin):
     token_type = Column(String(40), nullable=False, default="Bearer")
     access_token = Column(Text, unique=True, nullable=False)
     refresh_token = Column(String(255), unique=True)
-    scope = Column(Text, default="")
+    scope = Column(Text, default="")  # the access token's
+    # The refresh token's scope: the grant's, unchanged by rotation even when a refresh narrowed
+    # the access token (RFC 6749 §6). NULL in files written before it existed: then `scope`.
+    refresh_scope = Column(Text)
     issued_at = Column(Integer, nullable=False)
     expires_in = Column(Integer, nullable=False)
     refresh_expires_at = Column(Integer)
@@ -158,6 +161,9 @@ class Token(Base, TokenMixin):
 
     def get_expires_in(self):
         return self.expires_in
+
+    def get_refresh_scope(self) -> str:
+        return self.scope if self.refresh_scope is None else self.refresh_scope
 
     @property
     def expires_at(self) -> int:

@@ -88,6 +88,8 @@ def save_token(token: dict, request) -> None:
             access_token=token["access_token"],
             refresh_token=refresh,
             scope=token.get("scope", ""),
+            # RFC 6749 §6: a rotated refresh token keeps exactly the scope of the one it replaces.
+            refresh_scope=(parent.get_refresh_scope() if parent else token.get("scope", "")) if refresh else None,
             issued_at=now,
             expires_in=token["expires_in"],
             refresh_expires_at=now + state.settings.lifetimes.refresh_token if refresh else None,
@@ -175,7 +177,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "active": True,
             "token_type": token.presented_as if token.presented_as == "refresh_token" else "Bearer",
             "client_id": token.client_id,
-            "scope": token.scope,
+            "scope": token.get_refresh_scope() if token.presented_as == "refresh_token" else token.scope,
             "iat": token.issued_at,
             "exp": token.expires_at if token.presented_as == "access_token" else token.refresh_expires_at,
             "iss": settings.issuer,

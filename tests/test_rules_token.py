@@ -291,9 +291,31 @@ def test_refresh_may_narrow_scope(server, tokens):
     assert answer.status_code == 200 and answer.json()["scope"] == "customers:ro"
 
 
-@pytest.mark.parametrize("scope", ["chats--all:ro customers:ro agents--all:ro", "nonsense:ro"])
+def test_refresh_may_narrow_to_a_scope_the_grant_implies(server, tokens):
+    # This server's policy (RULES.md): chats--all:ro implies chats--access:ro (LiveChat's hierarchy).
+    answer = refresh(server, tokens["refresh_token"], scope="chats--access:ro")
+    assert answer.status_code == 200 and answer.json()["scope"] == "chats--access:ro", answer.text
+    assert call_api(server, "list_chats", answer.json()["access_token"]).status_code == 200
+    assert call_api(server, "list_customers", answer.json()["access_token"]).status_code == 403
+
+
+@pytest.mark.parametrize("scope", ["chats--all:ro customers:ro agents--all:ro", "chats--all:rw", "customers:rw",
+                                   "nonsense:ro"])
 def test_refresh_never_widens_scope_400_invalid_scope(server, tokens, scope):
     assert_token_error(refresh(server, tokens["refresh_token"], scope=scope), 400, "invalid_scope")
+
+
+def test_rotated_refresh_token_keeps_the_scope_of_the_one_it_replaces(server, tokens):
+    # RFC 6749 §6: the new refresh token's scope is the old one's, though the access token narrowed.
+    narrowed = refresh(server, tokens["refresh_token"], scope="customers:ro").json()
+    assert narrowed["scope"] == "customers:ro"
+    introspected = requests.post(f"{server.url}/introspect", data={"token": narrowed["refresh_token"]},
+                                 auth=REPORTS).json()
+    assert introspected["scope"] == tokens["scope"] == "chats--all:ro customers:ro"
+    again = refresh(server, narrowed["refresh_token"]).json()  # no scope asked: the grant's
+    assert again["scope"] == "chats--all:ro customers:ro"
+    wide = refresh(server, again["refresh_token"], scope="chats--all:ro customers:ro")
+    assert wide.status_code == 200, wide.text
 
 
 # --- client credentials: confidential clients only -----------------------------------------------

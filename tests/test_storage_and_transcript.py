@@ -31,6 +31,20 @@ def test_everything_survives_a_restart_on_the_same_sqlite_file(start_server, tmp
     assert token(second, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).status_code == 400
 
 
+def test_a_sqlite_file_from_before_a_new_column_keeps_working(start_server, tmp_path):
+    import sqlite3
+
+    db, port = str(tmp_path / "old.sqlite3"), mock_server.free_port()
+    first = start_server(db=db, port=port)
+    tokens = code_tokens(first, scope="customers:ro")
+    first.stop()
+    with sqlite3.connect(db) as old:  # as the file was before tokens.refresh_scope existed
+        old.execute("ALTER TABLE tokens DROP COLUMN refresh_scope")
+    second = start_server(db=db, port=port)
+    refreshed = token(second, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200 and refreshed.json()["scope"] == "customers:ro", refreshed.text
+
+
 def test_memory_storage_forgets_on_restart(start_server):
     port = mock_server.free_port()
     first = start_server(port=port)
