@@ -7,11 +7,13 @@ stop one input that made Authlib 1.9 or Flask answer 500 (platform-notes).
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from .state import current
 from .transcript import is_front_channel
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,27 @@ def json_body():
         return request.get_json(silent=True)
     except RecursionError:
         return None
+
+
+def guard_host():
+    """Answer only for the names this server is configured for (``Settings.allowed_hosts``, read
+    on every request: the settings may be replaced while the server runs). A web page the user
+    visits can point its own name at 127.0.0.1 (DNS rebinding); its requests then reach us with
+    its name in Host, and must not read the transcript, move the clock or use a signed-in
+    session."""
+    allowed = current().settings.allowed_hosts
+    try:  # a Host is host[:port]; no user@ part may hide a name
+        name = None if "@" in request.host else urlsplit(f"//{request.host}").hostname
+    except ValueError:  # e.g. an unbalanced "[" in Host
+        name = None
+    if name in allowed:
+        return None
+    description = rfc_text(f"This server answers only for {', '.join(sorted(allowed))} (any port), "
+                           f"not for the Host {request.host!r}. Reached through a proxy? Start it "
+                           "with --public-url set to the address your browser shows.")
+    if is_browser_page(request.path):
+        return error_page(400, "Wrong host", description)
+    return json_error(400, "invalid_request", description)
 
 
 def guard_request():

@@ -239,9 +239,10 @@ class SigningKey(Base):
     retired_at = Column(Integer)
 
 
-class Setting(Base):
-    """Small server facts that must survive a restart (e.g. the session-cookie key)."""
+class BrowserSession(Base):
+    """One browser's session (sessions.py): the cookie holds only ``id``; logout deletes the row."""
 
-    __tablename__ = "server_settings"
-    name = Column(String(64), primary_key=True)
-    value = Column(Text, nullable=False)
+    __tablename__ = "browser_sessions"
+    id = Column(String(64), primary_key=True)
+    data = Column(Text, nullable=False)  # JSON: the signed-in user, auth_time, the CSRF token
+    created_at = Column(Integer, nullable=False)

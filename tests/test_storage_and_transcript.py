@@ -64,7 +64,7 @@ def test_flow_collects_front_and_back_channel_messages_of_one_flow(server):
     steps = [(m.channel, m.method, m.path.split("?")[0], m.status) for m in flow]
     assert steps == [
         ("front", "GET", "/authorize", 200),   # login page
-        ("front", "POST", "/login", 302),
+        ("front", "POST", "/login", 303),   # 303: never repeat the POST with the password
         ("front", "GET", "/authorize", 200),   # consent page
         ("front", "POST", "/authorize", 302),  # Allow -> redirect with code
         ("back", "POST", "/token", 200),       # code -> tokens
