@@ -7,6 +7,7 @@ secret). The secret is shown once, at registration, and never again.
 """
 from __future__ import annotations
 
+import hmac
 import json
 
 from authlib.oauth2 import OAuth2Error
@@ -99,12 +100,13 @@ def metadata_problem(data) -> OAuth2Error | None:
 class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
     def authenticate_token(self, request):
         """No initial access token on loopback (one learner, one machine); off loopback, the
-        token printed in the banner (RFC 7591 §3)."""
+        token printed in the banner (RFC 7591 §3) — from an app and from the console alike."""
         settings = current().settings
-        if getattr(request, "from_console", False) or settings.on_loopback:
+        if settings.on_loopback:
             return True
         sent = request.headers.get("Authorization", "")
-        return bool(settings.registration_token) and sent == f"Bearer {settings.registration_token}"
+        return bool(settings.registration_token) and hmac.compare_digest(
+            sent.encode(), f"Bearer {settings.registration_token}".encode())
 
     def extract_client_metadata(self, request):
         if problem := metadata_problem(request.payload.data):
@@ -158,12 +160,11 @@ class _Payload(JsonPayload):
         return self._data
 
 
-def register(metadata: dict, headers: dict | None = None, from_console: bool = False):
+def register(metadata: dict, headers: dict | None = None):
     """Run RFC 7591 registration; returns (status, body, headers) — errors in the RFC shape too.
     The console and the HTTP endpoint share it, so both apply the same rules."""
     http_request = JsonRequest("POST", current().settings.issuer + "/register", headers or {})
     http_request.payload = _Payload(metadata)
-    http_request.from_console = from_console
     try:
         return current().registration(http_request)
     except AccessDeniedError:
@@ -202,6 +203,14 @@ def demo_apps(settings) -> list[dict]:
     ]
 
 
+def is_trusted(client) -> bool:
+    """Whether the server may send the browser straight to this app's redirect URIs: only the
+    demo apps', which the server registered itself. Anyone can register an app, and with it a
+    redirect URI nobody vetted (RFC 9700 §4.11.2)."""
+    demo_ids = {app["client_id"] for app in demo_apps(current().settings)}
+    return client is not None and client.client_id in demo_ids
+
+
 def ensure_demo_apps(db, settings) -> None:
     """Register the demo apps, or re-point their callbacks at the app's current address."""
     for app in demo_apps(settings):
@@ -235,14 +244,17 @@ def console():
     form, result, error, status = request.form, None, None, 200
     if request.method == "POST":
         check_csrf()
-        code, body, _ = register(console_metadata(form), from_console=True)
+        # Off loopback the console asks for the initial access token, as /register does.
+        typed = form.get("initial_access_token", "").strip()
+        code, body, _ = register(console_metadata(form), {"Authorization": f"Bearer {typed}"} if typed else {})
         if code == 201:
             result, status = body, 201
         else:
             error, status = body.get("error_description") or body.get("error"), code
     apps = current().db.query(Client).filter_by(is_resource_server=False).order_by(Client.id).all()
     page = render_template("console.html", apps=apps, result=result, error=error, form=form,
-                           groups=scopes.grouped(), csrf_token=csrf_token())
+                           groups=scopes.grouped(), csrf_token=csrf_token(),
+                           needs_token=not current().settings.on_loopback)
     return page, status
 
 

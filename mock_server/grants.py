@@ -172,14 +172,23 @@ class ImplicitGrant(grants.ImplicitGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    """RFC 6749 §4.4: confidential clients only — every accepted method carries a secret."""
+    """RFC 6749 §4.4: confidential clients only — every accepted method carries a secret.
+
+    The app acts for itself: no user, so no role, so never a role-gated scope. Registered scopes
+    are only the most an app may ask for; anyone may register (RULES.md, "Scopes and roles")."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def validate_requested_scope(self):
         super().validate_requested_scope()
-        if self.request.client.get_allowed_scope(self.request.payload.scope) is None:
+        scope = self.request.client.get_allowed_scope(self.request.payload.scope)
+        if scope is None:
             raise InvalidScopeError("Ask only for scopes registered for this app.")
+        if gated := scopes.role_gated(scope):
+            raise InvalidScopeError(rfc_text(
+                f"{' '.join(gated)}: only a signed-in user whose role allows it can grant this "
+                "(authorization code or device flow); a client credentials token acts for no user, "
+                "so it never carries a role-gated scope."))
 
     def generate_token(self, user=None, scope=None, **kwargs):
         # No `scope` asked: the app's registered scopes, as at the authorization endpoint.

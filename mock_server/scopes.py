@@ -143,6 +143,12 @@ def forbidden_for_role(role: str, names: str | Iterable[str] | None) -> list[str
     return [name for name in _names(names) if not role_allows(role, name)]
 
 
+def role_gated(names: str | Iterable[str] | None) -> list[str]:
+    """The known scopes that need more than the least role (LiveChat's administrator scopes):
+    only a signed-in user holding that role can grant them."""
+    return [name for name in _names(names) if is_known(name) and required_role(name) != ROLES[0]]
+
+
 def describe(name: str) -> str:
     return CATALOG[name].description
 
