@@ -172,6 +172,7 @@ PLAUSIBLE = (
     "access_token", "allow", "deny", "Allow", "jane", "jane-password", "ada", "ada-password",
     "login", "consent", "0", "-1", "99999999999999999999", "/console", "//evil.example", "",
     " ", "%", "%00", "\x00", "ABCD-EFGH", "a" * 300, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    "/\r\nX", "/\\evil.example", "²", "٣", "1e3",  # a CR/LF for a Location header; digits int() refuses
 )
 CLIENT_IDS = (REPORTS[0], WIDGET, ADMIN_TOOLS[0], RESOURCE_SERVER[0])
 LIVE_FORM = tuple(Live(name) for name in ("csrf", "callback", "access", "refresh", "id_token",
@@ -568,8 +569,14 @@ FORM = "application/x-www-form-urlencoded"
 DEEP = "[" * 1000 + "1" + "]" * 1000
 
 
-def _call(method, path, authorization=None, body=Body("none"), query=()):
-    return Call(method, path, list(query), authorization, {}, body)
+def _call(method, path, authorization=None, body=Body("none"), query=(), signed_in=False):
+    return Call(method, path, list(query), authorization, {}, body, signed_in)
+
+
+def _signed_in_form(path, **fields):
+    """A form POSTed by the signed-in browser, with its CSRF token."""
+    return _call("POST", path, body=Body("form", [("csrf_token", Live("csrf")), *fields.items()], FORM),
+                 signed_in=True)
 
 
 KNOWN_INPUTS = {
@@ -596,6 +603,10 @@ KNOWN_INPUTS = {
     "POST /register with jwks 5": ("register_field", ("jwks", 5)),
     "POST /register with jwks 'x'": ("register_field", ("jwks", "x")),
     "POST /register with jwks {'keys': 5}": ("register_field", ("jwks", {"keys": 5})),
+    "POST /login with next=/\\r\\nX":
+        ("browser", _signed_in_form("/login", username="jane", password="jane-password", next="/\r\nX")),
+    "POST /logout with next=/\\r\\nX": ("browser", _signed_in_form("/logout", next="/\r\nX")),
+    "GET /_mock/transcript?since=²": ("other", _call("GET", "/_mock/transcript", query=[("since", "²")])),
     "POST /userinfo without a token":
         ("resource", _call("POST", "/userinfo")),
     "POST list_chats, valid token, JSON nested 1000 deep":
