@@ -2,7 +2,7 @@
 
 Back-channel endpoints answer JSON ``{"error", "error_description"}`` (RFC 6749 §5.2); pages a
 browser sees answer an HTML error page. Nothing answers a stack trace. The guards below each
-stop one input that made Authlib 1.9 or Flask answer 500 (platform-notes).
+stop one input that made Authlib 1.9 or Flask answer 500 (RULES.md, "Hardening").
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def _guard_form_endpoint():
     media_type = (request.mimetype or "").lower()
     if media_type != "application/x-www-form-urlencoded":
         return json_error(400, "invalid_request",
-                          "Send the parameters as application/x-www-form-urlencoded (RFC 6749 §3.2).")
+                          "Send the parameters as application/x-www-form-urlencoded (RFC 6749 Appendix B).")
     repeated = sorted({k for k in request.form if len(request.form.getlist(k)) > 1}
                       | {k for k in request.args if k in request.form})
     if repeated:

@@ -1,5 +1,5 @@
 """The grants (RFC 6749 §4, RFC 7636, RFC 8628, OIDC Core): Authlib does the protocol; each subclass
-here only says how *this* server stores and decides — the rules in server-rules.md.
+here only says how *this* server stores and decides — the rules in RULES.md.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ class StrictCodeChallenge(CodeChallenge):
         try:
             super().validate_code_verifier(grant, result)
         except InvalidRequestError as error:
-            # server-rules: a missing, wrong or unexpected verifier is a grant failure (RFC 7636
+            # RULES.md: a missing, wrong or unexpected verifier is a grant failure (RFC 7636
             # §4.6) — unless the request is malformed for another reason.
             raise InvalidGrantError(error.description) from error
 

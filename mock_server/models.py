@@ -1,8 +1,9 @@
-"""The stored things, as RFC 6749 names them: clients, users, authorization codes, tokens, device codes.
+"""The stored things, as RFC 6749 names them: clients, users, authorization codes, tokens, device
+codes; and the signing keys and browser sessions.
 
 Expiry is always read from the virtual clock (``state.current().clock``), never from ``time``.
-Nothing is deleted when used or revoked: a used code and a rotated refresh token are kept, marked,
-because *reuse* of either is the signal of an attack (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+No code or token is deleted when used or revoked: a used code and a rotated refresh token are kept,
+marked, because *reuse* of either is the signal of an attack (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
 """
 from __future__ import annotations
 
@@ -77,8 +78,9 @@ class Client(Base, OAuth2ClientMixin):
         return scopes.join_scope(requested)
 
     def check_endpoint_auth_method(self, method, endpoint):
-        """A public client proves nothing ("none"); a confidential one sends its secret, in the
-        Basic header or the form body (RFC 6749 §2.3.1: both are in common use)."""
+        """A public client proves nothing ("none"); a confidential one sends its secret in the Basic
+        header (RFC 6749 §2.3.1: servers MUST support it) or in the form body (allowed there, though
+        NOT RECOMMENDED; client libraries use both)."""
         if self.is_public:
             return method == "none"
         return method in ("client_secret_basic", "client_secret_post")

@@ -78,7 +78,8 @@ class Settings:
 
     @property
     def issuer(self) -> str:
-        """RFC 8414 §2: the issuer is the browser-facing URL, byte for byte, no trailing slash."""
+        """The issuer identifier (RFC 8414 §2: a URL without query or fragment): the browser-facing
+        URL, no trailing slash. Metadata, `iss` and ID tokens repeat it byte for byte (§3.3)."""
         return (self.public_url or self.base_url).rstrip("/")
 
     @property

@@ -1,4 +1,4 @@
-"""Storage: apps, users, codes, tokens, device codes and signing keys in SQLite.
+"""Storage: apps, users, codes, tokens, device codes, signing keys and browser sessions in SQLite.
 
 In memory by default (a fresh world every start); with ``--db PATH`` the same tables live in a
 file and survive a restart. One storage layer serves both, as SQLAlchemy's ``sqlite://`` vs

@@ -112,13 +112,6 @@ def find_token(token_string, token_type_hint=None) -> Token | None:
     return by_access() or by_refresh()
 
 
-def active_access_token(token_string) -> Token | None:
-    """What the API accepts: a token we issued, not revoked, not expired — and, for a JWT, a
-    valid signature from one of our keys (checked by the resource module)."""
-    token = current().db.query(Token).filter_by(access_token=token_string).first()
-    return token if token is not None and token.is_active() else None
-
-
 def require_token_param(request) -> None:
     """RFC 7009 §2.1 / RFC 7662 §2.1: `token` is required; a hint the server does not know is
     only a hint — ignored, the search covers both kinds anyway."""
