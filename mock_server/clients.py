@@ -259,17 +259,24 @@ def console():
 
 
 def console_metadata(form) -> dict:
-    """The console form as RFC 7591 metadata (redirect URIs comma- or line-separated, as LiveChat)."""
-    app_type = form.get("app_type", "server-side")
-    uris = [u.strip() for u in form.get("redirect_uris", "").replace(",", "\n").splitlines() if u.strip()]
+    """The console form as RFC 7591 metadata."""
+    return app_metadata(form.get("client_name", ""), form.get("app_type", "server-side"),
+                        form.get("redirect_uris", ""), form.getlist("scope"))
+
+
+def app_metadata(client_name: str, app_type: str, redirect_uris: str, scope_names) -> dict:
+    """What LiveChat's console asks (a name, an app type, redirect URIs comma- or line-separated,
+    scopes) as RFC 7591 metadata. The console page and the notebook's registration form both
+    use it."""
+    uris = [u.strip() for u in redirect_uris.replace(",", "\n").splitlines() if u.strip()]
     grant_types = ["authorization_code", "refresh_token"]
     if app_type == "server-side":  # it has a secret, so it may also act for itself (RFC 6749 §4.4)
         grant_types.append("client_credentials")
     return {
-        "client_name": form.get("client_name", "").strip() or "Untitled app",
+        "client_name": client_name.strip() or "Untitled app",
         "token_endpoint_auth_method": APP_TYPES.get(app_type, "client_secret_basic"),
         "redirect_uris": uris,
-        "scope": scopes.join_scope(form.getlist("scope")),
+        "scope": scopes.join_scope(scope_names),
         "grant_types": grant_types,
     }
 
