@@ -131,6 +131,17 @@ def console_post(server, browser, **extra) -> requests.Response:
         "redirect_uris": APP_CALLBACK, "scope": "customers:ro", **extra})
 
 
+def test_registration_off_loopback_needs_the_initial_access_token(start_server):
+    # Bound to all interfaces (as an instructor's class server is), reached here over loopback.
+    server = start_server(host="0.0.0.0", registration_token="class-2026")
+    app = {"client_name": "Student App", "redirect_uris": ["http://127.0.0.1:8765/callback"]}
+    refused = requests.post(f"{server.url}/register", json=app)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
+    accepted = requests.post(f"{server.url}/register", json=app,
+                             headers={"Authorization": "Bearer class-2026"})
+    assert accepted.status_code == 201
+
+
 @pytest.mark.parametrize("typed", [None, "guess"])
 def test_console_off_loopback_refuses_without_the_initial_access_token(start_server, typed):
     # Bound to all interfaces (a class server), reached here over loopback.

@@ -1,4 +1,4 @@
-"""server-rules.md, "Authorization endpoint": one test per rule, as the user and the app see it.
+"""RULES.md, "Authorization endpoint": one test per rule, as the user and the app see it.
 
 While the client or its redirect URI cannot be trusted the user gets an error *page* (HTML, 400, no
 Location); once both are known, errors go back to the app as ``?error=...&state=...&iss=...``.
@@ -267,6 +267,16 @@ def test_login_form_without_valid_csrf_token_shows_400_page(server, csrf):
 def test_login_form_with_valid_csrf_token_signs_in(server):
     _, page = signed_in_consent_page(server)
     assert "Signed in as" in page.text
+
+
+def test_login_answers_303_so_the_browser_never_repeats_the_post(server):
+    # RFC 9700 §4.12: after a 307 a browser re-sends the POST, password included; after a 302 it may.
+    browser = requests.Session()
+    login = browser.get(authorization_url(server))
+    answer = browser.post(f"{server.url}/login", allow_redirects=False, data={
+        "username": "jane", "password": "jane-password", "csrf_token": forms_of(login.text)[-1].fields["csrf_token"],
+        "next": "/authorize"})
+    assert answer.status_code == 303 and answer.headers["Location"] == f"{server.issuer}/authorize"
 
 
 # --- iss in every authorization response (RFC 9207) ---------------------------------------------

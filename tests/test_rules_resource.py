@@ -1,4 +1,4 @@
-"""server-rules.md, "Resource server (RFC 6750)": the challenge an API client sees for each failure.
+"""RULES.md, "Resource server (RFC 6750)": the challenge an API client sees for each failure.
 
 A ``WWW-Authenticate`` header on 401/403 only (client-interop point 10): a bare ``Bearer realm``
 without a token, ``error="invalid_token"`` for a bad one, ``insufficient_scope`` with the scope needed.

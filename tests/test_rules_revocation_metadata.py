@@ -1,4 +1,4 @@
-"""server-rules.md, "Revocation and introspection", "Metadata and keys" and "Hardening": what a client,
+"""RULES.md, "Revocation and introspection", "Metadata and keys" and "Hardening": what a client,
 a resource server and a curious learner observe.
 """
 from __future__ import annotations

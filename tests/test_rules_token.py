@@ -1,4 +1,4 @@
-"""server-rules.md, "Token endpoint": one test per rule, with the error a client library sees.
+"""RULES.md, "Token endpoint": one test per rule, with the error a client library sees.
 
 Every error is JSON with ``error`` and ``error_description``, ``Cache-Control: no-store``, and no
 ``WWW-Authenticate`` except on 401 ``invalid_client`` (client-interop point 8).

@@ -114,14 +114,3 @@ def test_cli_prints_the_banner_and_serves(tmp_path):
 def test_in_process_server_names_itself_in_the_server_header(server):
     answer = requests.get(f"{server.url}/.well-known/jwks.json")
     assert answer.raw.headers.getlist("Server") == [SERVER_SOFTWARE]
-
-
-def test_registration_off_loopback_needs_the_initial_access_token(start_server):
-    # Bound to all interfaces (as an instructor's class server is), reached here over loopback.
-    server = start_server(host="0.0.0.0", registration_token="class-2026")
-    app = {"client_name": "Student App", "redirect_uris": ["http://127.0.0.1:8765/callback"]}
-    refused = requests.post(f"{server.url}/register", json=app)
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
-    accepted = requests.post(f"{server.url}/register", json=app,
-                             headers={"Authorization": "Bearer class-2026"})
-    assert accepted.status_code == 201
