@@ -131,7 +131,8 @@ class UserAgent:
 
     def consent_page(self, authorization_url: str, server: str | None = None):
         """Visit the authorization URL and sign in if asked. Returns the consent page, or — when
-        the server sent the browser straight back to the app (an error) — that redirect's URL."""
+        the server sends the browser back to the app with an error, at once or through its
+        "Leave Fernhollow Accounts?" page — the URL the app receives."""
         server = server or authorization_url.split("/authorize")[0]
         page = self._follow_local(self._get(authorization_url), server)
         if not page.is_redirect:
