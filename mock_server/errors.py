@@ -10,7 +10,7 @@ import logging
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import jsonify, render_template, request
+from flask import jsonify, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
 from .state import current
@@ -159,8 +159,10 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_unexpected(error: Exception):
-    """The last line: log it, answer in the RFC shape, never leak a trace."""
+    """The last line: log it, answer in the RFC shape, never leak a trace — and keep nothing the
+    failed request did to the browser session (a sign-in half done must not sign anyone in)."""
     log.exception("unexpected error on %s %s", request.method, request.path)
+    session.modified = False
     if is_browser_page(request.path):
         return error_page(500, "Server error", "Something went wrong on the server.")
     return json_error(500, "server_error", "The server met an unexpected condition.")

@@ -323,6 +323,21 @@ def test_sign_in_gives_a_new_session_id(server):
     assert not is_signed_in(attacker, server)
 
 
+def test_a_request_that_fails_keeps_nothing_it_did_to_the_session():
+    app = mock_server.create_app(mock_server.Settings(seed=7))
+
+    @app.post("/half-done-sign-in")
+    def half_done():  # signs in, then breaks: the 500 that next=/\r\nX once caused after login
+        from flask import session
+        session.update(user_id="jane")
+        raise RuntimeError("after the session was changed")
+
+    browser = app.test_client()
+    answer = browser.post("/half-done-sign-in")
+    assert answer.status_code == 500 and "Set-Cookie" not in answer.headers
+    assert "Sign in" in browser.get("/device").text
+
+
 def test_the_session_cookie_holds_only_an_id(server):
     browser = sign_in(server)
     (cookie,) = browser.cookies
