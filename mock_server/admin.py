@@ -42,17 +42,20 @@ def move_clock():
 
 @blueprint.get("/transcript")
 def transcript():
-    since = request.args.get("since", "0")
-    if not since.isdigit():
+    try:  # int(), not str.isdigit(): "²" is a digit int() refuses
+        since = int(request.args.get("since", "0"))
+    except ValueError:
+        since = -1
+    if since < 0:
         abort(400, description="'since' must be a message number.")
     transcript, flow = current().transcript, request.args.get("flow", "")
     if flow:
         name, _, value = flow.partition(":")
         if name not in FOLLOWED:
             abort(400, description=f"'flow' starts from one of {', '.join(FOLLOWED)}: e.g. state:xyz.")
-        messages = transcript.flow(int(since), **{name: value})
+        messages = transcript.flow(since, **{name: value})
     else:
-        messages = transcript.messages(int(since), request.args.get("key"))
+        messages = transcript.messages(since, request.args.get("key"))
     return jsonify(messages=[m.to_dict() for m in messages], last_seq=transcript.last_seq())
 
 
