@@ -159,8 +159,14 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def validate_requested_scope(self):
         super().validate_requested_scope()
-        if self.request.client.get_allowed_scope(self.request.payload.scope) is None:
+        granted = self.request.client.get_allowed_scope(self.request.payload.scope)
+        if granted is None:
             raise InvalidScopeError("Ask only for scopes registered for this app.")
+        # Registered scopes are the most an app may ask for; a role-gated scope also needs a user
+        # entitled to grant it, and no user takes part in this grant.
+        if gated := scopes.forbidden_for_role(scopes.ROLES[0], granted):
+            raise InvalidScopeError(f"No user takes part in client credentials, so nobody can grant "
+                                    f"the role-gated scope {', '.join(gated)}.")
 
     def generate_token(self, user=None, scope=None, **kwargs):
         # No `scope` asked: the app's registered scopes, as at the authorization endpoint.
