@@ -39,6 +39,9 @@ COURSE = (
     Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", 20, ("call the API",)),
     Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation", 25,
              ("expiry & refresh",)),
+    Notebook("07-pkce-and-public-clients", "PKCE and public clients",
+             "a stolen code with and without PKCE; S256 step by step; downgrades refused", 30,
+             ("authorization request", "code → tokens")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 
