@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from .widgets.base import escape
 
 # The journey of the authorization code flow, as the "where we are" strip shows it.
+# "or: client credentials" is the other way to a token: the app alone, no user (notebook 08).
 STEPS = ("register the app", "authorization request", "sign-in & consent", "code → tokens",
-         "call the API", "expiry & refresh", "revocation")
+         "or: client credentials", "call the API", "expiry & refresh", "revocation")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ COURSE = (
     Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", 20, ("call the API",)),
     Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation", 25,
              ("expiry & refresh",)),
+    Notebook("07-pkce-and-public-clients", "PKCE and public clients",
+             "a stolen code with and without PKCE; S256 step by step; downgrades refused", 30,
+             ("authorization request", "code → tokens")),
+    Notebook("08-machine-to-machine-client-credentials", "Machine to machine: client credentials",
+             "no user, no consent: the app's own token, and what it may reach", 25,
+             ("or: client credentials", "call the API")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 

@@ -331,6 +331,21 @@ def test_client_credentials_confidential_client_works(server):
     assert body["access_token"] and "refresh_token" not in body
 
 
+@pytest.mark.parametrize("scope", ["agents--all:rw", "agents--all:ro agents--all:rw", None],
+                         ids=["gated", "gated-among-others", "no-scope-asked"])
+def test_client_credentials_never_yields_a_role_gated_scope_400_invalid_scope(server, scope):
+    """Registering an administrator scope (open on loopback) is not enough: no user takes part,
+    so nobody entitled to grant it does."""
+    app = requests.post(f"{server.url}/register", json={
+        "client_name": "Agent sync", "grant_types": ["client_credentials"],
+        "scope": "agents--all:ro agents--all:rw"}).json()
+    auth = (app["client_id"], app["client_secret"])
+    asked = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
+    assert_token_error(token(server, asked, auth=auth), 400, "invalid_scope")
+    allowed = token(server, {"grant_type": "client_credentials", "scope": "agents--all:ro"}, auth=auth)
+    assert allowed.status_code == 200 and allowed.json()["scope"] == "agents--all:ro", allowed.text
+
+
 # --- device code (RFC 8628) ----------------------------------------------------------------------
 
 def start_device(server, client_id=WIDGET) -> dict:
