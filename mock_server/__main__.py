@@ -34,6 +34,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     insecure.add_argument("--redirect-matching", choices=REDIRECT_MATCHING, default="exact")
     insecure.add_argument("--no-refresh-rotation", dest="refresh_rotation", action="store_false")
     insecure.add_argument("--allow-token-in-query", action="store_true")
+    insecure.add_argument("--allow-framing", action="store_true",
+                          help="any site may frame the login and consent pages (clickjacking)")
     for name in ("authorization_code", "access_token", "refresh_token", "device_code"):
         insecure.add_argument(f"--{name.replace('_', '-')}-lifetime", type=int, metavar="SECONDS")
     return parser.parse_args(argv)
@@ -48,7 +50,8 @@ def settings_from_args(args: argparse.Namespace):
         access_token_format=args.access_token_format, lifetimes=lifetimes,
         allow_implicit=args.allow_implicit, require_pkce=args.require_pkce,
         redirect_matching=args.redirect_matching, refresh_rotation=args.refresh_rotation,
-        allow_token_in_query=args.allow_token_in_query, registration_token=args.registration_token,
+        allow_token_in_query=args.allow_token_in_query, allow_framing=args.allow_framing,
+        registration_token=args.registration_token,
         app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())))
 
 

@@ -88,9 +88,11 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
     @app.after_request
     def security_headers(response):
         if response.mimetype == "text/html":
-            # Clickjacking: login and consent must never render inside someone else's frame.
-            response.headers["X-Frame-Options"] = "DENY"
-            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+            # Clickjacking: login and consent must never render inside someone else's frame
+            # (RFC 9700 §4.16) — unless the lab's switch lets any site frame them.
+            if not state.settings.switches.allow_framing:
+                response.headers["X-Frame-Options"] = "DENY"
+                response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
             response.headers["Cache-Control"] = "no-store"
         return response
 

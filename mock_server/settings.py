@@ -51,6 +51,7 @@ class Switches:
     redirect_matching: str = "exact"  # "prefix" is LiveChat's rule, "lax" accepts any URI
     refresh_rotation: bool = True  # each refresh returns a new refresh token
     allow_token_in_query: bool = False  # ?access_token=... at the API (RFC 6750 §2.3)
+    allow_framing: bool = False  # any site may frame login and consent (RFC 9700 §4.16: must not)
 
     def __post_init__(self):
         if self.redirect_matching not in REDIRECT_MATCHING:

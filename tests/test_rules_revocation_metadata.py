@@ -195,7 +195,9 @@ def metadata_without_issuer(server) -> dict:
     ({"refresh_rotation": False}, {}),  # RFC 8414 has no field for these three: only the switch list shows them
     ({"allow_token_in_query": True}, {}),
     ({"redirect_matching": "prefix"}, {}),
-], ids=["allow_implicit", "require_pkce", "refresh_rotation", "allow_token_in_query", "redirect_matching"])
+    ({"allow_framing": True}, {}),
+], ids=["allow_implicit", "require_pkce", "refresh_rotation", "allow_token_in_query", "redirect_matching",
+        "allow_framing"])
 def test_metadata_shows_teaching_switch_when_on(server, start_server, switch, changed):
     secure, switched = metadata_without_issuer(server), metadata_without_issuer(start_server(seed=7, **switch))
     differences = {name: value for name, value in switched.items() if secure.get(name) != value}
@@ -411,6 +413,17 @@ def test_login_page_refuses_framing(server):
 def test_consent_page_refuses_framing(server):
     _, page = signed_in_consent_page(server)
     assert frame_protected(page)
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+def test_allow_framing_switch_lets_any_site_frame_login_and_consent(start_server):
+    server = start_server(seed=7, allow_framing=True)
+    _, consent = signed_in_consent_page(server)
+    for page in (requests.get(authorization_url(server)), consent):
+        assert page.status_code == 200 and not frame_protected(page)
+        assert "X-Frame-Options" not in page.headers and "Content-Security-Policy" not in page.headers
+        assert page.headers["Cache-Control"] == "no-store"  # the switch weakens framing only
 
 
 def test_no_secrets_in_logs(server, caplog):
