@@ -17,6 +17,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from flask import Blueprint, render_template, request, session
 
 from . import scopes
+from .authorization_server import described
 from .clients import is_trusted
 from .errors import error_page, rfc_text
 from .state import current
@@ -42,8 +43,7 @@ class IssuerParameter(_IssuerParameter):
 
 def authorization_error(error: OAuth2Error, client=None, user=None):
     if not error.redirect_uri:
-        return error_page(400, f"Authorization error: {error.error}", error.get_error_description(),
-                          authorization=True)
+        return error_page(400, f"Authorization error: {error.error}", described(error), authorization=True)
     if user is None and not is_trusted(client) and request.values.get("prompt") != "none":
         # RFC 9700 §4.11.2: authenticate the user before sending them to a redirect URI the
         # server does not trust (the silent prompt=none request excepted).

@@ -154,7 +154,9 @@ def test_response_type_not_registered_for_the_client_redirects_unauthorized_clie
 
 def test_response_type_not_allowed_with_unregistered_redirect_uri_shows_error_page(server):
     # The redirect URI is checked before any error may be sent to it.
-    assert_error_page(visit(server, response_type="bogus", redirect_uri=EVIL))
+    page = visit(server, response_type="token", redirect_uri=EVIL)
+    assert_error_page(page)
+    assert "response_type=token is not supported. This server offers response_type=code." in page.text
 
 
 def test_response_type_token_app_cannot_even_register_without_switch(server):
