@@ -3,14 +3,16 @@
 It does exactly what a browser does — GET the authorization URL, submit the login form, submit the
 consent form — and stops at the redirect back to the app, returning its ``Location`` (or, when the
 server shows its "Leave Fernhollow Accounts?" page for an app anyone registered, the link the user
-clicks there); ``deliver`` then takes that redirect to the app, as a browser would. Widgets use it for "consent inside the
-notebook"; tests use it to drive flows without a real browser.
+clicks there); ``visit`` then takes that redirect to the app, as a browser would: it follows
+redirects wherever they lead, keeps the pages it showed in ``history`` and loads their images,
+sending the ``Referer`` the page's referrer policy allows. It runs no JavaScript. Widgets use it
+for "consent inside the notebook"; tests use it to drive flows without a real browser.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -28,11 +30,14 @@ class _FormParser(HTMLParser):
         super().__init__()
         self.forms: list[Form] = []
         self.links: dict[str, str] = {}  # id -> href
+        self.images: list[str] = []  # each <img src>, as written
         self._button: tuple | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "a" and attrs.get("id"):
+        if tag == "img" and attrs.get("src"):
+            self.images.append(attrs["src"])
+        elif tag == "a" and attrs.get("id"):
             self.links[attrs["id"]] = attrs.get("href", "")
         elif tag == "form":
             self.forms.append(Form(attrs.get("action", ""), attrs.get("method", "get").lower()))
@@ -60,6 +65,60 @@ def forms_of(html: str) -> list[Form]:
     return parser.forms
 
 
+def images_of(html: str) -> list[str]:
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.images
+
+
+MAX_REDIRECTS = 20  # what browsers allow before they give up
+DEFAULT_REFERRER_POLICY = "strict-origin-when-cross-origin"  # every current browser's default
+REFERRER_POLICIES = ("no-referrer", "no-referrer-when-downgrade", "same-origin", "origin",
+                     "strict-origin", "origin-when-cross-origin", "strict-origin-when-cross-origin",
+                     "unsafe-url")
+
+
+def with_inherited_fragment(location: str, previous: str) -> str:
+    """RFC 9110 §10.2.2: a redirect whose Location has no fragment keeps the fragment of the URL
+    that was redirected — which is how an access token in a fragment follows an open redirect."""
+    fragment = urlsplit(previous).fragment
+    return location if "#" in location or not fragment else f"{location}#{fragment}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _trustworthy(url: str) -> bool:
+    """Secure Contexts' "potentially trustworthy" URL: https, or a loopback host."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def referrer(page_url: str, policy: str | None, request_url: str) -> str | None:
+    """The Referer a browser sends from the page at `page_url` to `request_url`, under the page's
+    `Referrer-Policy` header (W3C Referrer Policy §8.3). Never the fragment or a user:password
+    (RFC 9110 §10.1.3). None: no Referer at all."""
+    tokens = [t.strip() for t in (policy or "").lower().split(",") if t.strip() in REFERRER_POLICIES]
+    policy = tokens[-1] if tokens else DEFAULT_REFERRER_POLICY  # the last one it knows wins
+    parts = urlsplit(page_url)
+    full = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, parts.query, ""))
+    origin = _origin(page_url) + "/"
+    same_origin = _origin(page_url) == _origin(request_url)
+    downgrade = _trustworthy(page_url) and not _trustworthy(request_url)
+    return {
+        "no-referrer": None,
+        "no-referrer-when-downgrade": None if downgrade else full,
+        "same-origin": full if same_origin else None,
+        "origin": origin,
+        "strict-origin": None if downgrade else origin,
+        "origin-when-cross-origin": full if same_origin else origin,
+        "strict-origin-when-cross-origin": full if same_origin else None if downgrade else origin,
+        "unsafe-url": full,
+    }[policy]
+
+
 def return_link(html: str) -> str | None:
     """The "Continue to the app" link of the server's leaving page, if this is that page."""
     parser = _FormParser()
@@ -85,6 +144,7 @@ class UserAgent:
                  reach: dict[str, str] | None = None):
         self.username, self.password = username, password
         self.session = requests.Session()
+        self.history: list[str] = []  # every page this browser showed, fragment and all
         self._reach_map = {public: back for public, back in (reach or {}).items() if public != back}
 
     def _reach(self, url: str) -> str:
@@ -94,7 +154,25 @@ class UserAgent:
         return url
 
     def _get(self, url: str, **params) -> requests.Response:
-        return self.session.get(self._reach(url), params=params or None, allow_redirects=False)
+        """Navigate to `url`. A page (not a redirect) joins the history and gets its images."""
+        response = self.session.get(self._reach(url), params=params or None, allow_redirects=False)
+        if not response.is_redirect:
+            shown = requests.Request("GET", url, params=params or None).prepare().url
+            self.history.append(shown)
+            self._load_images(shown, response)
+        return response
+
+    def _load_images(self, page_url: str, page: requests.Response) -> None:
+        if page.headers.get("Content-Type", "").startswith("text/html"):
+            policy = page.headers.get("Referrer-Policy")
+            for src in images_of(page.text):
+                image = urljoin(page_url, src)
+                sent = referrer(page_url, policy, image)
+                try:
+                    self.session.get(self._reach(image), headers={"Referer": sent} if sent else {},
+                                     allow_redirects=False, timeout=5)
+                except requests.ConnectionError:
+                    pass  # a broken image: the page shows without it
 
     def _submit(self, page: requests.Response, button: str, **values) -> requests.Response:
         form = next((f for f in forms_of(page.text) if button in f.buttons), None)
@@ -159,13 +237,20 @@ class UserAgent:
         page = self.consent_page(authorization_url, server)
         return page if isinstance(page, str) else self.decide(page, decision)
 
-    def deliver(self, location: str) -> requests.Response | None:
-        """Follow the redirect to the app's redirect URI, as a browser does: the app receives it.
-        None when nothing answers there (a browser would show "can't reach this page")."""
-        try:
-            return self._get(location)
-        except requests.ConnectionError:
-            return None
+    def visit(self, url: str) -> requests.Response | None:
+        """Go to `url` and follow every redirect, wherever it leads, as a browser does — e.g. the
+        redirect back to the app's redirect URI: the app receives it. The page it ends on is the
+        last entry of ``history``. None when nothing answers there (a browser would show "can't
+        reach this page")."""
+        for _ in range(MAX_REDIRECTS):
+            try:
+                response = self._get(url)
+            except requests.ConnectionError:
+                return None
+            if not response.is_redirect:
+                return response
+            url = with_inherited_fragment(urljoin(url, response.headers["Location"]), url)
+        raise UserAgentError(f"More than {MAX_REDIRECTS} redirects.", response)
 
     def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
         """Type the user code on the device page, sign in if asked, and decide; returns the page text."""

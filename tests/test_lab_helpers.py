@@ -11,7 +11,8 @@ from oauth_lab.course import COURSE, STEPS, header, where_we_are
 from oauth_lab.flows import authorization_code_flow
 from oauth_lab.lab import current_lab, setup
 from oauth_lab.redirection_endpoint import RedirectionEndpoint
-from oauth_lab.user_agent import UserAgent
+from oauth_lab.attacker import AttackerSite
+from oauth_lab.user_agent import UserAgent, referrer, with_inherited_fragment
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
 
@@ -59,6 +60,79 @@ def test_the_public_url_is_what_the_browser_uses(app):
     requests.get(f"{app.url}/callback?state=s3")
     assert behind_a_proxy.redirect_uri == "https://hub.example/user/jane/oauth-app/callback"
     assert behind_a_proxy.find("s3") == "https://hub.example/user/jane/oauth-app/callback?state=s3"
+
+
+@pytest.mark.parametrize("path", ["/callback/welcome", "/callback/relay/http://a.example/x",
+                                  "/callback/continue/http://a.example/x"])
+def test_the_careless_pages_exist_only_once_the_lab_asks_for_them(app, path):
+    assert requests.get(app.url + path, allow_redirects=False).status_code == 404
+    app.careless_pages(banner="http://127.0.0.1:9/banner.gif")
+    assert requests.get(app.url + path, allow_redirects=False).status_code in (200, 303)
+
+
+def test_the_relay_forwards_the_response_and_continue_only_the_browser(app):
+    app.careless_pages(banner="http://127.0.0.1:9/banner.gif")
+    relay = requests.get(f"{app.url}/callback/relay/http://a.example/x?code=c&state=s", allow_redirects=False)
+    onward = requests.get(f"{app.url}/callback/continue/http://a.example/x?code=c&state=s", allow_redirects=False)
+    assert relay.headers["Location"] == "http://a.example/x?code=c&state=s"
+    assert onward.headers["Location"] == "http://a.example/x"
+    welcome = requests.get(f"{app.url}/callback/welcome?code=c")
+    assert welcome.headers["Referrer-Policy"] == "no-referrer-when-downgrade"
+    assert "<img src='http://127.0.0.1:9/banner.gif'" in welcome.text
+
+
+def test_only_the_kernel_serving_the_app_can_give_it_careless_pages():
+    elsewhere = RedirectionEndpoint(port=mock_server.free_port())
+    elsewhere.stop()
+    with pytest.raises(RuntimeError, match="served by another kernel"):
+        elsewhere.careless_pages(banner="http://127.0.0.1:9/banner.gif")
+
+
+# --- the scripted browser -----------------------------------------------------------------------
+
+PAGE = "http://127.0.0.1:1/callback?code=c&state=s#access_token=t"
+
+
+@pytest.mark.parametrize("policy, page, target, sent", [
+    (None, PAGE, "http://127.0.0.1:2/i.gif", "http://127.0.0.1:1/"),  # today's default: the origin
+    (None, PAGE, "http://127.0.0.1:1/i.gif", "http://127.0.0.1:1/callback?code=c&state=s"),
+    ("no-referrer", PAGE, "http://127.0.0.1:1/i.gif", None),
+    ("no-referrer-when-downgrade", PAGE, "http://127.0.0.1:2/i.gif", "http://127.0.0.1:1/callback?code=c&state=s"),
+    ("no-referrer-when-downgrade", "https://app.example/cb?code=c", "http://ads.example/i.gif", None),
+    ("strict-origin-when-cross-origin", "https://app.example/cb?code=c", "http://ads.example/i.gif", None),
+    ("unsafe-url", "http://u:p@127.0.0.1:1/cb?code=c#t", "http://ads.example/i.gif", "http://127.0.0.1:1/cb?code=c"),
+    ("same-origin", PAGE, "http://127.0.0.1:2/i.gif", None),
+    ("origin", PAGE, "http://127.0.0.1:1/i.gif", "http://127.0.0.1:1/"),
+    ("origin-when-cross-origin", PAGE, "http://127.0.0.1:2/i.gif", "http://127.0.0.1:1/"),
+    ("strict-origin", "https://app.example/cb", "https://ads.example/i.gif", "https://app.example/"),
+    ("unsafe-url, bogus", PAGE, "http://127.0.0.1:2/i.gif", "http://127.0.0.1:1/callback?code=c&state=s"),
+    ("bogus", PAGE, "http://127.0.0.1:2/i.gif", "http://127.0.0.1:1/"),  # unknown: the default
+])
+def test_the_referer_follows_the_pages_policy_and_never_carries_the_fragment(policy, page, target, sent):
+    assert referrer(page, policy, target) == sent
+
+
+@pytest.mark.parametrize("location, previous, followed", [
+    ("http://b.example/x", "http://a.example/cb#access_token=t", "http://b.example/x#access_token=t"),
+    ("http://b.example/x#own", "http://a.example/cb#access_token=t", "http://b.example/x#own"),
+    ("http://b.example/x", "http://a.example/cb?code=c", "http://b.example/x"),  # the query stays behind
+])
+def test_a_redirect_keeps_the_fragment_unless_it_has_its_own(location, previous, followed):
+    assert with_inherited_fragment(location, previous) == followed
+
+
+def test_the_browser_follows_redirects_across_sites_loads_images_and_keeps_its_history(app):
+    site = AttackerSite(mock_server.free_port())
+    try:
+        app.careless_pages(banner=site.page("banner.gif"))
+        welcome = f"{app.redirect_uri}/welcome?code=c&state=s"
+        browser = UserAgent()
+        page = browser.visit(site.page("go", to=welcome + "#frag"))
+        assert page.status_code == 200 and browser.history == [welcome + "#frag"]
+        assert site.referers() == [welcome]  # the whole URL, but never the fragment
+        assert browser.visit("http://127.0.0.1:9/nothing-answers") is None
+    finally:
+        site.stop()
 
 
 # --- setup() ------------------------------------------------------------------------------------
@@ -116,7 +190,7 @@ def test_the_panel_reads_a_decision_made_in_the_browser(lab):
     panel.read_app.click()  # too early: nothing received yet
     assert panel.value == "" and "received nothing for this request yet" in panel._result.value
     browser = UserAgent(reach=lab.reach())  # the learner's own browser, on the real pages
-    browser.deliver(browser.authorize(url, "Allow"))
+    browser.visit(browser.authorize(url, "Allow"))
     panel.read_app.click()
     assert query_of(panel.value)["state"] == state and "code" in panel.received()
     assert panel.allow.disabled and panel.deny.disabled and panel.read_app.disabled

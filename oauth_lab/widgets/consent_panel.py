@@ -53,7 +53,7 @@ class ConsentPanel(LabWidget):
         if isinstance(page, str):  # sent straight back to the app: an error redirect
             self.asked, self.heading = [], "No consent page: the server answered the app directly"
             self._consent_page = None
-            self.browser.deliver(page)
+            self.browser.visit(page)
             self._settle(page)
             return
         self._consent_page = page
@@ -68,7 +68,7 @@ class ConsentPanel(LabWidget):
         """Click Allow or Deny (once); returns where the browser is sent."""
         if not self.value and getattr(self, "_consent_page", None) is not None:
             location = self.browser.decide(self._consent_page, decision)
-            self.browser.deliver(location)  # the browser goes on to the app's redirect URI
+            self.browser.visit(location)  # the browser goes on to the app's redirect URI
             self._settle(location, decision)
         return self.value
 

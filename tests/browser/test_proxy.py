@@ -199,7 +199,7 @@ def test_redirects_through_the_proxy(proxied, decision):
 
     assert_callback(location, proxied, state, decision)
     assert [page.status_code for page in pages] == [200, 200], "a login page, then a consent page"
-    callback = agent.deliver(location)
+    callback = agent.visit(location)
     assert callback.status_code == 200 and "served by <b>your app</b>" in callback.text
     assert proxied.app.find(state) == location, "the app did not receive the answer"
 

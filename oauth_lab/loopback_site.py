@@ -1,0 +1,99 @@
+"""The small HTTP sites the course runs beside the mock server, each on its own loopback origin:
+your app's redirect URI (``redirection_endpoint``) and, in the security lab, the attacker's
+website and authorization server (``attacker``).
+
+A site is found or started: the first kernel that asks for a port serves it (on a background
+thread), and every other kernel reads what it received over HTTP (``GET /received``, not part of
+any protocol). Configuring a site — the pages it serves — is only possible in the kernel that
+serves it.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import requests
+
+RECEIVED = "/received"
+_SERVED: dict[int, ThreadingHTTPServer] = {}  # the sites this process serves, by port
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    """One request to a site: ``GET /received`` answers the log; anything else is the site's."""
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        if urlsplit(self.path).path == RECEIVED:
+            self.answer(200, "application/json", json.dumps(self.server.received))
+        else:
+            self.page(urlsplit(self.path).path)
+
+    def page(self, path: str) -> None:
+        raise NotImplementedError
+
+    def answer(self, status: int, content_type: str, body: str | bytes, headers: dict | None = None) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")  # URLs here carry codes and tokens
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def redirect(self, location: str) -> None:
+        self.answer(303, "text/plain; charset=utf-8", "", {"Location": location})
+
+    def log_message(self, *args):  # no access log in notebook outputs
+        pass
+
+
+class Site:
+    """A site on ``http://127.0.0.1:<port>``, served by this kernel or found running."""
+
+    handler: type[SiteHandler] = SiteHandler
+
+    def __init__(self, port: int):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.started_here = port not in _SERVED and not self._answers()
+        if self.started_here:
+            server = ThreadingHTTPServer(("127.0.0.1", port), self.handler)
+            server.daemon_threads = True
+            server.received = []
+            server.config = {}
+            # A short poll: stop() returns at once instead of after serve_forever's default 0.5 s.
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                             name=f"{type(self).__name__}-{port}").start()
+            _SERVED[port] = server
+
+    @property
+    def serving_here(self) -> bool:
+        """Whether this instance serves the site (others, in this kernel or not, found it)."""
+        return self.started_here and self.port in _SERVED
+
+    def _answers(self) -> bool:
+        try:
+            return requests.get(self.url + RECEIVED, timeout=2).ok
+        except requests.ConnectionError:
+            return False
+
+    def log(self) -> list:
+        """What the site received, oldest first (its own record of each request)."""
+        return requests.get(self.url + RECEIVED, timeout=5).json()
+
+    def configure(self, **config) -> None:
+        """Set what the site serves; only the kernel serving it can."""
+        if self.port not in _SERVED:
+            raise RuntimeError(f"{self.url} is served by another kernel (another notebook?): restart "
+                               "that notebook's kernel, then run this cell again.")
+        _SERVED[self.port].config.update(config)
+
+    def stop(self) -> None:
+        """Stop the site, if this instance started it (another may still be using it otherwise)."""
+        if self.serving_here:
+            server = _SERVED.pop(self.port)
+            server.shutdown()
+            server.server_close()
