@@ -46,6 +46,8 @@ COURSE = (
     Notebook("08-machine-to-machine-client-credentials", "Machine to machine: client credentials",
              "no user, no consent: the app's own token, and what it may reach", 25,
              ("or: client credentials", "call the API")),
+    Notebook("12-security-lab", "Security lab",
+             "nine attacks run for real on a weakened server, then stopped by the default one", 30),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 

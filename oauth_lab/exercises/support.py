@@ -26,9 +26,10 @@ def access_token_of(answer) -> str:
     return answer["access_token"]
 
 
-def introspect(token: str) -> dict:
-    """Ask the server about a token, as the resource server would (RFC 7662)."""
-    return requests.post(current_lab().endpoint("introspection"), data={"token": token},
+def introspect(token: str, lab=None) -> dict:
+    """Ask the server (`lab`'s, or the notebook's) about a token, as the resource server would
+    (RFC 7662)."""
+    return requests.post((lab or current_lab()).endpoint("introspection"), data={"token": token},
                          auth=RESOURCE_SERVER, timeout=5).json()
 
 
