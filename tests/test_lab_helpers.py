@@ -12,6 +12,7 @@ from oauth_lab.flows import authorization_code_flow
 from oauth_lab.lab import current_lab, setup
 from oauth_lab.redirection_endpoint import RedirectionEndpoint
 from oauth_lab.attacker import AttackerSite
+from oauth_lab.careless_app import CarelessApp
 from oauth_lab.user_agent import UserAgent, referrer, with_inherited_fragment
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
@@ -62,30 +63,43 @@ def test_the_public_url_is_what_the_browser_uses(app):
     assert behind_a_proxy.find("s3") == "https://hub.example/user/jane/oauth-app/callback?state=s3"
 
 
+@pytest.fixture
+def shop():
+    shop = CarelessApp(mock_server.free_port(), banner="http://127.0.0.1:9/banner.gif")
+    yield shop
+    shop.stop()
+
+
 @pytest.mark.parametrize("path", ["/callback/welcome", "/callback/relay/http://a.example/x",
                                   "/callback/continue/http://a.example/x"])
-def test_the_careless_pages_exist_only_once_the_lab_asks_for_them(app, path):
+def test_the_careless_pages_are_the_shops_never_your_apps(app, shop, path):
     assert requests.get(app.url + path, allow_redirects=False).status_code == 404
-    app.careless_pages(banner="http://127.0.0.1:9/banner.gif")
-    assert requests.get(app.url + path, allow_redirects=False).status_code in (200, 303)
+    assert requests.get(shop.url + path, allow_redirects=False).status_code in (200, 303)
+    assert app.received() == [] and shop.received() == [shop.public_url + path]
 
 
-def test_the_relay_forwards_the_response_and_continue_only_the_browser(app):
-    app.careless_pages(banner="http://127.0.0.1:9/banner.gif")
-    relay = requests.get(f"{app.url}/callback/relay/http://a.example/x?code=c&state=s", allow_redirects=False)
-    onward = requests.get(f"{app.url}/callback/continue/http://a.example/x?code=c&state=s", allow_redirects=False)
+def test_the_relay_forwards_the_response_and_continue_only_the_browser(shop):
+    relay = requests.get(shop.page("relay", "http://a.example/x") + "?code=c&state=s", allow_redirects=False)
+    onward = requests.get(shop.page("continue", "http://a.example/x") + "?code=c&state=s", allow_redirects=False)
     assert relay.headers["Location"] == "http://a.example/x?code=c&state=s"
     assert onward.headers["Location"] == "http://a.example/x"
-    welcome = requests.get(f"{app.url}/callback/welcome?code=c")
+    welcome = requests.get(shop.page("welcome") + "?code=c")
     assert welcome.headers["Referrer-Policy"] == "no-referrer-when-downgrade"
     assert "<img src='http://127.0.0.1:9/banner.gif'" in welcome.text
+    assert "<h1>Fernhollow Shop's redirect URI</h1>" in welcome.text
 
 
-def test_only_the_kernel_serving_the_app_can_give_it_careless_pages():
+def test_a_kernel_that_finds_the_shop_running_uses_it_as_it_is(shop):
+    other_kernel = CarelessApp(shop.port, banner="http://elsewhere.example/other.gif")
+    assert not other_kernel.serving_here
+    assert "http://127.0.0.1:9/banner.gif" in requests.get(other_kernel.page("welcome")).text
+
+
+def test_only_the_kernel_serving_a_site_can_configure_it():
     elsewhere = RedirectionEndpoint(port=mock_server.free_port())
     elsewhere.stop()
     with pytest.raises(RuntimeError, match="served by another kernel"):
-        elsewhere.careless_pages(banner="http://127.0.0.1:9/banner.gif")
+        elsewhere.configure(banner="http://127.0.0.1:9/banner.gif")
 
 
 # --- the scripted browser -----------------------------------------------------------------------
@@ -121,11 +135,11 @@ def test_a_redirect_keeps_the_fragment_unless_it_has_its_own(location, previous,
     assert with_inherited_fragment(location, previous) == followed
 
 
-def test_the_browser_follows_redirects_across_sites_loads_images_and_keeps_its_history(app):
+def test_the_browser_follows_redirects_across_sites_loads_images_and_keeps_its_history():
     site = AttackerSite(mock_server.free_port())
+    shop = CarelessApp(mock_server.free_port(), banner=site.page("banner.gif"))
     try:
-        app.careless_pages(banner=site.page("banner.gif"))
-        welcome = f"{app.redirect_uri}/welcome?code=c&state=s"
+        welcome = shop.page("welcome") + "?code=c&state=s"
         browser = UserAgent()
         page = browser.visit(site.page("go", to=welcome + "#frag"))
         assert page.status_code == 200 and browser.history == [welcome + "#frag"]
@@ -133,6 +147,7 @@ def test_the_browser_follows_redirects_across_sites_loads_images_and_keeps_its_h
         assert browser.visit("http://127.0.0.1:9/nothing-answers") is None
     finally:
         site.stop()
+        shop.stop()
 
 
 # --- setup() ------------------------------------------------------------------------------------

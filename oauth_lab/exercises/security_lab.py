@@ -53,7 +53,7 @@ def _careful_callback(answer, no_pkce):
                 f"connected to {who}'s account: compare the answer's state with the request's")
 
     # Mix-up: the app asked Partner Accounts (the attacker's), and Fernhollow Accounts answered.
-    partner = AttackerAuthorizationServer(lab.app.port + 5, lab, {PARTNER_ID: APP})
+    partner = AttackerAuthorizationServer(lab.port + 8, lab, {PARTNER_ID: APP})
     app = OAuth2Session(PARTNER_ID, redirect_uri=lab.redirect_uri, scope=SCOPE, pkce="S256")
     url, _ = app.authorization_url(partner.metadata()["authorization_endpoint"])
     redirect = UserAgent("jane", "jane-password", lab.reach()).authorize(url, server=lab.issuer)

@@ -37,9 +37,8 @@ def click_the_prize(lab, artifacts, name):
     screenshot(lab, artifacts / f"notebook-{name}-framed.png", framing)  # the consent, over the decoy
 
     before = len(caught())
-    decoy = outer.get_by_role("button", name="Claim!")
-    decoy.scroll_into_view_if_needed()
-    box = decoy.bounding_box()
+    framing.locator(".jp-OutputArea-output").scroll_into_view_if_needed()
+    box = outer.get_by_role("button", name="Claim!").bounding_box()
     lab.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # where Jane clicks
     _wait_until(lab, lambda: len(caught()) > before, "the attacker's /catch to receive the code", 30_000)
     assert "code=" in caught()[-1]["path"], caught()[-1]

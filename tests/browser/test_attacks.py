@@ -4,10 +4,10 @@ frames, scripts, the Referer a real browser sends — done by the real thing.
 - clickjacking: the consent page framed on the attacker's page; a click on the decoy is a click on
   Allow when the server lets itself be framed, and does nothing when it sends the default headers
   (the frame stays empty);
-- the implicit grant across the app's open redirect: the attacker page's script sends itself the
+- the implicit grant across the shop's open redirect: the attacker page's script sends itself the
   token from the fragment;
-- Referer: from the app's careless welcome page Chromium sends the attacker the code and state, and
-  never the fragment — the same Referer the scripted browser sends.
+- Referer: from the shop's careless welcome page Chromium sends the attacker the code and state,
+  and never the fragment — the same Referer the scripted browser sends.
 Screenshots go to test-artifacts/attack-<what>.png.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from requests_oauthlib import OAuth2Session
 
 import mock_server
 from oauth_lab.attacker import DECOY, AttackerSite
+from oauth_lab.careless_app import CarelessApp
 from oauth_lab.lab import setup
 from oauth_lab.user_agent import referrer
 
@@ -43,10 +44,16 @@ def servers():
 def site(servers):
     lab, _ = servers
     site = AttackerSite(lab.app.port + 4)
-    lab.app.careless_pages(banner=site.page("banner.gif"))
     yield site
-    lab.app.configure(banner=None)
     site.stop()
+
+
+@pytest.fixture(scope="module")
+def shop(servers, site):
+    lab, _ = servers
+    shop = CarelessApp(lab.app.port + 6, banner=site.page("banner.gif"))
+    yield shop
+    shop.stop()
 
 
 def sign_in(page, server):
@@ -105,14 +112,14 @@ def test_clickjacking_the_default_server_leaves_the_frame_empty(page, servers, s
     assert len(site.caught()) == caught, "a click through an empty frame reached the attacker"
 
 
-def test_the_attackers_script_reads_the_token_the_open_redirect_carried(page, servers, site, artifacts):
-    lab, weak = servers
+def test_the_attackers_script_reads_the_token_the_open_redirect_carried(page, servers, site, shop, artifacts):
+    _, weak = servers
     implicit = weak["implicit"]
-    widget_2019 = requests.post(implicit.endpoint("registration"), json={
-        "redirect_uris": [lab.redirect_uri], "token_endpoint_auth_method": "none", "grant_types": ["implicit"],
+    shop_id = requests.post(implicit.endpoint("registration"), json={
+        "redirect_uris": [shop.redirect_uri], "token_endpoint_auth_method": "none", "grant_types": ["implicit"],
         "response_types": ["token"], "scope": "chats--access:ro"}).json()["client_id"]
-    onward = f"{lab.redirect_uri}/continue/{site.page('steal')}"
-    url, _ = OAuth2Session(client=MobileApplicationClient(widget_2019), redirect_uri=onward,
+    onward = shop.page("continue", site.page("steal"))
+    url, _ = OAuth2Session(client=MobileApplicationClient(shop_id), redirect_uri=onward,
                            scope=SCOPE).authorization_url(implicit.metadata["authorization_endpoint"])
     caught = len(site.caught())
     page.goto(url)
@@ -130,10 +137,10 @@ def test_the_attackers_script_reads_the_token_the_open_redirect_carried(page, se
 
 
 @pytest.mark.parametrize("grant", ["code", "token"])
-def test_chromium_sends_the_referer_the_scripted_browser_sends(page, servers, site, artifacts, grant):
-    lab, weak = servers
+def test_chromium_sends_the_referer_the_scripted_browser_sends(page, servers, site, shop, artifacts, grant):
+    _, weak = servers
     server = weak["no_pkce"] if grant == "code" else weak["implicit"]
-    welcome = f"{lab.redirect_uri}/welcome"
+    welcome = shop.page("welcome")
     app = requests.post(server.endpoint("registration"), json={
         "redirect_uris": [welcome], "token_endpoint_auth_method": "none", "scope": "customers:ro",
         **({} if grant == "code" else {"grant_types": ["implicit"], "response_types": ["token"]})}).json()
