@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from . import scopes
+from .settings import LIVECHAT
 from .state import current
 
 blueprint = Blueprint("metadata", __name__)
@@ -49,6 +50,10 @@ def authorization_server_metadata() -> dict:
     }
     if teaching := teaching_switches(settings):
         metadata["mock_server_teaching_switches"] = teaching
+    if settings.profile == LIVECHAT:
+        from .livechat.discovery import livechat_metadata  # the profile imports this module
+
+        metadata = livechat_metadata(metadata)
     return metadata
 
 
