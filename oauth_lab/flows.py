@@ -28,7 +28,7 @@ def authorization_code_flow(lab, client_id: str, scope: list[str], user: str = "
     app = OAuth2Session(client_id, redirect_uri=lab.redirect_uri, scope=scope, pkce="S256")
     url, _state = app.authorization_url(lab.metadata["authorization_endpoint"])
     browser = browser or UserAgent(user, f"{user}-password", lab.reach())
-    redirect = browser.authorize(url, decision)
+    redirect = browser.authorize(url, decision, lab.issuer)
     browser.deliver(redirect)
     app.fetch_token(lab.endpoint("token"), authorization_response=redirect,
                     client_secret=client_secret, include_client_id=client_secret is None)

@@ -54,6 +54,14 @@ class _FormParser(HTMLParser):
             self._button = None
 
 
+def server_of(authorization_url: str) -> str:
+    """The server an authorization URL points to: what precedes its /authorize path, or (LiveChat's
+    authorization endpoint is "/") what precedes its query."""
+    if "/authorize" in authorization_url:
+        return authorization_url.split("/authorize")[0]
+    return authorization_url.split("?")[0].rstrip("/")
+
+
 def forms_of(html: str) -> list[Form]:
     parser = _FormParser()
     parser.feed(html)
@@ -133,7 +141,7 @@ class UserAgent:
         """Visit the authorization URL and sign in if asked. Returns the consent page, or — when
         the server sends the browser back to the app with an error, at once or through its
         "Leave Fernhollow Accounts?" page — the URL the app receives."""
-        server = server or authorization_url.split("/authorize")[0]
+        server = server or server_of(authorization_url)
         page = self._follow_local(self._get(authorization_url), server)
         if not page.is_redirect:
             page = self.sign_in_if_asked(page, server)

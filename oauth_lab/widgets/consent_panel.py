@@ -42,7 +42,7 @@ class ConsentPanel(LabWidget):
 
     def _open(self):
         try:
-            page = self.browser.consent_page(self.authorization_url)
+            page = self.browser.consent_page(self.authorization_url, self.lab.issuer)
         except UserAgentError as error:
             reason = _error_text(error.response.text)
             self.asked = []
