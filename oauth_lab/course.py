@@ -46,6 +46,9 @@ COURSE = (
     Notebook("08-machine-to-machine-client-credentials", "Machine to machine: client credentials",
              "no user, no consent: the app's own token, and what it may reach", 25,
              ("or: client credentials", "call the API")),
+    Notebook("13-livechat-in-practice", "LiveChat in practice",
+             "the same client code against LiveChat's rules: what differs, what breaks, what to change", 30,
+             ("authorization request", "code → tokens", "expiry & refresh", "revocation")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 

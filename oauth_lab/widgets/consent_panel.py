@@ -90,10 +90,17 @@ class ConsentPanel(LabWidget):
         if location:
             params = "".join(f"<li><code>{escape(k)}={escape(mask(v) if k == 'code' else v)}</code></li>"
                              for k, v in self.received().items())
-            self._result.value = f"The browser is sent back to the app with:<ul>{params}</ul>"
+            where = "back to the app" if self.to_app else "to the server's error page"
+            self._result.value = f"The browser is sent {where} with:<ul>{params}</ul>"
+
+    @property
+    def to_app(self) -> bool:
+        """Whether the browser was sent to the app, not to a page of the server itself (LiveChat
+        sends every authorization error, a Deny too, to its own /ooops page)."""
+        return not self.value.startswith(self.lab.issuer + "/")
 
     def received(self) -> dict:
-        """The parameters the app receives on its redirect URI."""
+        """The parameters the browser is sent on with: to the app's redirect URI, as a rule."""
         return dict(parse_qsl(urlsplit(self.value).query)) if self.value else {}
 
     def text(self) -> str:
@@ -101,7 +108,7 @@ class ConsentPanel(LabWidget):
         lines += [f"  - {d} [{n}]" for d, n in self.asked]
         if self.value:
             got = ", ".join(f"{k}={mask(v) if k == 'code' else v}" for k, v in self.received().items())
-            lines.append(f"{self.decision or 'Answer'} → app receives: {got}")
+            lines.append(f"{self.decision or 'Answer'} → {'app receives' if self.to_app else 'error page'}: {got}")
         elif self.asked:
             lines.append("Waiting for Allow or Deny.")
         return "\n".join(lines)
