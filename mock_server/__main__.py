@@ -82,7 +82,11 @@ def banner(settings) -> str:
 
 
 def main(argv=None) -> int:
-    settings = settings_from_args(parse_args(argv))
+    try:
+        settings = settings_from_args(parse_args(argv))
+    except ValueError as error:  # settings that contradict each other (a profile with a switch)
+        print(f"python -m mock_server: {error}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     print(banner(settings), flush=True)
     from waitress import serve

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from flows import APP_CALLBACK, REPORTS, WIDGET, assert_oauth_error, call_api, pkce_pair, query_of
-from mock_server.__main__ import banner
+from mock_server.__main__ import banner, main
 from mock_server.runner import settings_from
 from mock_server.settings import Settings, Switches
 from oauth_lab.lab import setup
@@ -418,7 +418,7 @@ def test_metadata_names_the_profiles_endpoints_and_says_it_is_a_convenience(live
     issuer = livechat.issuer
     assert (metadata["authorization_endpoint"], metadata["token_endpoint"]) == (f"{issuer}/", f"{issuer}/v2/token")
     assert metadata["mock_server_profile"] == "livechat"
-    assert "publishes no RFC 8414 metadata" in metadata["mock_server_profile_description"]
+    assert "describe no RFC 8414 metadata document" in metadata["mock_server_profile_description"]
     assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token"]
     assert set(metadata["code_challenge_methods_supported"]) == {"plain", "S256"}
     assert not {"revocation_endpoint", "introspection_endpoint", "registration_endpoint", "jwks_uri",
@@ -433,9 +433,11 @@ def test_banner_shows_the_profile():
 
 
 @pytest.mark.parametrize("changes", [{"switches": Switches(require_pkce=False)}, {"profile": "okta"}])
-def test_settings_refuse_a_profile_with_switches_or_an_unknown_one(changes):
+def test_settings_refuse_a_profile_with_switches_or_an_unknown_one(changes, capsys):
     with pytest.raises(ValueError):
         Settings(**{"profile": "livechat", **changes})
+    assert main(["--profile", "livechat", "--no-require-pkce"]) == 2  # the command line says why
+    assert "takes no teaching switch" in capsys.readouterr().err
 
 
 def test_setup_refuses_a_found_server_with_another_profile(livechat):

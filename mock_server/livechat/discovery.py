@@ -1,5 +1,6 @@
-"""The profile's RFC 8414 metadata: LiveChat publishes none, so this document is a convenience of
-the mock — it says so — that lets the course's client code find the profile's endpoints."""
+"""The profile's RFC 8414 metadata: LiveChat's docs describe none, so this document is a
+convenience of the mock — it says so — that lets the course's client code find the profile's
+endpoints."""
 from __future__ import annotations
 
 from ..scopes import OPENID_CONNECT
@@ -12,8 +13,8 @@ ABSENT = ("registration_endpoint", "device_authorization_endpoint", "revocation_
           "id_token_signing_alg_values_supported", "claims_supported")
 DESCRIPTION = (
     "LiveChat's OAuth as its public docs describe it (https://platform.text.com/docs/authorization/"
-    "oauth-authorization). LiveChat's accounts server publishes no RFC 8414 metadata: this document "
-    "is a convenience of the mock, naming the profile's endpoints. LiveChat's own, outside RFC 8414: "
+    "oauth-authorization). LiveChat's docs describe no RFC 8414 metadata document: this one is a "
+    "convenience of the mock, naming the profile's endpoints. LiveChat's own, outside RFC 8414: "
     "revoke with DELETE {issuer}/v2/token, validate a token with GET {issuer}/v2/info.")
 
 

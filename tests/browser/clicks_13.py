@@ -7,7 +7,8 @@ import re
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
-from jupyterlab_driver import MOCK_SERVER_PORT, button, code_cell, output_text, run_cell_containing, screenshot
+from jupyterlab_driver import (MOCK_SERVER_PORT, button, code_cell, output_text, run_cell_containing, screenshot,
+                               sign_in_on_the_real_page)
 
 LIVECHAT = f"http://127.0.0.1:{MOCK_SERVER_PORT + 9}"  # the notebook's `lc`: setup(port=lab.port + 9, ...)
 
@@ -23,12 +24,7 @@ def advance_livechat_clock(seconds: int) -> None:
 def click_livechat_consent(lab, artifacts, name):
     advance_livechat_clock(30)
     consent = run_cell_containing(lab, "comma = OAuth2Session(")
-    with lab.context.expect_page() as opened:
-        consent.get_by_role("link", name="Open the real consent page in your browser").click()
-    real = opened.value
-    real.get_by_label("Username").fill("jane")
-    real.get_by_label("Password").fill("jane-password")
-    real.get_by_role("button", name="Sign in").click()
+    real = sign_in_on_the_real_page(lab, consent)
     assert real.get_by_role("heading", level=1).inner_text() == "Allow Fernhollow Reports?"
     assert "livechat profile" in real.locator("header").inner_text()
     page = real.locator("main").inner_text()
