@@ -53,7 +53,8 @@ def checks_before_the_request():
     user = signed_in_user()
     client_id = request.args.get("client_id")
     if request.method == "GET" and user and client_id:
-        if not current_app.extensions["livechat_authorize"].redirects.allows(client_id, user.id, current().clock.timestamp()):
+        limit = current_app.extensions["livechat_authorize"].redirects
+        if not limit.allows(client_id, user.id, current().clock.timestamp()):
             return ooops("access_denied", "too_many_redirects")
     return None
 

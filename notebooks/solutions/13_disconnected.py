@@ -2,10 +2,8 @@
 # the bearer token; its refresh token is revoked with it.
 import requests
 
-from oauth_lab import setup
 from oauth_lab.flows import authorization_code_flow
 
-lc = setup(port=lab.port + 9, make_current=False, profile="livechat")  # found running in the notebook
 reports = authorization_code_flow(lc, "fernhollow-reports", ["customers:ro"], client_secret="reports-secret")
 requests.delete(f"{lc.url}/v2/token", headers={"Authorization": f"Bearer {reports.token['access_token']}"})
 my_answer = reports.token

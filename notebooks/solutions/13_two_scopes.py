@@ -2,10 +2,8 @@
 # which LiveChat reads as one unknown scope name).
 from requests_oauthlib import OAuth2Session
 
-from oauth_lab import setup
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
-lc = setup(port=lab.port + 9, make_current=False, profile="livechat")  # found running in the notebook
 app = OAuth2Session("fernhollow-reports", redirect_uri=lc.redirect_uri, scope="chats--all:ro,customers:ro",
                     pkce="S256")
 url, state = app.authorization_url(lc.metadata["authorization_endpoint"])
