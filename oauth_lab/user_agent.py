@@ -151,11 +151,20 @@ class UserAgent:
         except requests.ConnectionError:
             return None
 
-    def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
-        """Type the user code on the device page, sign in if asked, and decide; returns the page text."""
+    def device_consent_page(self, verification_uri: str, user_code: str) -> requests.Response:
+        """Open the device page, sign in if asked and type the user code: the page that asks
+        Allow or Deny (RFC 8628 §3.3)."""
         server = verification_uri.rsplit("/device", 1)[0]
         page = self.sign_in_if_asked(self._get(verification_uri), server)
         page = self._submit(page, "Continue", user_code=user_code)
         if page.status_code != 200:
             raise UserAgentError(f"The code was refused (HTTP {page.status_code}).", page)
-        return self._submit(page, decision).text
+        return page
+
+    def decide_on_device_page(self, consent_page: requests.Response, decision: str = "Allow") -> str:
+        """Click Allow or Deny on the device's consent page; returns the page that answers."""
+        return self._submit(consent_page, decision).text
+
+    def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
+        """Type the user code on the device page, sign in if asked, and decide; returns the page text."""
+        return self.decide_on_device_page(self.device_consent_page(verification_uri, user_code), decision)
