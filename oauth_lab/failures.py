@@ -26,11 +26,15 @@ RFC = {
     "unsupported_response_type": "RFC 6749 §4.1.2.1 — this response_type is not offered",
     "invalid_token": "RFC 6750 §3.1 — the access token is expired, revoked or not genuine",
     "insufficient_scope": "RFC 6750 §3.1 — the token is fine but lacks the scope this call needs",
-    "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: keep polling",
-    "slow_down": "RFC 8628 §3.5 — polling too fast: wait 5 s longer",
-    "expired_token": "RFC 8628 §3.5 — the device code expired",
+    "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: poll again after interval seconds",
+    "slow_down": "RFC 8628 §3.5 — polling too fast: add 5 s to the interval from now on",
+    "expired_token": "RFC 8628 §3.5 — the device code expired: stop polling; start again when the user asks",
     "mismatching_state": "RFC 6749 §10.12 — the answer does not belong to a request this app made "
                          "(CSRF): throw it away",
+}
+# The same code means something else at the token endpoint (this server's /token): a device polling.
+AT_TOKEN_ENDPOINT = {
+    "access_denied": "RFC 8628 §3.5 — the user denied the device's request: stop polling",
 }
 
 
@@ -71,9 +75,14 @@ class Failure:
                     rows.append((key, str(body[key])))
             if challenge := self.answer["response_headers"].get("WWW-Authenticate"):
                 rows.append(("WWW-Authenticate", challenge))
-        if self.error in RFC:
-            rows.append(("Standard", RFC[self.error]))
+        if standard := self.standard():
+            rows.append(("Standard", standard))
         return rows
+
+    def standard(self) -> str | None:
+        """Where the standard defines this answer's error code."""
+        polled = bool(self.answer) and self.answer["path"].split("?")[0] == "/token"
+        return (polled and AT_TOKEN_ENDPOINT.get(self.error)) or RFC.get(self.error)
 
     def text(self) -> str:
         return "\n".join(f"{k}: {v}" for k, v in self.lines())
