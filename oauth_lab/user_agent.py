@@ -56,6 +56,36 @@ def forms_of(html: str) -> list[Form]:
     return parser.forms
 
 
+class _MainText(HTMLParser):
+    BLOCKS = ("p", "h1", "h2", "div", "form", "li")
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.parts = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag == "main"
+        if self.depth:
+            self.parts.append("\0" if tag in self.BLOCKS else " [" if tag == "button" else "")
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == "button":
+            self.parts.append("]")
+        self.depth -= tag == "main"
+
+    def handle_data(self, data):
+        if self.depth:
+            self.parts.append(data)
+
+
+def main_text(html: str) -> str:
+    """A page's main content as a reader sees it: one line per paragraph, buttons in brackets."""
+    parser = _MainText()
+    parser.feed(html)
+    lines = (" ".join(block.split()) for block in "".join(parser.parts).split("\0"))
+    return "\n".join(line for line in lines if line)
+
+
 class UserAgentError(RuntimeError):
     """The pages did not go as a user expects (an error page, a wrong password...)."""
 
