@@ -12,9 +12,13 @@ from dataclasses import dataclass
 
 from .widgets.base import escape
 
-# The journey of the authorization code flow, as the "where we are" strip shows it.
+# The journey of each flow, as the "where we are" strip shows it: the authorization code flow,
+# and the device flow (RFC 8628), whose user decides on another device while the app polls.
 STEPS = ("register the app", "authorization request", "sign-in & consent", "code → tokens",
          "call the API", "expiry & refresh", "revocation")
+DEVICE_STEPS = ("register the app", "device & user codes", "user decides on another device",
+                "polling → tokens", "call the API", "expiry & refresh", "revocation")
+FLOWS = {"code": ("", STEPS), "device": (" (device flow)", DEVICE_STEPS)}
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,8 @@ class Notebook:
     title: str
     what: str  # one line for the course table
     minutes: int  # a learner's expected time
-    steps: tuple[str, ...] = ()  # the STEPS this notebook is about; () = the whole journey
+    steps: tuple[str, ...] = ()  # the steps of its flow this notebook is about; () = the whole journey
+    flow: str = "code"  # a key of FLOWS
 
 
 COURSE = (
@@ -39,6 +44,9 @@ COURSE = (
     Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", 20, ("call the API",)),
     Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation", 25,
              ("expiry & refresh",)),
+    Notebook("09-devices-without-a-browser-device-flow", "Devices without a browser",
+             "the device flow: a code on the TV, Allow on your phone, polling", 30,
+             ("device & user codes", "user decides on another device", "polling → tokens"), "device"),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 
@@ -57,11 +65,12 @@ def navigation(name: str) -> str:
 
 
 def where_we_are(name: str) -> str:
-    """The flow as one line, this notebook's part in bold (markdown)."""
+    """The notebook's flow as one line, this notebook's part in bold (markdown)."""
     notebook = BY_NAME[name]
+    which, steps = FLOWS[notebook.flow]
     if not notebook.steps:
-        return "**Where we are:** " + " → ".join(STEPS) + " — *the whole journey, seen from above*"
-    return "**Where we are:** " + " → ".join(f"**▶ {s}**" if s in notebook.steps else s for s in STEPS)
+        return f"**Where we are{which}:** " + " → ".join(steps) + " — *the whole journey, seen from above*"
+    return f"**Where we are{which}:** " + " → ".join(f"**▶ {s}**" if s in notebook.steps else s for s in steps)
 
 
 def header(name: str) -> str:
