@@ -108,7 +108,7 @@ def test_a_finished_poller_sends_nothing_more(lab, tv):
     sent = polls_recorded(lab, grant)
     assert poller.poll() == "tokens" and poller.poll(wait=False) == "tokens"
     assert polls_recorded(lab, grant) == sent  # RFC 8628 §3.5: the device stops polling
-    assert poller.wait_and_poll.disabled and poller.poll_now.disabled
+    assert all(b.disabled for b in (poller.wait_and_poll, poller.poll_now, poller.allow, poller.deny))
 
 
 def test_jane_denies(lab, tv):
@@ -124,6 +124,7 @@ def test_nobody_decides_and_the_codes_expire(lab, tv):
     poller = DevicePoller(lab, tv, grant)
     lab.clock.advance(grant["expires_in"])
     assert poller.poll(wait=False) == "expired_token" and poller.finished
+    assert poller.allow.disabled and poller.deny.disabled  # too late to decide: nothing to click
 
 
 def test_another_apps_device_code_is_refused(lab):

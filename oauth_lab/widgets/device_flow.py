@@ -186,7 +186,7 @@ class DevicePoller(LabWidget):
 
     def _redraw(self) -> None:
         self.wait_and_poll.disabled = self.poll_now.disabled = self.finished
-        self.allow.disabled = self.deny.disabled = bool(self.decision or self.refused)
+        self.allow.disabled = self.deny.disabled = bool(self.decision or self.refused or self.finished)
         head, *rest = self._lines()
         rows = "".join(f"<li>{escape(line)}</li>" for line in rest)
         tokens = ""
