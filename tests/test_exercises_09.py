@@ -27,47 +27,27 @@ def tv_client_id(lab):
         "scope": "chats--access:ro customers:ro"}).json()["client_id"]
 
 
+def polling_loop(poll, goes_on=("authorization_pending", "slow_down"), step=5, waits=True):
+    """A polling loop as a learner might write it, with one thing wrong: which answers it goes on
+    after, what it adds to the interval on slow_down, whether it waits at all."""
+    def loop(device_code, interval, wait):
+        while True:
+            if waits:
+                wait(interval)
+            try:
+                return poll(device_code)
+            except OAuth2Error as error:
+                if error.error not in goes_on:
+                    raise
+                interval += step if error.error == "slow_down" else 0
+    return loop
+
+
 def loops(lab, client_id):
-    """Wrong polling loops, each the way a learner might write it."""
     tv = OAuth2Session(client=DeviceClient(client_id))
 
     def poll(device_code):
         return tv.fetch_token(lab.endpoint("token"), device_code=device_code, include_client_id=True)
-
-    def never_slows_down(device_code, interval, wait):
-        while True:
-            wait(interval)
-            try:
-                return poll(device_code)
-            except OAuth2Error as error:
-                if error.error not in ("authorization_pending", "slow_down"):
-                    raise
-
-    def never_waits(device_code, interval, wait):
-        while True:
-            try:
-                return poll(device_code)
-            except OAuth2Error as error:
-                if error.error not in ("authorization_pending", "slow_down"):
-                    raise
-
-    def polls_on_after_a_denial(device_code, interval, wait):
-        while True:
-            wait(interval)
-            try:
-                return poll(device_code)
-            except OAuth2Error as error:
-                if error.error == "slow_down":
-                    interval += 5
-
-    def gives_up_at_slow_down(device_code, interval, wait):
-        while True:
-            wait(interval)
-            try:
-                return poll(device_code)
-            except OAuth2Error as error:
-                if error.error != "authorization_pending":
-                    raise
 
     def polls_once(device_code, interval, wait):
         wait(interval)
@@ -77,14 +57,20 @@ def loops(lab, client_id):
             return None
 
     def returns_a_made_up_token(device_code, interval, wait):
-        return {"access_token": "made-up"} if never_slows_down(device_code, interval + 5, wait) else None
+        polling_loop(poll)(device_code, interval, wait)
+        return {"access_token": "made-up"}
 
     def another_app(device_code, interval, wait):
         stranger = OAuth2Session(client=DeviceClient("fernhollow-widget"))
         wait(interval)
         return stranger.fetch_token(lab.endpoint("token"), device_code=device_code, include_client_id=True)
 
-    return locals()
+    return {"never_slows_down": polling_loop(poll, step=0),
+            "never_waits": polling_loop(poll, waits=False),
+            "polls_on_after_a_denial": polling_loop(
+                poll, goes_on=("authorization_pending", "slow_down", "access_denied")),
+            "gives_up_at_slow_down": polling_loop(poll, goes_on=("authorization_pending",)),
+            "polls_once": polls_once, "returns_a_made_up_token": returns_a_made_up_token, "another_app": another_app}
 
 
 @pytest.mark.parametrize("name, why", [

@@ -68,7 +68,8 @@ def test_screen_svg_is_the_same_in_another_interpreter():
     other = subprocess.run([sys.executable, "-c", program, json.dumps(GRANT)], capture_output=True,
                            text=True, check=True, env={"PYTHONHASHSEED": "123"}).stdout
     assert other == DeviceScreen(GRANT).svg()
-    assert DeviceScreen(dict(GRANT, verification_uri_complete=GRANT["verification_uri"])).qr() != DeviceScreen(GRANT).qr()
+    elsewhere = dict(GRANT, verification_uri_complete=GRANT["verification_uri"])
+    assert DeviceScreen(elsewhere).qr() != DeviceScreen(GRANT).qr()
 
 
 def test_a_long_proxied_verification_uri_still_fits_beside_the_qr_code():
@@ -191,7 +192,8 @@ def test_the_device_flow_diagram_names_the_device_and_the_other_device(lab, tv):
     diagram = SequenceDiagram(lab.transcript.flow(device_code=grant["device_code"]), names=DEVICE_FLOW)
     assert diagram.participants == ["Browser, another device", "Device (your code)", "Authorization server"]
     lines = diagram.text().splitlines()
-    assert lines[2] == " 3. [screen] Device (your code) → Browser, another device: shows verification_uri and user_code"
+    assert lines[2] == (" 3. [screen] Device (your code) → Browser, another device: "
+                        "shows verification_uri and user_code")
     assert lines[3].endswith("POST /token (grant_type=device_code, client_id, device_code)"), lines[3]
     assert "on screen, not HTTP" in diagram.svg()
     ET.fromstring(diagram.svg())

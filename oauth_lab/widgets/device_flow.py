@@ -20,7 +20,7 @@ import traitlets
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from ..user_agent import UserAgent, UserAgentError
-from .base import LabWidget, escape, mask
+from .base import LabWidget, Picture, escape, mask
 from .clock import duration, expiry
 from .consent_panel import SCOPE_LINE, alert_text
 
@@ -29,7 +29,7 @@ SLOW_DOWN_STEP = 5  # RFC 8628 §3.5: "the interval MUST be increased by 5 secon
 DEFAULT_INTERVAL = 5  # RFC 8628 §3.2: the interval when the server names none
 
 
-class DeviceScreen:
+class DeviceScreen(Picture):
     """What the device shows the user: where to go, the code to type, and a QR code of both."""
 
     WIDTH, HEIGHT, QR_SCALE, TEXT_WIDTH = 640, 240, 4, 420
@@ -69,15 +69,6 @@ class DeviceScreen:
     def text(self) -> str:
         return (f"{self.app_name}: scan the QR code or, using a browser on another device, visit "
                 f"{self.grant['verification_uri']} and enter the code {self.grant['user_code']}")
-
-    def _repr_svg_(self) -> str:
-        return self.svg()
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(self.text())
 
 
 @dataclass(frozen=True)
@@ -182,7 +173,8 @@ class DevicePoller(LabWidget):
             then = {"slow_down": f"; interval now {poll.interval} s", "authorization_pending": ""}
             return f"400 {poll.answer}" + then.get(poll.answer, " — stop polling")
         token = self.value
-        return f"200 — {token.get('token_type')} token, expires_in {token.get('expires_in')}, scope {scope_text(token.get('scope', ''))}"
+        return (f"200 — {token.get('token_type')} token, expires_in {token.get('expires_in')}, "
+                f"scope {scope_text(token.get('scope', ''))}")
 
     def _redraw(self) -> None:
         self.wait_and_poll.disabled = self.poll_now.disabled = self.finished

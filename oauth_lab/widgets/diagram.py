@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 
-from .base import escape, mask
+from .base import Picture, escape, mask
 
 BROWSER, APP = "User's browser", "App (your code)"
 SERVER, API = "Authorization server", "API (resource server)"
@@ -207,7 +207,7 @@ def arrows_of(messages: list[dict], show: bool = False) -> list[Arrow]:
 CHAR_W, ROW, MARGIN, HEAD_H, BOX, MIN_GAP, LEGEND_W = 6.5, 30, 16, 30, 160, 180, 320
 
 
-class SequenceDiagram:
+class SequenceDiagram(Picture):
     def __init__(self, messages: list[dict], title: str = "", show_secrets: bool = False,
                  names: dict | None = None):
         """``names`` renames participants, e.g. ``DEVICE_FLOW`` for RFC 8628's device and browser."""
@@ -258,15 +258,6 @@ class SequenceDiagram:
                   for n, a in enumerate(self.arrows, 1)]
         parts += _legend(MARGIN, bottom + MARGIN + 6, screen)
         return "\n".join(parts + ["</svg>"])
-
-    def _repr_svg_(self) -> str:
-        return self.svg()
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(self.text())
 
 
 def _lifeline(name: str, x: int, top: int, bottom: int) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from jupyterlab_driver import button, mock_server, output_text, run_cell_containing, screenshot, wait_for_output
+from jupyterlab_driver import (button, mock_server, open_and_sign_in, output_text, run_cell_containing,
+                               screenshot, wait_for_output)
 
 
 def approve_in_the_browser_then_poll(lab, artifacts, name):
@@ -20,12 +21,7 @@ def approve_in_the_browser_then_poll(lab, artifacts, name):
     button(poller, "Poll now").click()
     wait_for_output(lab, poller, r"poll 2 at \+5 s: 400 slow_down; interval now 10 s", "slow_down")
 
-    with lab.context.expect_page() as opened:
-        poller.get_by_role("link", name="Open the verification page in your browser").click()
-    real = opened.value
-    real.get_by_label("Username").fill("jane")
-    real.get_by_label("Password").fill("jane-password")
-    real.get_by_role("button", name="Sign in").click()
+    real = open_and_sign_in(lab, poller, "Open the verification page in your browser")  # the QR code's URL
     page = real.locator("main").inner_text()
     assert f"Allow only if it shows {user_code} right now" in " ".join(page.split()), page  # RFC 8628 §5.4
     real.screenshot(path=artifacts / f"notebook-{name}-verification-page.png", full_page=True)
