@@ -9,13 +9,18 @@ STAMP   = $(VENV)/.installed
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	@echo "Installing requirements.txt (JupyterLab, Flask, Authlib, Playwright...) into $(VENV):"
+	@echo "about 120 MB to download and 500 MB on disk. The first time this takes a few minutes,"
+	@echo "depending on your network; with pip's cache warm, about 20 seconds."
+	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# As root (a container, a dev box) JupyterLab refuses to start without --allow-root.
 lab: $(STAMP)  ## open JupyterLab on the first notebook (the server starts from the notebook)
-	@if [ -f notebooks/00-start-here.ipynb ]; then \
-		$(VENV)/bin/jupyter lab notebooks/00-start-here.ipynb; \
+	@if [ "$$(id -u)" = 0 ]; then root=--allow-root; else root=; fi; \
+	if [ -f notebooks/00-start-here.ipynb ]; then \
+		$(VENV)/bin/jupyter lab $$root notebooks/00-start-here.ipynb; \
 	else $(PY) -m mock_server; fi
 
 test: $(STAMP)  ## every test

@@ -10,7 +10,7 @@ import sys
 from .app import create_app
 from .clients import demo_apps
 from .metadata import teaching_switches
-from .runner import settings_from
+from .runner import SERVER_SOFTWARE, settings_from
 from .settings import APP_REDIRECT_URI, REDIRECT_MATCHING
 from .users import DEMO_USERS
 
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     print(banner(settings), flush=True)
     from waitress import serve
 
-    serve(app, host=settings.host, port=settings.port, threads=8, ident="mock-oauth")
+    serve(app, host=settings.host, port=settings.port, threads=8, ident=SERVER_SOFTWARE)
     return 0
 
 

@@ -6,7 +6,9 @@ the instructor's clock or read everyone's secrets from the transcript.
 """
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
 
 from flask import Blueprint, abort, jsonify, request
 
@@ -42,17 +44,20 @@ def move_clock():
 
 @blueprint.get("/transcript")
 def transcript():
-    since = request.args.get("since", "0")
-    if not since.isdigit():
+    try:  # int(), not str.isdigit(): "²" is a digit int() refuses
+        since = int(request.args.get("since", "0"))
+    except ValueError:
+        since = -1
+    if since < 0:
         abort(400, description="'since' must be a message number.")
     transcript, flow = current().transcript, request.args.get("flow", "")
     if flow:
         name, _, value = flow.partition(":")
         if name not in FOLLOWED:
             abort(400, description=f"'flow' starts from one of {', '.join(FOLLOWED)}: e.g. state:xyz.")
-        messages = transcript.flow(int(since), **{name: value})
+        messages = transcript.flow(since, **{name: value})
     else:
-        messages = transcript.messages(int(since), request.args.get("key"))
+        messages = transcript.messages(since, request.args.get("key"))
     return jsonify(messages=[m.to_dict() for m in messages], last_seq=transcript.last_seq())
 
 
@@ -68,6 +73,28 @@ ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?
 PREFIX = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/)*")
 
 
+LEARNING = "/_mock/public-url"
+
+
+def learning_request() -> bool:
+    """The browser's one POST that teaches the server its public URL. It comes through the proxy
+    with the hub's Host, which the Host check cannot know yet: it lets this one request through,
+    and the one-time token below decides (a rebinding page cannot get the token: fetching it is
+    Host-checked)."""
+    return request.path == LEARNING and request.method == "POST" and not current().settings.public_url
+
+
+@blueprint.get("/public-url/token")
+def learning_token():
+    """A one-time token for the learning POST; only a caller on loopback with one of our own names
+    in Host (the notebook's kernel) gets it, and puts it into the script the browser runs."""
+    state = current()
+    if state.settings.public_url:
+        abort(409, description=f"The public URL is already set: {state.settings.public_url}.")
+    state.learning_token = secrets.token_urlsafe(32)  # never seeded: it must not be predictable
+    return jsonify(token=state.learning_token)
+
+
 @blueprint.post("/public-url")
 def learn_public_url():
     """Learn the browser-facing URL, once, on a hub that does not announce it.
@@ -81,15 +108,21 @@ def learn_public_url():
 
     400 unless `origin` is an http(s) origin (scheme, host, port: nothing more) and `prefix` a
     path with a slash at each end; 409 once a public URL is set, configured or learned: an issuer
-    must not change under clients that have read it. Answers the new issuer and redirect URIs.
+    must not change under clients that have read it; 403 without the one-time token of
+    ``GET /_mock/public-url/token``. Answers the new issuer and redirect URIs.
     """
     body = json_body()
     jupyter_url = _jupyter_url(body) if isinstance(body, dict) else None
     if jupyter_url is None:
-        abort(400, description='Send {"origin": "https://<hub host>", "prefix": "/user/<name>/"}.')
+        abort(400, description='Send {"origin": "https://<hub host>", "prefix": "/user/<name>/", '
+                               '"token": "<from GET /_mock/public-url/token>"}.')
     state = current()
     if state.settings.public_url:
         abort(409, description=f"The public URL is already set: {state.settings.public_url}.")
+    sent, expected = body.get("token"), state.learning_token
+    if not (isinstance(sent, str) and expected and hmac.compare_digest(sent.encode(), expected.encode())):
+        abort(403, description="Send the one-time token from GET /_mock/public-url/token.")
+    state.learning_token = None
     public_url, app_url = behind_jupyter(jupyter_url)
     redirect_uris = dict.fromkeys((*state.settings.app_redirect_uris, app_url + APP_CALLBACK))
     # Views read current().settings on every request: the new URL holds from the next one on.

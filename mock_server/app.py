@@ -5,9 +5,7 @@ security lab does).
 """
 from __future__ import annotations
 
-import secrets
-
-from flask import Flask, render_template, request
+from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
 from . import admin, agent_api, clients, consent, device, errors, metadata, oidc, resource_api
@@ -18,9 +16,10 @@ from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeG
                      OpenIDCode, RefreshTokenGrant, StrictCodeChallenge)
 from .ids import Ids
 from .keys import SigningKeys
-from .models import Client, Setting
+from .models import Client
 from .recording import install_recorder
 from .resource import ResourceProtector
+from .sessions import DatabaseSessionInterface
 from .settings import Settings
 from .state import ServerState, current
 from .storage import Storage
@@ -45,9 +44,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["mock_server"] = state
     app.config.update(SESSION_COOKIE_NAME="mock_oauth_session", SESSION_COOKIE_SAMESITE="Lax")
+    app.session_interface = DatabaseSessionInterface()
     with app.app_context():
         state.keys = SigningKeys(state.storage, state.clock, deterministic)
-        app.secret_key = _session_secret(state)
         users.ensure_demo_users(state.db)
         clients.ensure_demo_apps(state.db, settings)
         state.storage.session.remove()
@@ -80,23 +79,9 @@ def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer
     return server
 
 
-def _session_secret(state: ServerState) -> str:
-    """The cookie-signing key: kept in storage so sign-ins survive a restart with --db."""
-    row = state.db.get(Setting, "session_secret")
-    if row is None:
-        value = state.ids.token() if state.ids.seeded else secrets.token_urlsafe(32)
-        row = Setting(name="session_secret", value=value)
-        state.db.add(row)
-        state.db.commit()
-    return row.value
-
-
 def _install_request_hooks(app: Flask, state: ServerState) -> None:
-    @app.before_request
-    def serialise():
-        state.storage.lock.acquire()
-        request.environ["mock_server.locked"] = True
-
+    app.wsgi_app = _one_at_a_time(app.wsgi_app, state)
+    app.before_request(errors.guard_host)  # first: before any other hook or view runs
     install_recorder(app, state)
     app.before_request(errors.guard_request)
 
@@ -112,11 +97,18 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
     @app.teardown_request
     def release(_exc):
         state.storage.session.remove()
-        if request.environ.pop("mock_server.locked", False):
-            state.storage.lock.release()
 
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.register_error_handler(Exception, errors.handle_unexpected)
+
+
+def _one_at_a_time(wsgi_app, state: ServerState):
+    """Serve requests one at a time around the database (storage.py says why): from before the
+    browser session is read until the response is complete."""
+    def serve(environ, start_response):
+        with state.storage.lock:
+            return wsgi_app(environ, start_response)
+    return serve
 
 
 def home():

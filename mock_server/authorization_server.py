@@ -6,16 +6,14 @@ it), and a failed client authentication says what to check.
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _AuthorizationServer
-from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, UnsupportedResponseTypeError
 
 from .errors import rfc_text
+from .metadata import authorization_server_metadata
 
 DESCRIPTIONS = {
     "invalid_request": "A required parameter is missing, repeated or malformed.",
-    "invalid_grant": "The code or refresh token is invalid, expired, revoked or not yours.",
-    "unsupported_grant_type": "This server offers authorization_code, refresh_token, "
-                              "client_credentials and the device_code grant.",
-    "unsupported_response_type": "This server offers response_type=code.",
+    "invalid_grant": "The code or token is invalid, expired, revoked or was issued to another app.",
     "unsupported_token_type": "This server revokes and introspects access and refresh tokens.",
     "access_denied": "The user (or the server) denied the request.",
     "authorization_pending": "The user has not decided yet: poll again after `interval` seconds.",
@@ -35,8 +33,25 @@ class AuthorizationServer(_AuthorizationServer):
             raise
 
     def handle_error_response(self, request, error):
+        if isinstance(error, UnsupportedResponseTypeError):
+            # Authlib 1.9 passes its message and the response type to this error in swapped
+            # order, so `description` holds the bare response type: say it in a sentence.
+            error.description = rfc_text(f"response_type={error.description} is not supported. "
+                                         + general_description(error.error))
         if not error.description:  # some Authlib errors only describe themselves in a method
             specific = error.get_error_description()
-            general = DESCRIPTIONS.get(error.error, "The request was refused.")
+            general = general_description(error.error)
             error.description = rfc_text(f"{specific}. {general}" if specific else general)
         return super().handle_error_response(request, error)
+
+
+def general_description(error: str) -> str:
+    """What the error means here; what is on offer is read from the metadata, which follows the
+    teaching switches (response_type=token exists only with allow_implicit)."""
+    metadata = authorization_server_metadata()
+    if error == "unsupported_response_type":
+        return f"This server offers response_type={' or '.join(metadata['response_types_supported'])}."
+    if error == "unsupported_grant_type":  # the implicit grant never comes to the token endpoint
+        grant_types = [g for g in metadata["grant_types_supported"] if g != "implicit"]
+        return f"The token endpoint takes grant_type {', '.join(grant_types)}."
+    return DESCRIPTIONS.get(error, "The request was refused.")

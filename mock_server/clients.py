@@ -7,12 +7,17 @@ secret). The secret is shown once, at registration, and never again.
 """
 from __future__ import annotations
 
+import hmac
+import json
+
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint as _ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
 from flask import Blueprint, render_template, request
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from . import redirects, scopes
 from .errors import json_body, json_error, rfc_text
@@ -23,24 +28,60 @@ from .users import check_csrf, csrf_token
 
 blueprint = Blueprint("clients", __name__)
 
+# RFC 7591 §2 (and §2.3, OIDC Registration §2 for the last one): each field's JSON type. A wrong
+# type must be the §3.2.2 error, never a crash in a validator that assumes the type.
 STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoint_auth_method",
                  "tos_uri", "policy_uri", "jwks_uri", "software_id", "software_version",
-                 "id_token_signed_response_alg")
-LIST_FIELDS = ("redirect_uris", "grant_types", "response_types", "contacts")
+                 "software_statement", "id_token_signed_response_alg")
+LIST_FIELDS = ("grant_types", "response_types", "contacts")
 APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
+
+
+def _is_string_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _is_unicode(value) -> bool:
+    """No lone surrogate ("\\ud800") anywhere: JSON's syntax allows one, but it is no Unicode
+    character (RFC 8259 §8.2) and cannot be stored or sent as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_public_jwk_set(value) -> bool:
+    """RFC 7591 §2 `jwks`: a JWK Set (RFC 7517 §5) of the client's *public* keys, checked by
+    importing it (joserfc raises TypeError, not its own error, for some shapes, and Authlib's
+    validator lets that through as a 500)."""
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
+        return False
+    try:
+        keys = KeySet.import_key_set(value).keys
+    except (JoseError, ValueError, TypeError):
+        return False
+    return not any(key.is_private for key in keys)  # a private or symmetric key is a leaked secret
 
 
 def metadata_problem(data) -> OAuth2Error | None:
     """What is wrong with this client metadata, as the RFC 7591 §3.2.2 error, or None."""
     if not isinstance(data, dict) or not data:
         return InvalidClientMetadataError("The body must be a non-empty JSON object.")
+    if not _is_string_list(data.get("redirect_uris", [])) or not _is_unicode(data.get("redirect_uris")):
+        return InvalidRedirectURIError("'redirect_uris' must be a list of strings.")
+    if not _is_unicode(data):
+        return InvalidClientMetadataError("Every string must be Unicode text: no lone surrogates "
+                                          "(RFC 8259 section 8.2).")
     for name in STRING_FIELDS:
         if name in data and not isinstance(data[name], str):
             return InvalidClientMetadataError(f"'{name}' must be a string.")
     for name in LIST_FIELDS:
-        value = data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not _is_string_list(data.get(name, [])):
             return InvalidClientMetadataError(f"'{name}' must be a list of strings.")
+    if "jwks" in data and not is_public_jwk_set(data["jwks"]):
+        return InvalidClientMetadataError("'jwks' must be a JWK Set of public keys: an object whose "
+                                          "'keys' is a list of keys (RFC 7517 section 5).")
     for uri in data.get("redirect_uris", []):
         if problem := redirects.registration_problem(uri):
             return InvalidRedirectURIError(rfc_text(problem))
@@ -59,12 +100,13 @@ def metadata_problem(data) -> OAuth2Error | None:
 class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
     def authenticate_token(self, request):
         """No initial access token on loopback (one learner, one machine); off loopback, the
-        token printed in the banner (RFC 7591 §3)."""
+        token printed in the banner (RFC 7591 §3) — from an app and from the console alike."""
         settings = current().settings
-        if getattr(request, "from_console", False) or settings.on_loopback:
+        if settings.on_loopback:
             return True
         sent = request.headers.get("Authorization", "")
-        return bool(settings.registration_token) and sent == f"Bearer {settings.registration_token}"
+        return bool(settings.registration_token) and hmac.compare_digest(
+            sent.encode(), f"Bearer {settings.registration_token}".encode())
 
     def extract_client_metadata(self, request):
         if problem := metadata_problem(request.payload.data):
@@ -118,12 +160,11 @@ class _Payload(JsonPayload):
         return self._data
 
 
-def register(metadata: dict, headers: dict | None = None, from_console: bool = False):
+def register(metadata: dict, headers: dict | None = None):
     """Run RFC 7591 registration; returns (status, body, headers) — errors in the RFC shape too.
     The console and the HTTP endpoint share it, so both apply the same rules."""
     http_request = JsonRequest("POST", current().settings.issuer + "/register", headers or {})
     http_request.payload = _Payload(metadata)
-    http_request.from_console = from_console
     try:
         return current().registration(http_request)
     except AccessDeniedError:
@@ -162,6 +203,14 @@ def demo_apps(settings) -> list[dict]:
     ]
 
 
+def is_trusted(client) -> bool:
+    """Whether the server may send the browser straight to this app's redirect URIs: only the
+    demo apps', which the server registered itself. Anyone can register an app, and with it a
+    redirect URI nobody vetted (RFC 9700 §4.11.2)."""
+    demo_ids = {app["client_id"] for app in demo_apps(current().settings)}
+    return client is not None and client.client_id in demo_ids
+
+
 def ensure_demo_apps(db, settings) -> None:
     """Register the demo apps, or re-point their callbacks at the app's current address."""
     for app in demo_apps(settings):
@@ -195,29 +244,39 @@ def console():
     form, result, error, status = request.form, None, None, 200
     if request.method == "POST":
         check_csrf()
-        code, body, _ = register(console_metadata(form), from_console=True)
+        # Off loopback the console asks for the initial access token, as /register does.
+        typed = form.get("initial_access_token", "").strip()
+        code, body, _ = register(console_metadata(form), {"Authorization": f"Bearer {typed}"} if typed else {})
         if code == 201:
             result, status = body, 201
         else:
             error, status = body.get("error_description") or body.get("error"), code
     apps = current().db.query(Client).filter_by(is_resource_server=False).order_by(Client.id).all()
     page = render_template("console.html", apps=apps, result=result, error=error, form=form,
-                           groups=scopes.grouped(), csrf_token=csrf_token())
+                           groups=scopes.grouped(), csrf_token=csrf_token(),
+                           needs_token=not current().settings.on_loopback)
     return page, status
 
 
 def console_metadata(form) -> dict:
-    """The console form as RFC 7591 metadata (redirect URIs comma- or line-separated, as LiveChat)."""
-    app_type = form.get("app_type", "server-side")
-    uris = [u.strip() for u in form.get("redirect_uris", "").replace(",", "\n").splitlines() if u.strip()]
+    """The console form as RFC 7591 metadata."""
+    return app_metadata(form.get("client_name", ""), form.get("app_type", "server-side"),
+                        form.get("redirect_uris", ""), form.getlist("scope"))
+
+
+def app_metadata(client_name: str, app_type: str, redirect_uris: str, scope_names) -> dict:
+    """What LiveChat's console asks (a name, an app type, redirect URIs comma- or line-separated,
+    scopes) as RFC 7591 metadata. The console page and the notebook's registration form both
+    use it."""
+    uris = [u.strip() for u in redirect_uris.replace(",", "\n").splitlines() if u.strip()]
     grant_types = ["authorization_code", "refresh_token"]
     if app_type == "server-side":  # it has a secret, so it may also act for itself (RFC 6749 §4.4)
         grant_types.append("client_credentials")
     return {
-        "client_name": form.get("client_name", "").strip() or "Untitled app",
+        "client_name": client_name.strip() or "Untitled app",
         "token_endpoint_auth_method": APP_TYPES.get(app_type, "client_secret_basic"),
         "redirect_uris": uris,
-        "scope": scopes.join_scope(form.getlist("scope")),
+        "scope": scopes.join_scope(scope_names),
         "grant_types": grant_types,
     }
 

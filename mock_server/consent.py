@@ -1,11 +1,14 @@
 """The authorization endpoint (RFC 6749 §3.1, §4.1.1): the user signs in, reads what the app asks
 for, and clicks Allow or Deny.
 
-Errors follow §4.1.2.1: while the client or its redirect URI cannot be trusted, the user gets an
-error *page* — never a redirect, or the server would become an open redirector. Once both are
-known, errors go back to the app as ``?error=...&state=...&iss=...``.
+Errors follow §4.1.2.1: while the client or its redirect URI is unknown or does not match, the
+user gets an error *page* — never a redirect, or the server would become an open redirector. Once
+both are known, errors go back to the app as ``?error=...&state=...&iss=...``: at once for the
+demo apps, and through a page the user clicks on for apps anyone registered (RFC 9700 §4.11.2).
 """
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
@@ -14,8 +17,10 @@ from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from flask import Blueprint, render_template, request, session
 
 from . import scopes
+from .clients import is_trusted
 from .errors import error_page, rfc_text
 from .state import current
+from .transcript import query_params
 from .users import check_csrf, csrf_token, render_login, signed_in_user
 
 blueprint = Blueprint("consent", __name__)
@@ -35,14 +40,30 @@ class IssuerParameter(_IssuerParameter):
             super().add_issuer_parameter(authorization_server, response)
 
 
-def authorization_error(error: OAuth2Error):
+def authorization_error(error: OAuth2Error, client=None, user=None):
     if not error.redirect_uri:
         return error_page(400, f"Authorization error: {error.error}", error.get_error_description(),
                           authorization=True)
+    if user is None and not is_trusted(client) and request.values.get("prompt") != "none":
+        # RFC 9700 §4.11.2: authenticate the user before sending them to a redirect URI the
+        # server does not trust (the silent prompt=none request excepted).
+        return render_login(request.full_path)
     server = current().authorization_server
     response = server.handle_error_response(None, error)
     IssuerParameter().add_issuer_parameter(server, response)
-    return response
+    return back_to_app(response, client)
+
+
+def back_to_app(response, client):
+    """An error response (Deny included) goes at once to a trusted app. For an app anyone could
+    have registered, the server would be a phishing springboard (RFC 9700 §4.11.2): a page names
+    where the response goes, and the browser goes there only when the user clicks."""
+    if is_trusted(client):
+        return response
+    destination = urlsplit(response.location)
+    return render_template("leaving.html", client=client, location=response.location,
+                           origin=f"{destination.scheme}://{destination.netloc}",
+                           params=query_params(response.location))
 
 
 @blueprint.route("/authorize", methods=["GET", "POST"])
@@ -52,22 +73,29 @@ def authorize():
     try:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
-        return authorization_error(error)
+        # A redirect URI in the error means Authlib found the client and matched the URI.
+        client = server.query_client(request.values.get("client_id")) if error.redirect_uri else None
+        return authorization_error(error, client, user)
     if user is None:
         return render_login(request.full_path)
+    client = grant.request.client
     forbidden = scopes.forbidden_for_role(user.role, grant.request.scope)
     if forbidden:
+        # Says what was refused and the rule, never who is signed in: the app would learn it.
         return authorization_error(InvalidScopeError(rfc_text(
-            f"{user.name} ({user.role}) cannot grant {', '.join(forbidden)}: "
-            f"it needs the {scopes.required_role(forbidden[0])} role."),
-            redirect_uri=grant.redirect_uri, state=grant.request.payload.state))
+            f"{' '.join(forbidden)}: only a user with the {scopes.required_role(forbidden[0])} "
+            "role can grant this, and the signed-in user cannot."),
+            redirect_uri=grant.redirect_uri, state=grant.request.payload.state,
+            # RFC 6749 §4.2.2.1: the implicit grant answers errors in the fragment too.
+            redirect_fragment=grant.request.payload.response_type == "token"), client, user)
     if request.method == "GET":
         return render_consent(grant, user)
     check_csrf()
     grant.request.auth_time = session.get("auth_time")
-    decision = request.form.get("decision")
-    return server.create_authorization_response(
-        grant=grant, grant_user=user if decision == "allow" else None)
+    allowed = request.form.get("decision") == "allow"
+    response = server.create_authorization_response(grant=grant, grant_user=user if allowed else None)
+    # Success goes straight back: the consent page named the redirect URI before the user allowed.
+    return response if allowed else back_to_app(response, client)
 
 
 def render_consent(grant, user):

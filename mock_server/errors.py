@@ -2,18 +2,18 @@
 
 Back-channel endpoints answer JSON ``{"error", "error_description"}`` (RFC 6749 §5.2); pages a
 browser sees answer an HTML error page. Nothing answers a stack trace. The guards below each
-stop one input that made Authlib 1.9 or Flask answer 500 (platform-notes).
+stop one input that made Authlib 1.9 or Flask answer 500 (RULES.md, "Hardening").
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-from urllib.parse import unquote
+from urllib.parse import urlsplit
 
-from flask import jsonify, render_template, request
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
+from flask import jsonify, render_template, request, session
 from werkzeug.exceptions import HTTPException
 
+from .state import current
 from .transcript import is_front_channel
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,31 @@ def json_body():
         return None
 
 
+def guard_host():
+    """Answer only for the names this server is configured for (``Settings.allowed_hosts``, read
+    on every request: the settings may be replaced while the server runs). A web page the user
+    visits can point its own name at 127.0.0.1 (DNS rebinding); its requests then reach us with
+    its name in Host, and must not read the transcript, move the clock or use a signed-in
+    session."""
+    from .admin import learning_request  # the one request that may carry a not-yet-known Host
+
+    if learning_request():
+        return None
+    allowed = current().settings.allowed_hosts
+    try:  # a Host is host[:port]; no user@ part may hide a name
+        name = None if "@" in request.host else urlsplit(f"//{request.host}").hostname
+    except ValueError:  # e.g. an unbalanced "[" in Host
+        name = None
+    if name in allowed:
+        return None
+    description = rfc_text(f"This server answers only for {', '.join(sorted(allowed))} (any port), "
+                           f"not for the Host {request.host!r}. Reached through a proxy? Start it "
+                           "with --public-url set to the address your browser shows.")
+    if is_browser_page(request.path):
+        return error_page(400, "Wrong host", description)
+    return json_error(400, "invalid_request", description)
+
+
 def guard_request():
     """Refuse malformed input with the RFC error the endpoint would give (``before_request``)."""
     if request.path.startswith(FORM_ENDPOINTS) and request.method == "POST":
@@ -75,7 +100,7 @@ def _guard_form_endpoint():
     media_type = (request.mimetype or "").lower()
     if media_type != "application/x-www-form-urlencoded":
         return json_error(400, "invalid_request",
-                          "Send the parameters as application/x-www-form-urlencoded (RFC 6749 §3.2).")
+                          "Send the parameters as application/x-www-form-urlencoded (RFC 6749 Appendix B).")
     repeated = sorted({k for k in request.form if len(request.form.getlist(k)) > 1}
                       | {k for k in request.args if k in request.form})
     if repeated:
@@ -85,42 +110,44 @@ def _guard_form_endpoint():
 
 
 def _guard_basic_header():
-    """Clients authenticate with HTTP Basic or in the form (RFC 6749 §2.3.1); Basic credentials
-    must decode to UTF-8 `id:secret`, each URL-encoded."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.strip().partition(" ")
-    if not header.strip():
-        return None
-    if scheme.lower() != "basic":
-        return json_error(401, "invalid_client", "Authenticate the app with HTTP Basic or "
-                          "client_id/client_secret in the form.", {"WWW-Authenticate": 'Basic realm="token"'})
+    """Authlib's Basic parser raises on credentials that are not base64 of UTF-8, or on a scheme
+    with nothing after it (a 500): refuse those as RFC 6749 §2.3.1 failed client authentication.
+    The credentials are parsed — and URL-decoded, once — only by Authlib."""
     try:
-        decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-        client_id, separator, secret = decoded.partition(":")
-        if not separator or not client_id:
-            raise ValueError("no id:secret pair")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return json_error(401, "invalid_client", "The Basic credentials are malformed.",
+        extract_basic_authorization(request.headers)
+    except ValueError:  # UnicodeDecodeError is one
+        return json_error(401, "invalid_client", "Authenticate the app with HTTP Basic: base64 of "
+                          "UTF-8 'client_id:client_secret', each URL-encoded (RFC 6749 section 2.3.1).",
                           {"WWW-Authenticate": 'Basic realm="token"'})
-    # Decode once here so Authlib compares the real id and secret (client-interop point 5).
-    request.environ["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(
-        f"{unquote(client_id)}:{unquote(secret)}".encode()).decode()
     return None
 
 
 def _guard_json_depth():
-    text = request.get_data(as_text=True)
-    depth = deepest = 0
-    for char in text:
-        depth += char in "[{"
-        depth -= char in "]}"
-        deepest = max(deepest, depth)
-    if deepest > MAX_JSON_DEPTH:
-        if is_browser_page(request.path):
-            return error_page(400, "Invalid request", "The JSON document is nested too deeply.")
-        error = "invalid_client_metadata" if request.path == "/register" else "invalid_request"
-        return json_error(400, error, "The JSON document is nested too deeply.")
-    return None
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH: validators walk it recursively. The depth
+    is the parsed value's (brackets inside strings are text), and a document too deep for the
+    parser itself (RecursionError) is refused the same way."""
+    try:
+        depth = nesting_depth(request.get_json(silent=True))
+    except RecursionError:
+        depth = MAX_JSON_DEPTH + 1
+    if depth <= MAX_JSON_DEPTH:
+        return None
+    if is_browser_page(request.path):
+        return error_page(400, "Invalid request", "The JSON document is nested too deeply.")
+    error = "invalid_client_metadata" if request.path == "/register" else "invalid_request"
+    return json_error(400, error, f"The JSON document is nested more than {MAX_JSON_DEPTH} deep.")
+
+
+def nesting_depth(value) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0, [] is 1);
+    counted without recursion, so any depth the parser accepted can be measured."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def handle_http_exception(error: HTTPException):
@@ -136,8 +163,10 @@ def handle_http_exception(error: HTTPException):
 
 
 def handle_unexpected(error: Exception):
-    """The last line: log it, answer in the RFC shape, never leak a trace."""
+    """The last line: log it, answer in the RFC shape, never leak a trace — and keep nothing the
+    failed request did to the browser session (a sign-in half done must not sign anyone in)."""
     log.exception("unexpected error on %s %s", request.method, request.path)
+    session.modified = False
     if is_browser_page(request.path):
         return error_page(500, "Server error", "Something went wrong on the server.")
     return json_error(500, "server_error", "The server met an unexpected condition.")

@@ -1,5 +1,5 @@
 """The grants (RFC 6749 §4, RFC 7636, RFC 8628, OIDC Core): Authlib does the protocol; each subclass
-here only says how *this* server stores and decides — the rules in server-rules.md.
+here only says how *this* server stores and decides — the rules in RULES.md.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from authlib.oidc.core import UserInfo
 
 from . import scopes
+from .errors import rfc_text
 from .models import AuthorizationCode, DeviceCredential, Token, User
 from .state import current
 
@@ -53,7 +54,7 @@ class StrictCodeChallenge(CodeChallenge):
         try:
             super().validate_code_verifier(grant, result)
         except InvalidRequestError as error:
-            # server-rules: a missing, wrong or unexpected verifier is a grant failure (RFC 7636
+            # RULES.md: a missing, wrong or unexpected verifier is a grant failure (RFC 7636
             # §4.6) — unless the request is malformed for another reason.
             raise InvalidGrantError(error.description) from error
 
@@ -138,6 +139,24 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             raise InvalidGrantError("This refresh token was revoked or has expired.")
         return token
 
+    def _validate_token_scope(self, token):
+        """RFC 6749 §6: no scope "not originally granted by the resource owner". Scope values are
+        the server's to define (§3.3); this server's policy: a narrower scope that LiveChat's
+        hierarchy implies (chats--access:ro from chats--all:ro) was granted with it. Compared
+        with the refresh token's scope — the grant's — not a narrowed access token's. (Authlib's
+        own check compares plain names.)"""
+        asked = self.request.payload.scope
+        if asked and not scopes.is_subset(asked, token.get_refresh_scope()):
+            raise InvalidScopeError(rfc_text(
+                f"A refresh may ask only for scopes of the grant ({token.get_refresh_scope()}) or "
+                "narrower ones they imply, never more (RFC 6749 section 6)."))
+
+    def issue_token(self, user, refresh_token):
+        # No `scope` asked: the grant's scope (§6), which a narrowed access token may not show.
+        scope = self.request.payload.scope or refresh_token.get_refresh_scope()
+        return self.generate_token(user=user, scope=scope,
+                                   include_refresh_token=self.INCLUDE_NEW_REFRESH_TOKEN)
+
     def authenticate_user(self, refresh_token):
         return current().db.get(User, refresh_token.user_id) if refresh_token.user_id else None
 
@@ -153,14 +172,23 @@ class ImplicitGrant(grants.ImplicitGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    """RFC 6749 §4.4: confidential clients only — every accepted method carries a secret."""
+    """RFC 6749 §4.4: confidential clients only — every accepted method carries a secret.
+
+    The app acts for itself: no user, so no role, so never a role-gated scope. Registered scopes
+    are only the most an app may ask for; anyone may register (RULES.md, "Scopes and roles")."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def validate_requested_scope(self):
         super().validate_requested_scope()
-        if self.request.client.get_allowed_scope(self.request.payload.scope) is None:
+        scope = self.request.client.get_allowed_scope(self.request.payload.scope)
+        if scope is None:
             raise InvalidScopeError("Ask only for scopes registered for this app.")
+        if gated := scopes.role_gated(scope):
+            raise InvalidScopeError(rfc_text(
+                f"{' '.join(gated)}: only a signed-in user whose role allows it can grant this "
+                "(authorization code or device flow); a client credentials token acts for no user, "
+                "so it never carries a role-gated scope."))
 
     def generate_token(self, user=None, scope=None, **kwargs):
         # No `scope` asked: the app's registered scopes, as at the authorization endpoint.

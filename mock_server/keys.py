@@ -6,7 +6,7 @@ shipped in ``keys/deterministic-demo-key.pem``: RSA key generation cannot be see
 is public — never use it outside this course.
 
 Rotation keeps retired keys in the JWKS, so tokens signed before the rotation still verify until
-they expire (server-rules: "rotating a key keeps the old one published").
+they expire (RULES.md, "Metadata and keys").
 """
 from __future__ import annotations
 

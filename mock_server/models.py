@@ -1,8 +1,9 @@
-"""The stored things, as RFC 6749 names them: clients, users, authorization codes, tokens, device codes.
+"""The stored things, as RFC 6749 names them: clients, users, authorization codes, tokens, device
+codes; and the signing keys and browser sessions.
 
 Expiry is always read from the virtual clock (``state.current().clock``), never from ``time``.
-Nothing is deleted when used or revoked: a used code and a rotated refresh token are kept, marked,
-because *reuse* of either is the signal of an attack (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+No code or token is deleted when used or revoked: a used code and a rotated refresh token are kept,
+marked, because *reuse* of either is the signal of an attack (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
 """
 from __future__ import annotations
 
@@ -77,8 +78,9 @@ class Client(Base, OAuth2ClientMixin):
         return scopes.join_scope(requested)
 
     def check_endpoint_auth_method(self, method, endpoint):
-        """A public client proves nothing ("none"); a confidential one sends its secret, in the
-        Basic header or the form body (RFC 6749 §2.3.1: both are in common use)."""
+        """A public client proves nothing ("none"); a confidential one sends its secret in the Basic
+        header (RFC 6749 §2.3.1: servers MUST support it) or in the form body (allowed there, though
+        NOT RECOMMENDED; client libraries use both)."""
         if self.is_public:
             return method == "none"
         return method in ("client_secret_basic", "client_secret_post")
@@ -140,7 +142,10 @@ class Token(Base, TokenMixin):
     token_type = Column(String(40), nullable=False, default="Bearer")
     access_token = Column(Text, unique=True, nullable=False)
     refresh_token = Column(String(255), unique=True)
-    scope = Column(Text, default="")
+    scope = Column(Text, default="")  # the access token's
+    # The refresh token's scope: the grant's, unchanged by rotation even when a refresh narrowed
+    # the access token (RFC 6749 §6). NULL in files written before it existed: then `scope`.
+    refresh_scope = Column(Text)
     issued_at = Column(Integer, nullable=False)
     expires_in = Column(Integer, nullable=False)
     refresh_expires_at = Column(Integer)
@@ -158,6 +163,9 @@ class Token(Base, TokenMixin):
 
     def get_expires_in(self):
         return self.expires_in
+
+    def get_refresh_scope(self) -> str:
+        return self.scope if self.refresh_scope is None else self.refresh_scope
 
     @property
     def expires_at(self) -> int:
@@ -233,9 +241,10 @@ class SigningKey(Base):
     retired_at = Column(Integer)
 
 
-class Setting(Base):
-    """Small server facts that must survive a restart (e.g. the session-cookie key)."""
+class BrowserSession(Base):
+    """One browser's session (sessions.py): the cookie holds only ``id``; logout deletes the row."""
 
-    __tablename__ = "server_settings"
-    name = Column(String(64), primary_key=True)
-    value = Column(Text, nullable=False)
+    __tablename__ = "browser_sessions"
+    id = Column(String(64), primary_key=True)
+    data = Column(Text, nullable=False)  # JSON: the signed-in user, auth_time, the CSRF token
+    created_at = Column(Integer, nullable=False)

@@ -9,7 +9,7 @@ from flask import Blueprint
 
 from .grants import user_info
 from .models import User
-from .resource import challenge_response
+from .resource import REALM, challenge_response
 from .state import current
 
 blueprint = Blueprint("oidc", __name__)
@@ -23,5 +23,5 @@ def userinfo():
         return challenge
     if token.user_id is None:
         return challenge_response(InvalidTokenError(
-            description="This token was issued to an app, not for a user."))
+            description="This token was issued to an app, not for a user.", realm=REALM))
     return dict(user_info(state.db.get(User, token.user_id), token.scope))

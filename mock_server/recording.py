@@ -1,11 +1,10 @@
 """Feeds the transcript: one message per request, recorded around every view (Flask hooks)."""
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from urllib.parse import unquote
 
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, request
 
 from .errors import json_body
@@ -64,12 +63,12 @@ def _keys(response, state: ServerState) -> set[str]:
         return token.token_id if token else None
 
     found = set()
-    for params in _parameter_sources(response):
+    for params in _parameter_sources(response, state):
         found |= keys_of(params, resolve)
     return found
 
 
-def _parameter_sources(response):
+def _parameter_sources(response, state: ServerState):
     yield request.args.to_dict()
     yield request.form.to_dict()
     yield query_params(request.form.get("next") or request.args.get("next"))
@@ -77,7 +76,7 @@ def _parameter_sources(response):
     for body in (json_body(), _json(response)):
         if isinstance(body, dict):
             yield {k: v for k, v in body.items() if isinstance(v, str)}
-    yield _authorization_params()
+    yield _authorization_params(state)
 
 
 def _json(response):
@@ -89,15 +88,17 @@ def _json(response):
         return None
 
 
-def _authorization_params() -> dict:
-    """The client id from Basic credentials, or the bearer token, as flow keys."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer":
-        return {"bearer": value.strip()}
-    if scheme.lower() == "basic":
-        try:
-            client_id = base64.b64decode(value.strip(), validate=True).decode().partition(":")[0]
-            return {"client_id": unquote(client_id)}
-        except (binascii.Error, UnicodeDecodeError):
-            return {}
-    return {}
+def _authorization_params(state: ServerState) -> dict:
+    """The client id from Basic credentials, or the bearer token, as flow keys — parsed by the
+    same Authlib functions that authenticate the request."""
+    try:
+        client_id, _ = extract_basic_authorization(request.headers)
+    except ValueError:  # not base64 of UTF-8: the guard refused it
+        client_id = None
+    if client_id:
+        return {"client_id": client_id}
+    try:
+        _, token_string = state.resource_protector.parse_request_authorization(request)
+    except OAuth2Error:
+        return {}
+    return {"bearer": token_string}

@@ -1,6 +1,6 @@
 """Redirect URI rules: what may be registered, and when a requested URI matches a registered one.
 
-The standard (RFC 9700 §4.1.3, OAuth 2.1) demands exact string matching. LiveChat matches by
+The standard (RFC 9700 §2.1 and §4.1.3, OAuth 2.1) demands exact string matching. LiveChat matches by
 prefix; "lax" accepts anything — both exist only as teaching switches, to let the security lab
 steal a code.
 """
@@ -21,7 +21,8 @@ def _split(uri: str):
 
 
 def registration_problem(uri) -> str | None:
-    """Why this redirect URI cannot be registered (RFC 6749 §3.1.2, RFC 8252 §7.3), or None."""
+    """Why this redirect URI cannot be registered (RFC 6749 §3.1.2; http only on loopback: RFC 9700
+    §2.6, RFC 8252 §7.3), or None."""
     if not isinstance(uri, str) or not uri:
         return "a redirect URI must be a non-empty string"
     parts = _split(uri)
@@ -30,7 +31,8 @@ def registration_problem(uri) -> str | None:
     if parts.fragment or "#" in uri:
         return f"{uri!r} has a fragment; RFC 6749 section 3.1.2 forbids it"
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        return f"{uri!r} uses http on a non-loopback host; use https (RFC 9700 section 4.1)"
+        return (f"{uri!r} uses http on a non-loopback host; use https (RFC 9700 section 2.6; http only "
+                "for loopback, RFC 8252 section 7.3)")
     if parts.scheme not in ("http", "https"):
         return f"{uri!r} must use http (loopback only) or https"
     return None

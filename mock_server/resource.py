@@ -58,11 +58,7 @@ class BearerTokenValidator(_BearerTokenValidator):
         if token.is_expired():
             raise invalid(f"expired at {_when(token.expires_at)}")
         if self.scope_insufficient(token.get_scope(), scopes_required):
-            error = InsufficientScopeError(
-                description=f"This call needs the scope {' or '.join(scopes_required)}."
-            )
-            error.required_scopes = scopes_required
-            raise error
+            raise InsufficientScope(scopes_required)
 
     def scope_insufficient(self, token_scopes, required_scopes):
         if not required_scopes:
@@ -71,24 +67,28 @@ class BearerTokenValidator(_BearerTokenValidator):
         return not any(scopes.covers(granted, needed) for needed in required_scopes)
 
 
+class InsufficientScope(InsufficientScopeError, InvalidTokenError):
+    """Authlib's 403 insufficient_scope, with the Bearer challenge Authlib builds for invalid_token
+    (its own insufficient_scope error sends none); RFC 6750 §3: the challenge names the scope."""
+
+    def __init__(self, scopes_required: list[str]):
+        needed = " ".join(scopes_required)
+        super().__init__(description=f"This call needs the scope {' or '.join(scopes_required)}.",
+                         realm=REALM, extra_attributes={"scope": needed})
+
+
 class ResourceProtector(_ResourceProtector):
     def __init__(self):
         super().__init__()
         self.register_token_validator(BearerTokenValidator(realm=REALM))
 
     def parse_request_authorization(self, request):
-        header = request.headers.get("Authorization", "")
-        if not header.strip():
-            query_token = flask_request.args.get("access_token")
-            if query_token and current().settings.switches.allow_token_in_query:
-                return self.get_token_validator("bearer"), query_token
-            raise MissingAuthorizationError(self._default_auth_type, REALM)
-        scheme, _, token_string = header.strip().partition(" ")
-        if scheme.lower() != "bearer":
-            raise UnsupportedTokenTypeError(self._default_auth_type, REALM)
-        if not token_string.strip():
-            raise InvalidTokenError(description="The Bearer header carries no token.", realm=REALM)
-        return self.get_token_validator("bearer"), token_string.strip()
+        """Authlib reads the Authorization header; only the teaching switch adds the query string."""
+        query_token = flask_request.args.get("access_token")
+        if ("Authorization" not in request.headers and query_token
+                and current().settings.switches.allow_token_in_query):
+            return self.get_token_validator("bearer"), query_token
+        return super().parse_request_authorization(request)
 
     def token_or_challenge(self, scopes: list[str]):
         """(token, None) when the request carries a good token for `scopes`, else (None, the
@@ -103,7 +103,8 @@ class ResourceProtector(_ResourceProtector):
 def challenge_response(error):
     """RFC 6750 §3: the WWW-Authenticate challenge for each failure."""
     if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
-        # No bearer credentials at all: a bare challenge, no error code (§3.1).
+        # No bearer credentials at all: a bare challenge, no error code (§3.1) — Authlib's own
+        # answer here carries the non-RFC code "missing_authorization".
         body = {"error_description": "This API needs an access token: Authorization: Bearer <token>"}
         if "access_token" in flask_request.args:
             body["error_description"] = (
@@ -114,14 +115,4 @@ def challenge_response(error):
         response.status_code = 401
         response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
         return response
-    description = error.get_error_description()
-    params = [f'realm="{REALM}"', f'error="{error.error}"', f'error_description="{description}"']
-    status = 401
-    if isinstance(error, InsufficientScopeError):
-        params.append(f'scope="{" ".join(error.required_scopes)}"')
-        status = 403
-    response = jsonify(error="invalid_token" if status == 401 else error.error, error_description=description)
-    response.status_code = status
-    response.headers["WWW-Authenticate"] = "Bearer " + ", ".join(params)
-    return response
-
+    return current().authorization_server.handle_response(*error())

@@ -14,15 +14,23 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from .app import create_app
 from .settings import APP_REDIRECT_URI, Lifetimes, Settings, Switches
 
+POLL_INTERVAL = 0.05  # seconds
+# The Server header (RFC 9110 §10.2.4: a product token and a comment), the same from the in-process
+# server and from `python -m mock_server`.
+SERVER_SOFTWARE = "Fernhollow-Accounts (mock OAuth 2.0 server)"
 _running: dict[tuple[str, int], "ServerHandle"] = {}
 _lock = threading.Lock()
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log lines: in a notebook they would land in cell outputs (the transcript has it all)."""
+    """No access log lines: in a notebook they would land in cell outputs (the transcript has it
+    all). Names this server, not Werkzeug and the Python version, in the Server header."""
 
     def log_request(self, *args, **kwargs):
         pass
+
+    def version_string(self) -> str:
+        return SERVER_SOFTWARE
 
 
 class ServerHandle:
@@ -31,7 +39,10 @@ class ServerHandle:
         self.app = create_app(settings)
         self._server = make_server(settings.host, settings.port, self.app, threaded=True,
                                    request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
+        # serve_forever checks for shutdown once per poll; its default 0.5 s made every stop()
+        # wait up to half a second. 50 ms keeps stop() immediate for a few idle wake-ups a second.
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": POLL_INTERVAL}, daemon=True,
                                         name=f"mock-server-{settings.port}")
         self._thread.start()
 

@@ -121,10 +121,10 @@ def covers(granted: str | Iterable[str] | None, required: str) -> bool:
 
 
 def is_subset(requested: str | Iterable[str] | None, allowed: str | Iterable[str] | None) -> bool:
-    """Whether ``requested`` stays within ``allowed``.
+    """Whether ``requested`` stays within ``allowed``, counting what ``allowed`` implies.
 
-    Used wherever scope may only narrow: a refresh request (RFC 6749 §6) or a
-    request limited to the client's registered scopes (RFC 6749 §3.3).
+    Used where scope may only narrow: a refresh request (RFC 6749 §6). (The scopes an app
+    registered are matched by name: it asks for what it registered.)
     """
     granted = expand(allowed)
     return all(name in granted for name in _names(requested))
@@ -141,6 +141,12 @@ def role_allows(role: str, name: str) -> bool:
 
 def forbidden_for_role(role: str, names: str | Iterable[str] | None) -> list[str]:
     return [name for name in _names(names) if not role_allows(role, name)]
+
+
+def role_gated(names: str | Iterable[str] | None) -> list[str]:
+    """The known scopes that need more than the least role (LiveChat's administrator scopes):
+    only a signed-in user holding that role can grant them."""
+    return [name for name in _names(names) if is_known(name) and required_role(name) != ROLES[0]]
 
 
 def describe(name: str) -> str:

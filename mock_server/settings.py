@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 REDIRECT_MATCHING = ("exact", "prefix", "lax")
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # The redirection endpoint of the learner's app (RFC 6749 §3.1.2): served by the app itself, in
 # the notebook's kernel (oauth_lab.redirection_endpoint), on its own origin — never by this server.
 APP_CALLBACK = "/callback"
@@ -91,8 +93,17 @@ class Settings:
 
     @property
     def issuer(self) -> str:
-        """RFC 8414 §2: the issuer is the browser-facing URL, byte for byte, no trailing slash."""
+        """The issuer identifier (RFC 8414 §2: a URL without query or fragment): the browser-facing
+        URL, no trailing slash. Metadata, `iss` and ID tokens repeat it byte for byte (§3.3)."""
         return (self.public_url or self.base_url).rstrip("/")
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """The host names a request's Host header may carry, any port: this machine's loopback
+        names and the names in our own URLs (behind jupyter-server-proxy, the Host is the Jupyter
+        server's: loopback locally, the public URL's on a hub). Anything else is a page that
+        pointed its own name at us (DNS rebinding)."""
+        return LOOPBACK_NAMES | {urlsplit(url).hostname for url in (self.issuer, self.base_url)}
 
     @property
     def on_loopback(self) -> bool:

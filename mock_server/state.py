@@ -28,6 +28,7 @@ class ServerState:
     authorization_server: Any = None  # Authlib's AuthorizationServer, set up by the app factory
     registration: Any = None  # the RFC 7591 endpoint
     resource_protector: Any = None  # RFC 6750 bearer-token checks
+    learning_token: str | None = None  # one-time token for learning the public URL (admin.py)
 
     @property
     def db(self):

@@ -88,6 +88,8 @@ def save_token(token: dict, request) -> None:
             access_token=token["access_token"],
             refresh_token=refresh,
             scope=token.get("scope", ""),
+            # RFC 6749 §6: a rotated refresh token keeps exactly the scope of the one it replaces.
+            refresh_scope=(parent.get_refresh_scope() if parent else token.get("scope", "")) if refresh else None,
             issued_at=now,
             expires_in=token["expires_in"],
             refresh_expires_at=now + state.settings.lifetimes.refresh_token if refresh else None,
@@ -108,13 +110,6 @@ def find_token(token_string, token_type_hint=None) -> Token | None:
     if token_type_hint == "refresh_token":
         return by_refresh() or by_access()
     return by_access() or by_refresh()
-
-
-def active_access_token(token_string) -> Token | None:
-    """What the API accepts: a token we issued, not revoked, not expired — and, for a JWT, a
-    valid signature from one of our keys (checked by the resource module)."""
-    token = current().db.query(Token).filter_by(access_token=token_string).first()
-    return token if token is not None and token.is_active() else None
 
 
 def require_token_param(request) -> None:
@@ -175,7 +170,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
             "active": True,
             "token_type": token.presented_as if token.presented_as == "refresh_token" else "Bearer",
             "client_id": token.client_id,
-            "scope": token.scope,
+            "scope": token.get_refresh_scope() if token.presented_as == "refresh_token" else token.scope,
             "iat": token.issued_at,
             "exp": token.expires_at if token.presented_as == "access_token" else token.refresh_expires_at,
             "iss": settings.issuer,

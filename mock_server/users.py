@@ -1,8 +1,9 @@
 """Users and login: the resource owners, their passwords, and the signed-in browser session.
 
 The demo organisation has a normal agent and an administrator; their credentials are printed in
-the banner and the README. Login and consent forms carry a CSRF token bound to the session, so a
-page elsewhere cannot submit them on the user's behalf (RFC 6749 §10.12, server-rules).
+the banner and the README. The session lives on the server (sessions.py). Login and consent forms
+carry a CSRF token bound to the session, so a page elsewhere cannot submit them on the user's
+behalf (RFC 6749 §10.12).
 """
 from __future__ import annotations
 
@@ -72,8 +73,10 @@ def check_csrf() -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only follow `next` to a path on this server (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+    """Only follow `next` to a path on this server (no open redirect), and only one that can be a
+    Location header: printable ASCII, no space (a CR or LF would split the header)."""
+    if (not target or not target.startswith("/") or target.startswith(("//", "/\\"))
+            or not all("!" <= char <= "~" for char in target) or urlsplit(target).netloc):
         return "/"
     return target
 
@@ -96,13 +99,15 @@ def login():
     user = current().db.get(User, request.form.get("username", ""))
     if user is None or not check_password_hash(user.password_hash, request.form.get("password", "")):
         return render_login(next_path, "Wrong username or password.", 401)
-    session.clear()  # a new session at login: no fixation of an attacker's session
+    session.rotate()  # a new session id at sign-in: an id planted before it is worth nothing
+    session.clear()
     session.update(user_id=user.id, auth_time=current().clock.timestamp())
-    return redirect(current().settings.issuer + next_path)
+    # 303: the browser must not repeat this POST, which carried the password (RFC 9700 §4.12).
+    return redirect(current().settings.issuer + next_path, 303)
 
 
 @blueprint.post("/logout")
 def logout():
     check_csrf()
-    session.clear()
-    return redirect(current().settings.issuer + safe_next(request.form.get("next")))
+    session.clear()  # deletes the session's row: a replayed cookie is signed out too
+    return redirect(current().settings.issuer + safe_next(request.form.get("next")), 303)

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from .widgets.base import escape
 
-# The journey of each flow, as the "where we are" strip shows it: the authorization code flow,
-# and the device flow (RFC 8628), whose user decides on another device while the app polls.
+# The journey of each flow, as the "where we are" strip shows it. The authorization code flow;
+# "or: client credentials" is the other way to a token there: the app alone, no user (notebook 08).
+# The device flow (RFC 8628): its user decides on another device while the app polls (notebook 09).
 STEPS = ("register the app", "authorization request", "sign-in & consent", "code → tokens",
-         "call the API", "expiry & refresh", "revocation")
+         "or: client credentials", "call the API", "expiry & refresh", "revocation")
 DEVICE_STEPS = ("register the app", "device & user codes", "user decides on another device",
                 "polling → tokens", "call the API", "expiry & refresh", "revocation")
 FLOWS = {"code": ("", STEPS), "device": (" (device flow)", DEVICE_STEPS)}
@@ -44,6 +45,12 @@ COURSE = (
     Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", 20, ("call the API",)),
     Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation", 25,
              ("expiry & refresh",)),
+    Notebook("07-pkce-and-public-clients", "PKCE and public clients",
+             "a stolen code with and without PKCE; S256 step by step; downgrades refused", 30,
+             ("authorization request", "code → tokens")),
+    Notebook("08-machine-to-machine-client-credentials", "Machine to machine: client credentials",
+             "no user, no consent: the app's own token, and what it may reach", 25,
+             ("or: client credentials", "call the API")),
     Notebook("09-devices-without-a-browser-device-flow", "Devices without a browser",
              "the device flow: a code on the TV, Allow on your phone, polling", 30,
              ("device & user codes", "user decides on another device", "polling → tokens"), "device"),

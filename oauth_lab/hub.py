@@ -40,7 +40,8 @@ def learn_public_url(url: str, prefix: str, timeout: float = LEARN_TIMEOUT) -> d
     `timeout` seconds for the server to announce it. Returns the metadata, learned or not."""
     from IPython.display import display
 
-    display({"application/javascript": _script(prefix),
+    token = requests.get(f"{url}/_mock/public-url/token", timeout=5).json()["token"]
+    display({"application/javascript": _script(prefix, token),
              "text/plain": "(asking your browser for the address it reaches this hub at)"}, raw=True)
     deadline = time.monotonic() + timeout
     while unannounced(metadata := metadata_of(url), url) and time.monotonic() < deadline:
@@ -52,13 +53,15 @@ def learn_public_url(url: str, prefix: str, timeout: float = LEARN_TIMEOUT) -> d
     return metadata
 
 
-def _script(prefix: str) -> str:
+def _script(prefix: str, token: str) -> str:
     """The browser's side: POST its origin to the server, through the proxy (same origin, the
-    Jupyter session cookie authenticates it); the answer is the server's business."""
+    Jupyter session cookie authenticates it), with the one-time token only this kernel could get;
+    the answer is the server's business."""
     from mock_server.settings import behind_jupyter  # here: Flask and Authlib load only if used
 
     server_path = urlsplit(behind_jupyter(prefix)[0]).path
-    body = f"JSON.stringify({{origin: location.origin, prefix: {json.dumps(prefix)}}})"
+    body = (f"JSON.stringify({{origin: location.origin, prefix: {json.dumps(prefix)}, "
+            f"token: {json.dumps(token)}}})")
     return (f"fetch({json.dumps(server_path + '/_mock/public-url')}, {{method: 'POST', "
             f"headers: {{'Content-Type': 'application/json'}}, body: {body}}});")
 

@@ -116,7 +116,6 @@ def with_claims(token: str, **changes) -> str:
 
     The result still *reads* fine — which is exactly why an API must verify the signature before
     it believes a single claim."""
-    compact = jws.extract_compact(token.encode())
-    header, _, signature = token.split(".")
-    claims = {**json.loads(compact.payload), **changes}
-    return f"{header}.{json_b64encode(claims).decode()}.{signature}"
+    signed = jws.extract_compact(token.encode())
+    payload = json_b64encode({**json.loads(signed.payload), **changes})
+    return b".".join((signed.segments["header"], payload, signed.segments["signature"])).decode()

@@ -1,8 +1,9 @@
 """A scripted user's browser: signs in and clicks Allow or Deny on the real HTML pages.
 
 It does exactly what a browser does — GET the authorization URL, submit the login form, submit the
-consent form — and stops at the redirect back to the app, returning its ``Location``; ``deliver``
-then takes that redirect to the app, as a browser would. Widgets use it for "consent inside the
+consent form — and stops at the redirect back to the app, returning its ``Location`` (or, when the
+server shows its "Leave Fernhollow Accounts?" page for an app anyone registered, the link the user
+clicks there); ``deliver`` then takes that redirect to the app, as a browser would. Widgets use it for "consent inside the
 notebook"; tests use it to drive flows without a real browser.
 """
 from __future__ import annotations
@@ -26,11 +27,14 @@ class _FormParser(HTMLParser):
     def __init__(self):
         super().__init__()
         self.forms: list[Form] = []
+        self.links: dict[str, str] = {}  # id -> href
         self._button: tuple | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "form":
+        if tag == "a" and attrs.get("id"):
+            self.links[attrs["id"]] = attrs.get("href", "")
+        elif tag == "form":
             self.forms.append(Form(attrs.get("action", ""), attrs.get("method", "get").lower()))
         elif tag == "input" and self.forms and attrs.get("name"):
             if attrs.get("type") != "checkbox" or "checked" in attrs:
@@ -84,6 +88,13 @@ def main_text(html: str) -> str:
     parser.feed(html)
     lines = (" ".join(block.split()) for block in "".join(parser.parts).split("\0"))
     return "\n".join(line for line in lines if line)
+
+
+def return_link(html: str) -> str | None:
+    """The "Continue to the app" link of the server's leaving page, if this is that page."""
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.links.get("return-to-app")
 
 
 class UserAgentError(RuntimeError):
@@ -150,13 +161,16 @@ class UserAgent:
 
     def consent_page(self, authorization_url: str, server: str | None = None):
         """Visit the authorization URL and sign in if asked. Returns the consent page, or — when
-        the server sent the browser straight back to the app (an error) — that redirect's URL."""
+        the server sends the browser back to the app with an error, at once or through its
+        "Leave Fernhollow Accounts?" page — the URL the app receives."""
         server = server or authorization_url.split("/authorize")[0]
         page = self._follow_local(self._get(authorization_url), server)
         if not page.is_redirect:
             page = self.sign_in_if_asked(page, server)
         if page.is_redirect:
             return page.headers["Location"]
+        if link := return_link(page.text):
+            return link  # the user clicks Continue
         if page.status_code != 200:
             raise UserAgentError(f"The server showed an error page (HTTP {page.status_code}).", page)
         return page
@@ -164,6 +178,8 @@ class UserAgent:
     def decide(self, consent_page: requests.Response, decision: str = "Allow") -> str:
         """Click Allow or Deny; returns the redirect back to the app (with `code` or `error`)."""
         answer = self._submit(consent_page, decision)
+        if link := return_link(answer.text):
+            return link  # the user clicks Continue
         if not answer.is_redirect:
             raise UserAgentError(f"Clicking {decision} did not redirect (HTTP {answer.status_code}).", answer)
         return answer.headers["Location"]

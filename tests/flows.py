@@ -4,13 +4,13 @@
 them: two conftest.py files cannot both be imported as `conftest`.)"""
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import secrets
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc import jws
 
 from mock_server.settings import APP_REDIRECT_URI as APP_CALLBACK  # the app's, not the server's
 from oauth_lab.user_agent import UserAgent
@@ -27,8 +27,7 @@ DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 
 def pkce_pair(verifier: str | None = None) -> tuple[str, str]:
     verifier = verifier or secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
+    return verifier, create_s256_code_challenge(verifier)
 
 
 def query_of(url: str) -> dict:
@@ -80,3 +79,8 @@ def assert_oauth_error(response, status: int, error: str):
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.json()["error"] == error, response.text
     assert "no-store" in response.headers.get("Cache-Control", "")
+
+
+def jwt_header(jwt_token: str) -> dict:
+    """A JWT's protected header, read (not verified) by joserfc."""
+    return jws.extract_compact(jwt_token.encode()).protected

@@ -139,3 +139,17 @@ def test_user_agent_reports_a_wrong_password(server):
     url = authorization_url(server, scope="customers:ro")
     with pytest.raises(UserAgentError, match="wrong username or password"):
         UserAgent("jane", "nope").authorize(url)
+
+
+def test_stop_is_immediate_and_the_same_port_serves_again():
+    # A notebook cell restarting its server (and every test's teardown) waits for stop().
+    import time
+
+    port, took = mock_server.free_port(), []
+    for _ in range(8):
+        handle = mock_server.start(port=port)
+        assert requests.get(f"{handle.url}/.well-known/jwks.json").status_code == 200
+        started = time.perf_counter()
+        handle.stop()
+        took.append(time.perf_counter() - started)
+    assert sum(took) < 1.0, took  # serve_forever's default 0.5 s poll made this about 2 s

@@ -28,7 +28,14 @@ PUBLIC = "https://hub.example.org/user/demo/oauth"
 APP_PUBLIC_CALLBACK = "https://hub.example.org/user/demo/oauth-app/callback"
 
 
+def learning_token(server) -> str | None:
+    """None once the server knows its public URL (the token route answers 409 then)."""
+    return requests.get(f"{server.url}/_mock/public-url/token", timeout=5).json().get("token")
+
+
 def learn(server, body, **kwargs) -> requests.Response:
+    """The browser's POST, with the one-time token the kernel fetched (unless `body` brings one)."""
+    body = {"token": learning_token(server), **body} if isinstance(body, dict) else body
     return requests.post(f"{server.url}/_mock/public-url", json=body, timeout=5, **kwargs)
 
 
@@ -86,6 +93,32 @@ def test_only_loopback_may_teach_it():
     answer = client.post("/_mock/public-url", json=HUB, environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert answer.status_code == 403 and answer.json["error_description"], answer.json
     assert client.get("/.well-known/oauth-authorization-server").json["issuer"] == "http://127.0.0.1:5001"
+
+
+def test_the_browser_post_passes_the_host_check_only_with_the_kernels_token(start_server):
+    """Through the proxy the POST carries the hub's Host, unknown until learned; a page that
+    rebinds its own name to 127.0.0.1 sends its own Host and can fetch no token."""
+    server = start_server(seed=7)
+    rebound = {"Host": "attacker.example"}
+    assert requests.get(f"{server.url}/_mock/public-url/token", headers=rebound).status_code == 400
+    assert_refused(learn(server, {**HUB, "token": "guessed"}, headers=rebound), 403)
+    assert_refused(learn(server, {**HUB, "token": None}), 403)
+    assert issuer_of(server) == server.url
+    answer = learn(server, HUB, headers={"Host": "hub.example.org"})  # the proxy's Host, with the token
+    assert answer.status_code == 200 and issuer_of(server) == PUBLIC
+    assert requests.get(f"{server.url}/.well-known/oauth-authorization-server",
+                        headers={"Host": "hub.example.org"}).status_code == 200  # now one of ours
+    assert requests.get(f"{server.url}/_mock/clock", headers=rebound).status_code == 400
+
+
+def test_a_token_teaches_once_and_only_the_latest_counts(start_server):
+    server = start_server(seed=7)
+    older, token = learning_token(server), learning_token(server)
+    post = lambda body: requests.post(f"{server.url}/_mock/public-url", json=body, timeout=5)  # noqa: E731
+    assert_refused(post({**HUB, "token": older}), 403)
+    assert post({**HUB, "token": token}).status_code == 200
+    assert_refused(post({**HUB, "token": token}), 409)  # learned: the route is closed
+    assert requests.get(f"{server.url}/_mock/public-url/token").status_code == 409
 
 
 GARBAGE = {
@@ -197,7 +230,9 @@ def test_setup_asks_the_browser_only_under_a_hub(kernel):
 
     # Once a browser has told it (as the script would, through the proxy), the next setup() —
     # another notebook — asks nothing and uses the public URLs: the server's and the app's beside it.
-    requests.post(f"http://127.0.0.1:{port}/_mock/public-url", json=HUB, timeout=5).raise_for_status()
+    token = requests.get(f"http://127.0.0.1:{port}/_mock/public-url/token", timeout=5).json()["token"]
+    requests.post(f"http://127.0.0.1:{port}/_mock/public-url", json={**HUB, "token": token},
+                  timeout=5).raise_for_status()
     taught = run(kernel, SETUP.format(port=port))
     result = json.loads(taught["stdout"].splitlines()[-1])
     assert not [d for d in taught["displayed"] if "application/javascript" in d], taught["displayed"]

@@ -11,7 +11,6 @@ and device polling intervals would never pass).
 """
 from __future__ import annotations
 
-import base64
 import json
 import queue
 import secrets
@@ -28,7 +27,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 
 from flows import APP_CALLBACK, REPORTS, query_of
 from oauth_lab.user_agent import UserAgent
@@ -105,7 +104,7 @@ def test_authlib_client_code_flow_pkce_nonce_refresh_revoke(start_server):
     matching = [k for k in jwks.json()["keys"] if k.get("kid") == decoded.header["kid"]]
     assert len(matching) == 1 and matching[0].get("use", "sig") == "sig"
     assert matching[0]["kty"] == "RSA"
-    assert len(base64.urlsafe_b64decode(matching[0]["n"] + "==")) * 8 >= 2048
+    assert RSAKey.import_key(matching[0]).raw_value.key_size >= 2048
     jwt.JWTClaimsRegistry(
         iss={"essential": True, "value": metadata["issuer"]},
         aud={"essential": True, "value": client_id},

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from oauth_lab.course import COURSE, footer, header, index
+from oauth_lab.course import COURSE, contents, footer, header, index
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 COURSE_FILES = [NOTEBOOKS / f"{notebook.name}.ipynb" for notebook in COURSE]
@@ -89,3 +89,16 @@ def test_starts_with_one_setup_call_and_has_a_checked_exercise(path):
 def test_no_private_attributes_in_learner_code(path):
     for cell in code_cells(path):
         assert not re.search(r"\._[a-z]", cell.source), cell.source
+
+
+@pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
+def test_points_only_to_notebooks_that_exist(path):
+    """"notebook 07 shows…" is a promise: the notebook must be in the course."""
+    numbers = {notebook.name[:2] for notebook in COURSE}
+    for cell in read(path).cells:
+        for number in re.findall(r"\bnotebooks? (\d\d)\b", cell.source):
+            assert number in numbers, f"{path.stem} points to notebook {number}, which does not exist"
+
+
+def test_the_readme_lists_the_course():
+    assert contents() in (NOTEBOOKS.parent / "README.md").read_text()

@@ -172,6 +172,7 @@ PLAUSIBLE = (
     "access_token", "allow", "deny", "Allow", "jane", "jane-password", "ada", "ada-password",
     "login", "consent", "0", "-1", "99999999999999999999", "/console", "//evil.example", "",
     " ", "%", "%00", "\x00", "ABCD-EFGH", "a" * 300, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    "/\r\nX", "/\\evil.example", "²", "٣", "1e3",  # a CR/LF for a Location header; digits int() refuses
 )
 CLIENT_IDS = (REPORTS[0], WIDGET, ADMIN_TOOLS[0], RESOURCE_SERVER[0])
 LIVE_FORM = tuple(Live(name) for name in ("csrf", "callback", "access", "refresh", "id_token",
@@ -247,6 +248,10 @@ json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(json_text, inner, max_size=4),
     max_leaves=15)
+# A JWK Set has a shape a validator may assume (an object with a list of key objects).
+JWKS_SHAPES = st.sampled_from((5, "x", "<a string>", [], {}, {"keys": 5}, {"keys": "ab"}, {"keys": [5]},
+                               {"keys": [{}]}, {"keys": [{"kty": ["RSA"]}]}, {"keys": [{"kty": 5}]},
+                               {"keys": [{"kty": "EC", "crv": ["P-256"]}]}))
 uri_lists = st.lists(st.sampled_from(("http://127.0.0.1:8765/callback", "https://app.example/cb",
                                       "app.example/cb", "not a uri", "http://[::1", "", "#frag",
                                       "https://a.example/cb#frag", "custom:/cb"))
@@ -263,7 +268,7 @@ RFC7591_FIELDS = {
     "response_types": st.lists(st.sampled_from(("code", "token", "id_token", "code id_token")),
                                max_size=2) | json_values,
     "scope": st.sampled_from(("openid", "chats--all:ro customers:ro", "admin", "")) | json_values,
-    "jwks": json_values, "jwks_uri": json_values, "contacts": json_values, "logo_uri": json_values,
+    "jwks": JWKS_SHAPES | json_values, "jwks_uri": json_values, "contacts": json_values, "logo_uri": json_values,
     "client_uri": json_values, "policy_uri": json_values, "tos_uri": json_values,
     "software_id": json_values, "software_statement": json_values,
     "id_token_signed_response_alg": st.sampled_from(("RS256", "none", "HS256")) | json_values,
@@ -440,6 +445,26 @@ def check_registration(fuzzed, call):
     assert_oauth_error_shape(response)
 
 
+# One field of otherwise valid metadata wrongly typed: every earlier check passes, so the value
+# reaches the validators (a lone bad `jwks` made Authlib's validator answer 500).
+VALID_METADATA = {"client_name": "Fuzzed App", "redirect_uris": [APP_CALLBACK]}
+ONE_FIELD = st.sampled_from(sorted(RFC7591_FIELDS)).flatmap(
+    lambda name: st.tuples(st.just(name), RFC7591_FIELDS[name]))
+
+
+def check_registration_field(fuzzed, field):
+    name, value = field
+    response = fuzzed.http.post(f"{fuzzed.url}/register", data=json.dumps({**VALID_METADATA, name: value}),
+                                headers={"Content-Type": "application/json"}, timeout=30)
+    if currently_in_test_context():
+        note(f"{name}={value!r} -> {response.status_code} {response.text[:300]}")
+    assert_no_server_error(response)
+    if response.status_code != 201:
+        # RFC 7591 §3.2.2: invalid_redirect_uri for redirect_uris, invalid_client_metadata otherwise.
+        expected = "invalid_redirect_uri" if name == "redirect_uris" else "invalid_client_metadata"
+        assert response.status_code == 400 and json_body(response)["error"] == expected, response.text
+
+
 RESOURCE_PATHS = st.one_of(
     st.sampled_from(AGENT_ACTIONS).map(lambda name: f"/v3.5/agent/action/{name}"),
     st.text(st.characters(min_codepoint=0x20, exclude_categories=["Cs"]), min_size=1, max_size=15).map(
@@ -492,6 +517,7 @@ def check_other_path(fuzzed, call):
 PROPERTIES = {
     "oauth_form": (FORM_CALLS, check_oauth_form_endpoint),
     "register": (REGISTER_CALLS, check_registration),
+    "register_field": (ONE_FIELD, check_registration_field),
     "resource": (RESOURCE_CALLS, check_resource_server),
     "browser": (BROWSER_CALLS, check_browser_page),
     "other": (OTHER_CALLS, check_other_path),
@@ -508,6 +534,12 @@ def test_oauth_form_endpoints_answer_rfc_errors(fuzzed, call):
 @given(call=REGISTER_CALLS)
 def test_registration_answers_rfc7591_errors(fuzzed, call):
     check_registration(fuzzed, call)
+
+
+@FUZZ
+@given(field=ONE_FIELD)
+def test_registration_refuses_each_wrongly_typed_field_with_its_rfc7591_error(fuzzed, field):
+    check_registration_field(fuzzed, field)
 
 
 @FUZZ
@@ -537,8 +569,14 @@ FORM = "application/x-www-form-urlencoded"
 DEEP = "[" * 1000 + "1" + "]" * 1000
 
 
-def _call(method, path, authorization=None, body=Body("none"), query=()):
-    return Call(method, path, list(query), authorization, {}, body)
+def _call(method, path, authorization=None, body=Body("none"), query=(), signed_in=False):
+    return Call(method, path, list(query), authorization, {}, body, signed_in)
+
+
+def _signed_in_form(path, **fields):
+    """A form POSTed by the signed-in browser, with its CSRF token."""
+    return _call("POST", path, body=Body("form", [("csrf_token", Live("csrf")), *fields.items()], FORM),
+                 signed_in=True)
 
 
 KNOWN_INPUTS = {
@@ -562,6 +600,13 @@ KNOWN_INPUTS = {
     "POST /register with redirect_uris 1e308 and scope 5":
         ("register", _call("POST", "/register", body=Body(
             "json", '{"redirect_uris": 1e308, "scope": 5}', "application/json"))),
+    "POST /register with jwks 5": ("register_field", ("jwks", 5)),
+    "POST /register with jwks 'x'": ("register_field", ("jwks", "x")),
+    "POST /register with jwks {'keys': 5}": ("register_field", ("jwks", {"keys": 5})),
+    "POST /login with next=/\\r\\nX":
+        ("browser", _signed_in_form("/login", username="jane", password="jane-password", next="/\r\nX")),
+    "POST /logout with next=/\\r\\nX": ("browser", _signed_in_form("/logout", next="/\r\nX")),
+    "GET /_mock/transcript?since=²": ("other", _call("GET", "/_mock/transcript", query=[("since", "²")])),
     "POST /userinfo without a token":
         ("resource", _call("POST", "/userinfo")),
     "POST list_chats, valid token, JSON nested 1000 deep":

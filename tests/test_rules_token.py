@@ -1,4 +1,4 @@
-"""server-rules.md, "Token endpoint": one test per rule, with the error a client library sees.
+"""RULES.md, "Token endpoint": one test per rule, with the error a client library sees.
 
 Every error is JSON with ``error`` and ``error_description``, ``Cache-Control: no-store``, and no
 ``WWW-Authenticate`` except on 401 ``invalid_client`` (client-interop point 8).
@@ -72,9 +72,10 @@ def test_client_auth_basic_wrong_credentials_401_invalid_client_with_basic_chall
                        basic_challenge=True)
 
 
-@pytest.mark.parametrize("header", ["Basic !!!notbase64", "Basic " + base64.b64encode(b"no-colon").decode()])
-def test_client_auth_malformed_basic_header_401_invalid_client(server, header):
-    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers={"Authorization": header})
+@pytest.mark.parametrize("pair", [b"!!!notbase64", b"no-colon", b":reports-secret"])
+def test_client_auth_malformed_basic_header_401_invalid_client(server, pair):
+    header = {"Authorization": b"Basic " + (pair if pair.startswith(b"!") else base64.b64encode(pair))}
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers=header)
     assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
 
 
@@ -93,11 +94,32 @@ def test_client_auth_post_works(server):
     assert token(server, data, auth=None).status_code == 200
 
 
+def basic_header(pair: bytes) -> dict:
+    """An Authorization header from the `id:secret` bytes exactly as given (no encoding added)."""
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
 def test_client_auth_basic_url_encoded_credentials_work(server):
     # fernhollow-reports arrives as fernhollow%2Dreports from strict clients (client-interop point 5).
-    header = {"Authorization": "Basic " + base64.b64encode(b"fernhollow%2Dreports:reports%2Dsecret").decode()}
-    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers=header)
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS,
+                           headers=basic_header(b"fernhollow%2Dreports:reports%2Dsecret"))
     assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("pair", [b"fernhollow%252Dreports:reports-secret",
+                                  b"fernhollow-reports:reports%252Dsecret"], ids=["id", "secret"])
+def test_client_auth_basic_credentials_are_url_decoded_once(server, pair):
+    # %252D decodes once to %2D, not to "-": decoded twice, it would name fernhollow-reports.
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS, headers=basic_header(pair))
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
+
+
+@pytest.mark.parametrize("header", ["Basic " + base64.b64encode(b"\xff:\xfe").decode(), "Basic é", "Basic "],
+                         ids=["not-utf8", "not-base64-alphabet", "nothing-after-scheme"])
+def test_client_auth_basic_header_the_parser_cannot_read_401_invalid_client(server, header):
+    answer = requests.post(f"{server.url}/token", data=CLIENT_CREDENTIALS,
+                           headers={"Authorization": header.encode()})
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
 
 
 def test_client_auth_none_for_public_client_works(server):
@@ -270,24 +292,59 @@ def test_refresh_may_narrow_scope(server, tokens):
     assert answer.status_code == 200 and answer.json()["scope"] == "customers:ro"
 
 
-@pytest.mark.parametrize("scope", ["chats--all:ro customers:ro agents--all:ro", "nonsense:ro"])
+def test_refresh_may_narrow_to_a_scope_the_grant_implies(server, tokens):
+    # This server's policy (RULES.md): chats--all:ro implies chats--access:ro (LiveChat's hierarchy).
+    answer = refresh(server, tokens["refresh_token"], scope="chats--access:ro")
+    assert answer.status_code == 200 and answer.json()["scope"] == "chats--access:ro", answer.text
+    assert call_api(server, "list_chats", answer.json()["access_token"]).status_code == 200
+    assert call_api(server, "list_customers", answer.json()["access_token"]).status_code == 403
+
+
+@pytest.mark.parametrize("scope", ["chats--all:ro customers:ro agents--all:ro", "chats--all:rw", "customers:rw",
+                                   "nonsense:ro"])
 def test_refresh_never_widens_scope_400_invalid_scope(server, tokens, scope):
     assert_token_error(refresh(server, tokens["refresh_token"], scope=scope), 400, "invalid_scope")
+
+
+def test_rotated_refresh_token_keeps_the_scope_of_the_one_it_replaces(server, tokens):
+    # RFC 6749 §6: the new refresh token's scope is the old one's, though the access token narrowed.
+    narrowed = refresh(server, tokens["refresh_token"], scope="customers:ro").json()
+    assert narrowed["scope"] == "customers:ro"
+    introspected = requests.post(f"{server.url}/introspect", data={"token": narrowed["refresh_token"]},
+                                 auth=REPORTS).json()
+    assert introspected["scope"] == tokens["scope"] == "chats--all:ro customers:ro"
+    again = refresh(server, narrowed["refresh_token"]).json()  # no scope asked: the grant's
+    assert again["scope"] == "chats--all:ro customers:ro"
+    wide = refresh(server, again["refresh_token"], scope="chats--all:ro customers:ro")
+    assert wide.status_code == 200, wide.text
 
 
 # --- client credentials: confidential clients only -----------------------------------------------
 
 def test_client_credentials_public_client_refused(server):
+    # No secret to authenticate with: the grant accepts only Basic or the form secret (RFC 6749 §4.4).
     answer = token(server, dict(CLIENT_CREDENTIALS, client_id=WIDGET), auth=None)
-    assert answer.status_code in (400, 401), answer.text
-    assert_token_error(answer, answer.status_code,
-                       "invalid_client" if answer.status_code == 401 else "unauthorized_client",
-                       basic_challenge=None)
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
 
 
 def test_client_credentials_confidential_client_works(server):
     body = token(server, CLIENT_CREDENTIALS).json()
     assert body["access_token"] and "refresh_token" not in body
+
+
+@pytest.mark.parametrize("scope", ["agents--all:rw", "agents--all:ro agents--all:rw", None],
+                         ids=["gated", "gated-among-others", "no-scope-asked"])
+def test_client_credentials_never_yields_a_role_gated_scope_400_invalid_scope(server, scope):
+    """Registering an administrator scope (open on loopback) is not enough: no user takes part,
+    so nobody entitled to grant it does."""
+    app = requests.post(f"{server.url}/register", json={
+        "client_name": "Agent sync", "grant_types": ["client_credentials"],
+        "scope": "agents--all:ro agents--all:rw"}).json()
+    auth = (app["client_id"], app["client_secret"])
+    asked = {"grant_type": "client_credentials"} | ({"scope": scope} if scope else {})
+    assert_token_error(token(server, asked, auth=auth), 400, "invalid_scope")
+    allowed = token(server, {"grant_type": "client_credentials", "scope": "agents--all:ro"}, auth=auth)
+    assert allowed.status_code == 200 and allowed.json()["scope"] == "agents--all:ro", allowed.text
 
 
 # --- device code (RFC 8628) ----------------------------------------------------------------------

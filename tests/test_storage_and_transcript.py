@@ -9,6 +9,7 @@ import requests
 
 import mock_server
 from flows import call_api, code_tokens, token
+from mock_server.runner import SERVER_SOFTWARE
 
 
 def test_everything_survives_a_restart_on_the_same_sqlite_file(start_server, tmp_path):
@@ -30,6 +31,20 @@ def test_everything_survives_a_restart_on_the_same_sqlite_file(start_server, tmp
     assert token(second, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}).status_code == 400
 
 
+def test_a_sqlite_file_from_before_a_new_column_keeps_working(start_server, tmp_path):
+    import sqlite3
+
+    db, port = str(tmp_path / "old.sqlite3"), mock_server.free_port()
+    first = start_server(db=db, port=port)
+    tokens = code_tokens(first, scope="customers:ro")
+    first.stop()
+    with sqlite3.connect(db) as old:  # as the file was before tokens.refresh_scope existed
+        old.execute("ALTER TABLE tokens DROP COLUMN refresh_scope")
+    second = start_server(db=db, port=port)
+    refreshed = token(second, {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200 and refreshed.json()["scope"] == "customers:ro", refreshed.text
+
+
 def test_memory_storage_forgets_on_restart(start_server):
     port = mock_server.free_port()
     first = start_server(port=port)
@@ -49,7 +64,7 @@ def test_flow_collects_front_and_back_channel_messages_of_one_flow(server):
     steps = [(m.channel, m.method, m.path.split("?")[0], m.status) for m in flow]
     assert steps == [
         ("front", "GET", "/authorize", 200),   # login page
-        ("front", "POST", "/login", 302),
+        ("front", "POST", "/login", 303),   # 303: never repeat the POST with the password
         ("front", "GET", "/authorize", 200),   # consent page
         ("front", "POST", "/authorize", 302),  # Allow -> redirect with code
         ("back", "POST", "/token", 200),       # code -> tokens
@@ -78,7 +93,8 @@ def test_cli_prints_the_banner_and_serves(tmp_path):
         deadline = time.time() + 10
         while time.time() < deadline:
             try:
-                metadata = requests.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server").json()
+                answer = requests.get(f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server")
+                metadata = answer.json()
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -92,14 +108,9 @@ def test_cli_prints_the_banner_and_serves(tmp_path):
     assert "INSECURE teaching switches ON: allow_implicit=True" in text
     assert metadata["mock_server_teaching_switches"] == {"allow_implicit": True}
     assert "token" in metadata["response_types_supported"]
+    assert answer.raw.headers.getlist("Server") == [SERVER_SOFTWARE]  # once, as waitress's ident
 
 
-def test_registration_off_loopback_needs_the_initial_access_token(start_server):
-    # Bound to all interfaces (as an instructor's class server is), reached here over loopback.
-    server = start_server(host="0.0.0.0", registration_token="class-2026")
-    app = {"client_name": "Student App", "redirect_uris": ["http://127.0.0.1:8765/callback"]}
-    refused = requests.post(f"{server.url}/register", json=app)
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
-    accepted = requests.post(f"{server.url}/register", json=app,
-                             headers={"Authorization": "Bearer class-2026"})
-    assert accepted.status_code == 201
+def test_in_process_server_names_itself_in_the_server_header(server):
+    answer = requests.get(f"{server.url}/.well-known/jwks.json")
+    assert answer.raw.headers.getlist("Server") == [SERVER_SOFTWARE]

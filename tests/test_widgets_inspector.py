@@ -153,7 +153,7 @@ def test_a_real_flow(server):
     code_tokens(server)  # front channel through UserAgent (state "s-123"), then POST /token
     inspector = ExchangeInspector.for_flow(lab, state="s-123")
     lines = inspector.diagram().text().splitlines()
-    assert any("Authorization server ⇢ User's browser: 302 → /authorize" in line for line in lines)
+    assert any("Authorization server ⇢ User's browser: 303 → /authorize" in line for line in lines)  # after login
     assert any("Authorization server ⇢ User's browser: 302 → callback ?code=ac_" in line for line in lines)
     assert any("User's browser → App (your code): redirect to callback: code, state" in line for line in lines)
     assert "back POST /token → 200" in inspector.text()

@@ -50,7 +50,7 @@ def reading(response: requests.Response, scope: str) -> str:
     if response.status_code == 401:
         return f"no valid token: {why}"
     if response.status_code == 403:
-        return f"the token lacks scope {scope}: ask for it in the authorization request"
+        return f"the token lacks scope {scope}: ask for a token that carries it"
     if response.status_code == 400 and isinstance(body.get("error"), dict):
         return f"the token is fine but the payload is not: {body['error'].get('message')}"
     return f"unexpected answer {response.status_code}: {why or response.reason}"

@@ -9,10 +9,10 @@ import ipywidgets as widgets
 import requests
 import traitlets
 
+from mock_server.clients import APP_TYPES, app_metadata
+
 from .base import LabWidget, escape
 from .scope_picker import ScopePicker
-
-AUTH_METHOD = {"server-side": "client_secret_basic", "browser": "none"}
 
 
 class RegistrationForm(LabWidget):
@@ -23,7 +23,7 @@ class RegistrationForm(LabWidget):
         super().__init__()
         self._url = lab.endpoint("registration")
         self.name = widgets.Text(value=name, description="App name")
-        self.app_type = widgets.ToggleButtons(options=list(AUTH_METHOD), value=app_type,
+        self.app_type = widgets.ToggleButtons(options=list(APP_TYPES), value=app_type,
                                               description="App type")
         self.redirect_uris = widgets.Textarea(value=redirect_uris, description="Redirect URIs",
                                               placeholder="one per line, or comma-separated")
@@ -36,14 +36,9 @@ class RegistrationForm(LabWidget):
                          self.scopes, self.register, self._result]
 
     def metadata(self) -> dict:
-        """The form as RFC 7591 client metadata."""
-        uris = [u.strip() for u in self.redirect_uris.value.replace(",", "\n").splitlines() if u.strip()]
-        grant_types = ["authorization_code", "refresh_token"]
-        if self.app_type.value == "server-side":  # a secret lets it act for itself too
-            grant_types.append("client_credentials")
-        return {"client_name": self.name.value, "redirect_uris": uris,
-                "token_endpoint_auth_method": AUTH_METHOD[self.app_type.value],
-                "grant_types": grant_types, "scope": self.scopes.scope()}
+        """The form as RFC 7591 client metadata — made as the server's console makes it."""
+        return app_metadata(self.name.value, self.app_type.value, self.redirect_uris.value,
+                            self.scopes.value)
 
     def submit(self) -> dict:
         answer = requests.post(self._url, json=self.metadata(), timeout=5)

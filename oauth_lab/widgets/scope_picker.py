@@ -8,9 +8,9 @@ import ipywidgets as widgets
 import requests
 import traitlets
 
-from .base import LabWidget, escape
+from mock_server.scopes import role_allows
 
-ROLE_RANK = {"agent": 0, "administrator": 1, "owner": 2}
+from .base import LabWidget, escape
 
 
 class ScopePicker(LabWidget):
@@ -73,10 +73,10 @@ class ScopePicker(LabWidget):
         return found
 
     def warnings(self) -> list[str]:
-        rank = ROLE_RANK.get(self.role, 0)
+        # The server's own rule (roles and their order live in mock_server.scopes).
         return [f"{name} needs the {self.catalog[name]['role']} role: {self.user} ({self.role}) "
                 f"cannot grant it, so the server will answer invalid_scope."
-                for name in self.value if ROLE_RANK[self.catalog[name]["role"]] > rank]
+                for name in self.value if not role_allows(self.role, name)]
 
     def scope(self) -> str:
         """The chosen scopes as the `scope` parameter wants them: space-separated (RFC 6749 §3.3)."""

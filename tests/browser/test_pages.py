@@ -244,3 +244,22 @@ def test_console_bad_redirect_uri_shows_error_and_keeps_the_form(page, server):
     assert page.get_by_label("Redirect URIs").input_value() == "http://example.com/cb"
     assert scope_checkbox(page, "customers:ro").is_checked()
     assert page.get_by_role("row").filter(has_text="Leaky App").count() == 0
+
+
+# --- an app anyone registered: errors go through "Leave Fernhollow Accounts?" --------------------
+
+def test_deny_for_a_self_registered_app_asks_before_leaving(page, server, app):
+    page.goto(f"{server.url}/console")
+    register_app(page, "Quiz App", app_type="browser")
+    client_id = credentials(page)["Client Id"]
+    _, challenge = pkce_pair()
+    page.goto(authorization_url(server, client_id, scope="customers:ro", state=ODD_STATE,
+                                code_challenge=challenge, code_challenge_method="S256"))
+    sign_in(page)
+    page.get_by_role("button", name="Deny").click()
+    expect_heading(page, "Leave Fernhollow Accounts?")  # not sent on by itself
+    assert "access_denied" in page.get_by_role("alert").inner_text()
+    page.get_by_role("link", name="Continue to http://127.0.0.1:8765").click()
+    page.wait_for_url(re.compile(r"/callback\?"))
+    got = query_of(page.url)
+    assert got["error"] == "access_denied" and got["state"] == ODD_STATE and got["iss"] == server.issuer
