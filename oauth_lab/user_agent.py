@@ -105,17 +105,28 @@ class UserAgentError(RuntimeError):
         self.response = response
 
 
+def _notebook_reach() -> dict[str, str]:
+    from .lab import current_lab
+
+    try:
+        return current_lab().reach()
+    except RuntimeError:  # no setup() in this process: nothing to map
+        return {}
+
+
 class UserAgent:
     """One user's browser: its own cookie jar, so a signed-in session persists between flows.
 
     Behind a proxy (Binder) pages name the server and the app by their public URLs, which this
-    kernel may not reach; ``reach`` maps each public origin to the loopback one to send to."""
+    kernel may not reach; ``reach`` maps each public origin to the loopback one to send to — by
+    default the notebook's own (``Lab.reach()``), so a notebook cell never has to say it."""
 
     def __init__(self, username: str = "jane", password: str = "jane-password",
                  reach: dict[str, str] | None = None):
         self.username, self.password = username, password
         self.session = requests.Session()
-        self._reach_map = {public: back for public, back in (reach or {}).items() if public != back}
+        reach = _notebook_reach() if reach is None else reach
+        self._reach_map = {public: back for public, back in reach.items() if public != back}
 
     def _reach(self, url: str) -> str:
         for public, back in self._reach_map.items():

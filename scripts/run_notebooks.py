@@ -56,7 +56,7 @@ def run(path: Path) -> float:
 def write_index() -> None:
     path = NOTEBOOKS / "index.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells = [nbformat.v4.new_markdown_cell(index())]
+    nb.cells[0].source = index()  # the one cell, rewritten in place (its id stays)
     nbformat.write(nb, path)
 
 
