@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from joserfc.errors import JoseError
+
 from .widgets.base import escape
 
 RFC = {
@@ -31,6 +33,17 @@ RFC = {
     "expired_token": "RFC 8628 §3.5 — the device code expired",
     "mismatching_state": "RFC 6749 §10.12 — the answer does not belong to a request this app made "
                          "(CSRF): throw it away",
+}
+
+# joserfc's own error codes, for a token the app (or an API) refused by itself — no server
+# answered. They are not RFC error codes: joserfc's "expired_token" is not RFC 8628's.
+JOSE = {
+    "bad_signature": "RFC 7515 §5.2 — the signature does not verify with the issuer's published key: "
+                     "refuse the token",
+    "expired_token": "RFC 7519 §4.1.4 — the token's exp has passed: it must not be accepted",
+    "invalid_claim": "RFC 7519 §4.1 / OIDC Core §3.1.3.7 — a claim the reader checks (iss, aud, nonce…) "
+                     "does not hold the value it expects: refuse the token",
+    "missing_claim": "RFC 7519 §4.1 / OIDC Core §3.1.3.7 — a claim the reader requires is missing",
 }
 
 
@@ -71,8 +84,9 @@ class Failure:
                     rows.append((key, str(body[key])))
             if challenge := self.answer["response_headers"].get("WWW-Authenticate"):
                 rows.append(("WWW-Authenticate", challenge))
-        if self.error in RFC:
-            rows.append(("Standard", RFC[self.error]))
+        standard = JOSE if isinstance(self.exception, JoseError) else RFC
+        if self.error in standard:
+            rows.append(("Standard", standard[self.error]))
         return rows
 
     def text(self) -> str:

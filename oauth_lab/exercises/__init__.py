@@ -13,7 +13,8 @@ import importlib
 from ..checks import Exercise
 
 # Notebook order; a new notebook's exercises are a new module named here.
-MODULES = ("start_here", "password", "register", "authorization", "exchange", "api", "refresh")
+MODULES = ("start_here", "password", "register", "authorization", "exchange", "api", "refresh",
+           "revocation", "openid")
 
 
 def _all() -> dict[str, Exercise]:
