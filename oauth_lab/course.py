@@ -39,6 +39,11 @@ COURSE = (
     Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", 20, ("call the API",)),
     Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation", 25,
              ("expiry & refresh",)),
+    Notebook("10-ending-access-revocation-and-introspection", "Ending access: revocation and introspection",
+             "disconnect an app; local JWT checks vs introspection", 30, ("revocation",)),
+    Notebook("11-openid-connect-who-is-the-user", "OpenID Connect: who is the user?",
+             "ID tokens, nonce, userinfo, discovery; log in with Fernhollow", 30,
+             ("authorization request", "code → tokens")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 

@@ -87,8 +87,10 @@ def raises_when_inactive(lab):
     (local_jwt_check, "still accepts the token after the app revoked it"),
     (raises_when_inactive, "raised for a made-up token (KeyError): return False"),
     (lambda lab: lambda token: 1 / 0, "raised for a genuine, active token (ZeroDivisionError"),
+    (lambda lab: lambda token: None, "returned None: return True or False"),
     (lambda lab: "accepts", "expected a function"),
-], ids=["always-yes", "no-credentials", "active-only", "local-jwt-check", "raises", "broken", "not-a-function"])
+], ids=["always-yes", "no-credentials", "active-only", "local-jwt-check", "raises", "broken", "stub",
+                                 "not-a-function"])
 def test_introspecting_api_refuses_an_api_that_misses_a_case(lab, wrong, why):
     verdict = revocation.introspecting_api.check(wrong(lab))
     assert not verdict.passed and why in verdict.message, verdict.text()

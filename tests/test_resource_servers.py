@@ -157,7 +157,7 @@ def test_comparison_rows_follow_revocation_and_expiry(lab, apis, tokens):
     assert lines[0].split() == ["local", "JWT", "check", "introspection"]
     assert "after the revocation" in lines[2] and "200 accepted" in lines[2] and "401 the authorization" in lines[2]
     assert "60 min later" in lines[3] and "401 the exp check failed" in lines[3]
-    assert lines[-1] == "Calls to the authorization server so far: local JWT check 1 · introspection 3"
+    assert lines[-1] == "Calls to the authorization server while answering: local JWT check 0 · introspection 3"
     assert comparison._repr_mimebundle_()["text/plain"] == comparison.text()
     assert "asks the authorization server about each token" in comparison.view.value
 

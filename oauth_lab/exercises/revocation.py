@@ -56,6 +56,8 @@ def _introspecting_api(answer):
     verdict = _verdict(answer, genuine)
     if isinstance(verdict, Exception):
         return f"your function raised for a genuine, active token ({type(verdict).__name__}: {verdict})"
+    if verdict is None:
+        return "your function returned None: return True or False"
     if verdict is not True:
         return ("your function refused a genuine, active access token: does it authenticate as the "
                 "resource server (agent-api)?")

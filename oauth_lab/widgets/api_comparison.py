@@ -2,7 +2,7 @@
 
 Each row is one moment — the first call, after a revocation, after the clock moved — and what
 every API answered then (status and reason), with how often each has asked the authorization
-server so far. **Call each API** adds a row; **+10 min** and **+1 h** move the server's virtual
+server since the first row. **Call each API** adds a row; **+10 min** and **+1 h** move the server's virtual
 clock first. By code: ``.call("after the revocation")``, ``.wait(3600)``.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from .clock import duration
 class Answer:
     status: int
     reason: str
-    calls: int  # the API's calls to the authorization server, this one included
+    calls: int  # the API's calls to the authorization server since the comparison began
 
     @property
     def short(self) -> str:
@@ -49,6 +49,7 @@ class ApiComparison(LabWidget):
         super().__init__()
         self.lab, self.token, self.apis = lab, token, list(apis)
         self.rows: list[Row] = []
+        self.calls_before = [api.calls_to_authorization_server for api in self.apis]
         self.call_button = widgets.Button(description="Call each API", button_style="primary",
                                           tooltip="Send the token to every API now")
         self.plus_10min = widgets.Button(description="+10 min", tooltip="Move the server's clock, then call")
@@ -63,9 +64,10 @@ class ApiComparison(LabWidget):
     def call(self, step: str = "call") -> Row:
         """Send the token to every API and add a row with their answers."""
         answers = []
-        for api in self.apis:
+        for api, before in zip(self.apis, self.calls_before):
             response = api.call(self.token)
-            answers.append(Answer(response.status_code, reading(response), api.calls_to_authorization_server))
+            answers.append(Answer(response.status_code, reading(response),
+                                  api.calls_to_authorization_server - before))
         row = Row(self.lab.clock.now(), step, tuple(answers))
         self.rows.append(row)
         self.view.value = self._html()
@@ -83,14 +85,14 @@ class ApiComparison(LabWidget):
         widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
         table = ["   ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
         calls = " · ".join(f"{api.name} {a.calls}" for api, a in zip(self.apis, self.rows[-1].answers))
-        return "\n".join([*table, f"Calls to the authorization server so far: {calls}"])
+        return "\n".join([*table, f"Calls to the authorization server while answering: {calls}"])
 
     def _html(self) -> str:
         head = "".join(f"<th>{escape(api.name)}<br><small>{escape(api.how)}</small></th>" for api in self.apis)
         body = "".join(
             f"<tr><td>{escape(RemoteClock.format(row.time))}</td><td>{escape(row.step)}</td>"
             + "".join(f"<td style='color:{'#1a7f37' if a.status == 200 else '#b00020'}'>"
-                      f"<b>{a.status}</b> {escape(a.reason)}<br><small>{a.calls} call(s) to the "
-                      "authorization server so far</small></td>" for a in row.answers)
+                      f"<b>{a.status}</b> {escape(a.reason)}<br><small>calls to the authorization "
+                      f"server while answering: {a.calls}</small></td>" for a in row.answers)
             + "</tr>" for row in self.rows)
         return f"<table><tr><th>virtual time</th><th>step</th>{head}</tr>{body}</table>"
