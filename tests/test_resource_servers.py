@@ -160,6 +160,7 @@ def test_comparison_rows_follow_revocation_and_expiry(lab, apis, tokens):
     assert lines[-1] == "Calls to the authorization server while answering: local JWT check 0 · introspection 3"
     assert comparison._repr_mimebundle_()["text/plain"] == comparison.text()
     assert "asks the authorization server about each token" in comparison.view.value
+    assert comparison.view.value.count("<tr class='step'>") == 3
 
 
 def test_comparison_buttons_call_and_move_the_clock(lab, apis, tokens):

@@ -89,10 +89,19 @@ class ApiComparison(LabWidget):
 
     def _html(self) -> str:
         head = "".join(f"<th>{escape(api.name)}<br><small>{escape(api.how)}</small></th>" for api in self.apis)
-        body = "".join(
-            f"<tr><td>{escape(RemoteClock.format(row.time))}</td><td>{escape(row.step)}</td>"
-            + "".join(f"<td style='color:{'#1a7f37' if a.status == 200 else '#b00020'}'>"
-                      f"<b>{a.status}</b> {escape(a.reason)}<br><small>calls to the authorization "
-                      f"server while answering: {a.calls}</small></td>" for a in row.answers)
-            + "</tr>" for row in self.rows)
-        return f"<table><tr><th>virtual time</th><th>step</th>{head}</tr>{body}</table>"
+        body = "".join(f"<tr class='step'>{_time_cell(row.time)}<td>{escape(row.step)}</td>"
+                       + "".join(map(_answer_cell, row.answers)) + "</tr>" for row in self.rows)
+        calls = "".join(f"<td>{a.calls}</td>" for a in self.rows[-1].answers)
+        return (f"<table><tr><th>time</th><th>step</th>{head}</tr>{body}"
+                f"<tr><td colspan='2'><small>calls to the authorization server while answering</small></td>"
+                f"{calls}</tr></table>")
+
+
+def _time_cell(timestamp: int) -> str:
+    when = RemoteClock.format(timestamp)
+    return f"<td title='{escape(when)}'>{when[11:16]}</td>"
+
+
+def _answer_cell(answer: Answer) -> str:
+    colour = "#1a7f37" if answer.status == 200 else "#b00020"
+    return f"<td style='color:{colour}'><b>{answer.status}</b> {escape(answer.reason)}</td>"
