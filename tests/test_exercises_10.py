@@ -5,20 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-import mock_server
 from oauth_lab import jwt_access_tokens
 from oauth_lab.exercises import revocation
 from oauth_lab.flows import authorization_code_flow
-from oauth_lab.lab import setup
 
 REPORTS = ("fernhollow-reports", "reports-secret")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = setup(seed=None, port=mock_server.free_port())
-    yield lab
-    lab.handle.stop()
 
 
 def fresh_tokens(lab) -> dict:

@@ -5,19 +5,10 @@ from __future__ import annotations
 import pytest
 from joserfc import jwt
 
-import mock_server
 from oauth_lab.exercises import openid
 from oauth_lab.jwt_access_tokens import published_keys, unverified_parts
-from oauth_lab.lab import setup
 
 CLIENT_ID = "fernhollow-reports"
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = setup(seed=None, port=mock_server.free_port())
-    yield lab
-    lab.handle.stop()
 
 
 def validator(lab, nonce=True, aud=True, exp=True):

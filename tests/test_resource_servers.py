@@ -9,17 +9,9 @@ import mock_server
 from oauth_lab import resource_servers
 from oauth_lab.flows import authorization_code_flow
 from oauth_lab.jwt_access_tokens import with_claims
-from oauth_lab.lab import setup
 from oauth_lab.widgets.api_comparison import ApiComparison
 
 REPORTS = ("fernhollow-reports", "reports-secret")
-
-
-@pytest.fixture(scope="module")
-def lab():
-    lab = setup(seed=None, port=mock_server.free_port())
-    yield lab
-    lab.handle.stop()
 
 
 @pytest.fixture

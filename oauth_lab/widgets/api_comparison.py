@@ -1,9 +1,9 @@
 """Several APIs asked about one token, step after step: their answers side by side.
 
 Each row is one moment — the first call, after a revocation, after the clock moved — and what
-every API answered then (status and reason), with how often each has asked the authorization
-server since the first row. **Call each API** adds a row; **+10 min** and **+1 h** move the server's virtual
-clock first. By code: ``.call("after the revocation")``, ``.wait(3600)``.
+every API answered then (status and reason); the last line counts each API's calls to the
+authorization server while it answered. **Call each API** adds a row; **+10 min** and **+1 h**
+move the server's virtual clock first. By code: ``.call("after the revocation")``, ``.wait(3600)``.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from .clock import duration
 class Answer:
     status: int
     reason: str
-    calls: int  # the API's calls to the authorization server since the comparison began
+    calls: int  # the API's calls to the authorization server since this widget's first row
 
     @property
     def short(self) -> str:
