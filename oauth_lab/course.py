@@ -54,6 +54,11 @@ COURSE = (
     Notebook("09-devices-without-a-browser-device-flow", "Devices without a browser",
              "the device flow: a code on the TV, Allow on your phone, polling", 30,
              ("device & user codes", "user decides on another device", "polling → tokens"), "device"),
+    Notebook("10-ending-access-revocation-and-introspection", "Ending access: revocation and introspection",
+             "disconnect an app; local JWT checks vs introspection", 30, ("revocation",)),
+    Notebook("11-openid-connect-who-is-the-user", "OpenID Connect: who is the user?",
+             "ID tokens, nonce, userinfo, discovery; log in with Fernhollow", 30,
+             ("authorization request", "code → tokens")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from joserfc.errors import JoseError
+
 from .widgets.base import escape
 
 RFC = {
@@ -35,6 +37,17 @@ RFC = {
 # The same code means something else at the token endpoint (this server's /token): a device polling.
 AT_TOKEN_ENDPOINT = {
     "access_denied": "RFC 8628 §3.5 — the user denied the device's request: stop polling",
+}
+
+# joserfc's own error codes, for a token the app (or an API) refused by itself — no server
+# answered. They are not RFC error codes: joserfc's "expired_token" is not RFC 8628's.
+JOSE = {
+    "bad_signature": "RFC 7515 §5.2 — the signature does not verify with the issuer's published key: "
+                     "refuse the token",
+    "expired_token": "RFC 7519 §4.1.4 — the token's exp has passed: it must not be accepted",
+    "invalid_claim": "RFC 7519 §4.1 / OIDC Core §3.1.3.7 — a claim the reader checks (iss, aud, nonce…) "
+                     "does not hold the value it expects: refuse the token",
+    "missing_claim": "RFC 7519 §4.1 / OIDC Core §3.1.3.7 — a claim the reader requires is missing",
 }
 
 
@@ -80,7 +93,10 @@ class Failure:
         return rows
 
     def standard(self) -> str | None:
-        """Where the standard defines this answer's error code."""
+        """Where the standard defines this answer's error code (a JOSE library's own errors, raised
+        in the app, have their own table: joserfc's expired_token is not RFC 8628's)."""
+        if isinstance(self.exception, JoseError):
+            return JOSE.get(self.error)
         polled = bool(self.answer) and self.answer["path"].split("?")[0] == "/token"
         return (polled and AT_TOKEN_ENDPOINT.get(self.error)) or RFC.get(self.error)
 

@@ -142,3 +142,24 @@ def test_the_device_flow_notebook_has_the_device_flows_strip():
     assert [s for s in DEVICE_STEPS if f"**▶ {s}**" in strip] == [
         "device & user codes", "user decides on another device", "polling → tokens"]
     assert "sign-in & consent" not in strip and "authorization request" not in strip
+
+
+def test_deterministic_mode_seeds_the_client_once_per_kernel(monkeypatch):
+    """Run All twice in one kernel must not repeat a nonce: the server refuses it as a replay."""
+    import oauthlib.common
+
+    from oauth_lab import lab as lab_module
+
+    monkeypatch.setattr(oauthlib.common, "SystemRandom", oauthlib.common.SystemRandom)
+    monkeypatch.setattr(lab_module, "_seeded", None)
+    lab_module.seed_client_randomness(7)
+    first = oauthlib.common.generate_token()
+    lab_module.seed_client_randomness(7)  # a second setup() in the same kernel
+    assert oauthlib.common.generate_token() != first
+    monkeypatch.setattr(lab_module, "_seeded", None)  # a fresh kernel
+    lab_module.seed_client_randomness(7)
+    assert oauthlib.common.generate_token() == first
+
+
+def test_the_apps_port_is_where_its_own_servers_count_from(app):
+    assert app.url == f"http://127.0.0.1:{app.port}"
