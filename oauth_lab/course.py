@@ -46,6 +46,9 @@ COURSE = (
     Notebook("08-machine-to-machine-client-credentials", "Machine to machine: client credentials",
              "no user, no consent: the app's own token, and what it may reach", 25,
              ("or: client credentials", "call the API")),
+    Notebook("14-capstone", "Capstone: your app, end to end",
+             "register, authorize with PKCE, call, refresh, revoke: graded from the server's record", 30,
+             tuple(step for step in STEPS if step != "or: client credentials")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 
