@@ -260,7 +260,8 @@ def registration(record: Record) -> Verdict:
                        "or use the Developer Console")
     if message["status"] != 201:
         return Verdict(title, False, f"the server refused it: {refusal(message)}",
-                       "read the error: RFC 7591 §3.2.2 names the field that is wrong")
+                       "read the error_description: it says which value the server refused (RFC 7591 "
+                       "§3.2.2)")
     metadata, lab = record.metadata, record.lab
     method = metadata.get("token_endpoint_auth_method")
     if method != "none":
@@ -343,7 +344,7 @@ def authorization_request(record: Record) -> Verdict:
                        "Jane decides in her browser: ConsentPanel(lab, url).decide('Allow'), or click "
                        "Allow in the panel; if the page was an error, it says why")
     return Verdict(title, False, f"the server sent no code back: {refusal(last)}",
-                   "read the server's answer: it names the parameter it refused")
+                   "read the server's answer: it says what it refused")
 
 
 def token_exchange(record: Record) -> Verdict:
@@ -436,7 +437,7 @@ def refresh(record: Record) -> Verdict:
                                          "the server took it for a stolen copy and revoked every token of "
                                          "the grant (RFC 9700 §4.14.2)",
                            "each refresh returns a new refresh token: use that one next time and discard "
-                           "the old (RFC 6749 §6); OAuth2Session keeps the newest in app.token")
+                           "the old one (RFC 6749 §6); OAuth2Session keeps the newest in app.token")
         if kind == "access token":
             return Verdict(title, False, "you sent the access token as the refresh_token",
                            "send the refresh_token of the token response")
