@@ -242,6 +242,15 @@ class Record:
         return [m for m in self.messages if path(m) == "/revoke"]
 
 
+def registered_client_id(message: dict) -> str | None:
+    """The id a registration got from the server (one the request itself named is not it)."""
+    if path(message) == "/register":
+        return answer(message).get("client_id") if message["status"] == 201 else None
+    named = {f"client_id:{form(message).get('client_id')}"}
+    return next((key.split(":", 1)[1] for key in message["keys"]
+                 if key.startswith("client_id:") and key not in named), None)
+
+
 def _console_metadata(message: dict) -> dict:
     fields = parse_qs(message["request_body"])
     first = {name: values[0] for name, values in fields.items()}
@@ -571,9 +580,8 @@ def grade(lab: Lab, app: str | Step) -> Report:
             return Report("no app yet", [Verdict(
                 "1 · registration", False, "no app was registered after the mark",
                 "write your app in the cell above and run it: the grader grades the app it registers")])
-        client_ids = [k.split(":", 1)[1] for k in attempts[-1]["keys"] if k.startswith("client_id:")]
-        if not client_ids:  # refused: nothing else happened to grade
+        app = registered_client_id(attempts[-1])
+        if app is None:  # refused: nothing else happened to grade
             return Report("a refused registration", [registration(Record(lab, "", [attempts[-1]]))])
-        app = client_ids[0]
     record = Record.read(lab, app)
     return Report(f"{record.name} (client_id {app})", [phase(record) for phase in PHASES], record.messages)

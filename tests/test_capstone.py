@@ -133,6 +133,19 @@ def test_a_mark_grades_the_app_registered_last_after_it(lab):
     assert report.passed and second.client_id in report.app and first.client_id not in report.app
 
 
+def test_the_id_the_server_gave_is_graded_not_one_the_registration_named(lab):
+    mark = lab.transcript.mark()
+    answer = requests.post(lab.endpoint("registration"), json={
+        "client_id": "!my-own-id", "client_name": "Customer Lookup", "redirect_uris": [lab.redirect_uri],
+        "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"],
+        "scope": SCOPE}).json()
+    assert answer["client_id"] != "!my-own-id"  # the server chooses it
+    assert "client_id:!my-own-id" in lab.transcript.messages(mark.since)[-1]["keys"]  # recorded all the same
+    LearnersApp(lab, answer["client_id"]).whole_flow()
+    report = grade(lab, mark)
+    assert report.passed and report.app.endswith(f"(client_id {answer['client_id']})"), report.text()
+
+
 def test_nothing_registered_after_the_mark_is_no_attempt(lab):
     LearnersApp(lab).whole_flow()
     report = grade(lab, lab.transcript.mark())
