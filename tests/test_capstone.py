@@ -14,7 +14,7 @@ from oauthlib.oauth2 import MobileApplicationClient, WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
 import mock_server
-from oauth_lab.capstone import PHASES, SCOPE, grade
+from oauth_lab.capstone import SCOPE, grade
 from oauth_lab.exercises import capstone
 from oauth_lab.lab import setup
 from oauth_lab.user_agent import UserAgent, forms_of
