@@ -59,6 +59,9 @@ COURSE = (
     Notebook("11-openid-connect-who-is-the-user", "OpenID Connect: who is the user?",
              "ID tokens, nonce, userinfo, discovery; log in with Fernhollow", 30,
              ("authorization request", "code → tokens")),
+    Notebook("14-capstone", "Capstone: your app, end to end",
+             "register, authorize with PKCE, call, refresh, revoke: graded from the server's record", 30,
+             tuple(step for step in STEPS if step != "or: client credentials")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 
@@ -96,9 +99,11 @@ def footer(name: str) -> str:
     return f"---\n{navigation(name)}"
 
 
-def contents() -> str:
-    """The course map as a markdown table."""
-    rows = [f"| {n.name[:2]} | [{n.title}]({n.name}.ipynb) | {n.what} | {n.minutes} min |" for n in COURSE]
+def contents(folder: str = "") -> str:
+    """The course map as a markdown table; `folder` is where the notebooks are, seen from the
+    page it goes in ("notebooks/" from the README)."""
+    rows = [f"| {n.name[:2]} | [{n.title}]({folder}{n.name}.ipynb) | {n.what} | {n.minutes} min |"
+            for n in COURSE]
     return "\n".join(["| # | notebook | what you do | time |", "|---|---|---|---|", *rows])
 
 

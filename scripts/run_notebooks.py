@@ -66,7 +66,7 @@ def write_readme_table() -> None:
     text = path.read_text()
     start = text.index("| # | notebook | what you do |")
     end = text.index("\n\n", start)
-    path.write_text(text[:start] + contents() + text[end:])
+    path.write_text(text[:start] + contents("notebooks/") + text[end:])
 
 
 def main(paths: list[str]) -> int:

@@ -101,4 +101,4 @@ def test_points_only_to_notebooks_that_exist(path):
 
 
 def test_the_readme_lists_the_course():
-    assert contents() in (NOTEBOOKS.parent / "README.md").read_text()
+    assert contents("notebooks/") in (NOTEBOOKS.parent / "README.md").read_text()
