@@ -15,7 +15,7 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint as _ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
@@ -261,6 +261,8 @@ def console():
         code, body, _ = register(console_metadata(form), {"Authorization": f"Bearer {typed}"} if typed else {})
         if code == 201:
             result, status = body, 201
+            # The page is HTML: name the new app for the transcript, as /register's JSON does.
+            g.transcript_params = {"client_id": body["client_id"]}
         else:
             error, status = body.get("error_description") or body.get("error"), code
     apps = current().db.query(Client).filter_by(is_resource_server=False).order_by(Client.id).all()

@@ -15,7 +15,8 @@ from .errors import rfc_text
 from .models import AuthorizationCode, DeviceCredential, Token, User
 from .state import current
 
-PUBLIC_AND_CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "none"]
+CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]  # methods that prove who the client is
+PUBLIC_AND_CONFIDENTIAL = [*CONFIDENTIAL, "none"]
 
 
 def user_info(user: User, scope: str) -> UserInfo:

@@ -178,14 +178,23 @@ def _answers(url: str) -> bool:
         return False
 
 
+_seeded: int | None = None  # the seed this kernel's client randomness already follows
+
+
 def seed_client_randomness(seed: int) -> None:
-    """Make the client library's random values (`state`, PKCE `code_verifier`) reproducible.
+    """Make the client library's random values (`state`, PKCE `code_verifier`, a `nonce`) reproducible.
 
     oauthlib draws them from ``SystemRandom``, as it must. For notebook outputs that are identical
     on every run, deterministic mode swaps in a seeded generator — a teaching trick: never do this
-    in an application.
+    in an application. Seeded once per kernel: a second ``setup()`` (Run All again, a second
+    server) continues the sequence instead of repeating it, because the server refuses a repeated
+    OpenID Connect ``nonce`` as a replay.
     """
     import oauthlib.common
 
+    global _seeded
+    if _seeded == seed:
+        return
     seeded = random.Random(seed)
     oauthlib.common.SystemRandom = lambda: seeded
+    _seeded = seed

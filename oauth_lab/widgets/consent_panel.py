@@ -44,7 +44,7 @@ class ConsentPanel(LabWidget):
         try:
             page = self.browser.consent_page(self.authorization_url, self.lab.issuer)
         except UserAgentError as error:
-            reason = _error_text(error.response.text)
+            reason = alert_text(error.response.text)
             self.asked = []
             self.heading = f"Error page, no redirect (HTTP {error.response.status_code}): {reason}"
             self._settle(None)
@@ -114,6 +114,7 @@ class ConsentPanel(LabWidget):
         return "\n".join(lines)
 
 
-def _error_text(page: str) -> str:
+def alert_text(page: str) -> str:
+    """The error a server page shows (its alert paragraph), as text."""
     found = re.search(r'<p class="error" role="alert">(.*?)</p>', page, re.S)
     return html.unescape(found.group(1)) if found else "see the page"

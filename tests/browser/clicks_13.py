@@ -7,8 +7,8 @@ import re
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
-from jupyterlab_driver import (MOCK_SERVER_PORT, button, code_cell, output_text, run_cell_containing, screenshot,
-                               sign_in_on_the_real_page)
+from jupyterlab_driver import (MOCK_SERVER_PORT, button, code_cell, open_and_sign_in, output_text,
+                               run_cell_containing, screenshot)
 
 LIVECHAT = f"http://127.0.0.1:{MOCK_SERVER_PORT + 9}"  # the notebook's `lc`: setup(port=lab.port + 9, ...)
 
@@ -24,7 +24,7 @@ def advance_livechat_clock(seconds: int) -> None:
 def click_livechat_consent(lab, artifacts, name):
     advance_livechat_clock(30)
     consent = run_cell_containing(lab, "comma = OAuth2Session(")
-    real = sign_in_on_the_real_page(lab, consent)
+    real = open_and_sign_in(lab, consent, "Open the real consent page in your browser")
     assert real.get_by_role("heading", level=1).inner_text() == "Allow Fernhollow Reports?"
     assert "livechat profile" in real.locator("header").inner_text()
     page = real.locator("main").inner_text()

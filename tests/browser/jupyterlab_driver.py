@@ -189,24 +189,24 @@ def choose(scope, label: str, option: str) -> None:
     assert select.input_value() == matching[0]
 
 
-def sign_in_on_the_real_page(page, consent, user: str = "jane"):
-    """Follow a consent panel's link to the server's real page in a new tab, and sign in there as
-    a user would; the tab, now on the consent page."""
-    with page.context.expect_page() as opened:
-        consent.get_by_role("link", name="Open the real consent page in your browser").click()
-    real = opened.value
-    real.get_by_label("Username").fill(user)
-    real.get_by_label("Password").fill(f"{user}-password")
-    real.get_by_role("button", name="Sign in").click()
-    return real
-
-
 def synced(page) -> None:
     """Let a changed control's state reach the kernel before the next click. ipywidgets holds a
     state update back while an earlier one is unanswered, but sends a button's click at once: a
     click right after a change could reach the kernel first and act on the old value."""
     page.wait_for_timeout(300)
     page.locator(IDLE).wait_for()
+
+
+def open_and_sign_in(page, scope, link: str, user: str = "jane"):
+    """Click the link named `link` in `scope` (it opens a server page in a new tab) and sign in
+    there as `user`, as a learner does in their own browser; returns the new tab."""
+    with page.context.expect_page() as opened:
+        scope.get_by_role("link", name=link).click()
+    real = opened.value
+    real.get_by_label("Username").fill(user)
+    real.get_by_label("Password").fill(f"{user}-password")
+    real.get_by_role("button", name="Sign in").click()
+    return real
 
 
 def output_text(cell) -> str:
