@@ -33,21 +33,21 @@ class AuthorizationServer(_AuthorizationServer):
             raise
 
     def handle_error_response(self, request, error):
-        error.description = described(error)
+        error.description = describe(error)
         return super().handle_error_response(request, error)
 
 
-def described(error) -> str:
-    """What an error says, as a sentence: its `error_description` (RFC 6749 §5.2), or the text of
-    the error page when the browser is not sent back (consent.py)."""
+def describe(error) -> str:
+    """The error's description, in a sentence a learner can act on."""
     if isinstance(error, UnsupportedResponseTypeError):
-        # Authlib 1.9 passes its message and the response type to this error in swapped order,
-        # so `description` holds the bare response type: say it in a sentence.
+        # Authlib 1.9 passes its message and the response type to this error in swapped
+        # order, so `description` holds the bare response type: say it in a sentence.
         return rfc_text(f"response_type={error.description} is not supported. "
                         + general_description(error.error))
     if error.description:
         return error.description
-    specific = error.get_error_description()  # some Authlib errors only describe themselves in a method
+    # Some Authlib errors only describe themselves in a method.
+    specific = error.get_error_description()
     general = general_description(error.error)
     return rfc_text(f"{specific}. {general}" if specific else general)
 

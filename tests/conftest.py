@@ -26,3 +26,14 @@ def start_server():
 def server(start_server):
     """A fresh deterministic server with the secure defaults."""
     return start_server(seed=7)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """What a notebook's `lab = setup()` gives, on a fresh server of this module's own (seed=None:
+    the client libraries' randomness is left alone for the other modules)."""
+    from oauth_lab.lab import setup
+
+    lab = setup(seed=None, port=mock_server.free_port())
+    yield lab
+    lab.handle.stop()
