@@ -105,7 +105,8 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     weakened server beside the default one is ``setup(port=5002, make_current=False,
     require_pkce=False)``. ``profile="livechat"`` makes it behave as LiveChat's docs describe.
     A server found running must have exactly these switches and this profile."""
-    port = port or int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))
+    proxied = int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))  # the one a hub's proxy serves
+    port = port or proxied
     # requests-oauthlib refuses plain http unless told: fine on loopback, never anywhere else.
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     if seed is not None:
@@ -123,7 +124,9 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     metadata = hub.metadata_of(url)
     if handle is None:
         _check_switches(port, metadata, switches, profile)
-    if prefix := hub.hub_prefix():
+    # Only the proxied server can learn its public URL; a second server beside it (07, 12, 13)
+    # keeps its loopback address: the notebook drives it with the scripted browser.
+    if port == proxied and (prefix := hub.hub_prefix()):
         metadata = _browser_facing(url, metadata, app, prefix)
     lab = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle)
     if make_current:

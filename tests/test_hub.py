@@ -198,13 +198,27 @@ def run(client, code: str) -> dict:
 
 
 SETUP = """
-import json, time
+import json, os, time
 from oauth_lab import setup
+os.environ["MOCK_SERVER_PORT"] = "{port}"  # the server a hub's proxy serves
 started = time.monotonic()
-lab = setup(port={port})
+lab = setup()
 print(json.dumps({{"took": time.monotonic() - started, "issuer": lab.issuer,
                   "redirect_uri": lab.redirect_uri}}))
 """
+
+
+def test_a_second_server_beside_the_proxied_one_never_asks(kernel):
+    """07, 12 and 13 start weakened servers at fixed offsets: no proxy serves them, so asking the
+    browser would only make the notebook wait."""
+    port = mock_server.free_port()
+    beside = run(kernel, "import json, os, time\nos.environ['JUPYTERHUB_SERVICE_PREFIX'] = '/user/demo/'\n"
+                         "from oauth_lab import setup\nstarted = time.monotonic()\n"
+                         f"weak = setup(port={port}, make_current=False, require_pkce=False)\n"
+                         "print(json.dumps({'took': time.monotonic() - started, 'issuer': weak.issuer}))")
+    result = json.loads(beside["stdout"].splitlines()[-1])
+    assert not [d for d in beside["displayed"] if "application/javascript" in d], beside["displayed"]
+    assert result["took"] < 3 and result["issuer"] == f"http://127.0.0.1:{port}"
 
 
 def test_setup_asks_the_browser_only_under_a_hub(kernel):
