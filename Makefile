@@ -23,8 +23,8 @@ lab: $(STAMP)  ## open JupyterLab on the first notebook (the server starts from 
 		$(VENV)/bin/jupyter lab $$root notebooks/00-start-here.ipynb; \
 	else $(PY) -m mock_server; fi
 
-test: $(STAMP)  ## every test
-	$(PY) -m pytest
+test: $(STAMP)  ## every test: the notebooks (strict nbval) beside the rest on pytest-xdist workers
+	$(PY) scripts/run_tests.py $(ARGS)
 
 notebooks: $(STAMP)  ## re-run every notebook cleanly (deterministic) and save its outputs
 	timeout 900 $(PY) scripts/run_notebooks.py

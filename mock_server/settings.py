@@ -7,6 +7,7 @@ the metadata field ``mock_server_teaching_switches`` whenever it is on.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -19,7 +20,10 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # The redirection endpoint of the learner's app (RFC 6749 §3.1.2): served by the app itself, in
 # the notebook's kernel (oauth_lab.redirection_endpoint), on its own origin — never by this server.
 APP_CALLBACK = "/callback"
-APP_REDIRECT_URI = f"http://127.0.0.1:8765{APP_CALLBACK}"
+# Its port: MOCK_APP_PORT, as oauth_lab.setup(), binder/start and the proxy entry read it.
+DEFAULT_APP_PORT = 8765
+APP_PORT = int(os.environ.get("MOCK_APP_PORT", DEFAULT_APP_PORT))
+APP_REDIRECT_URI = f"http://127.0.0.1:{APP_PORT}{APP_CALLBACK}"
 # On a hub, jupyter-server-proxy serves both under the Jupyter server's public URL, by these names
 # (binder/jupyter_server_config.py): the browser cannot reach 127.0.0.1 inside the container.
 PROXY_ENTRIES = {"server": "oauth", "app": "oauth-app"}

@@ -15,10 +15,10 @@ from __future__ import annotations
 import html
 from urllib.parse import parse_qsl, urlsplit
 
-from .loopback_site import Site, SiteHandler
+from mock_server.settings import APP_CALLBACK as CALLBACK  # the path the server registers
+from mock_server.settings import APP_PORT  # MOCK_APP_PORT, or 8765
 
-APP_PORT = 8765  # mock_server.settings.APP_REDIRECT_URI names the same address
-CALLBACK = "/callback"  # mock_server.settings.APP_CALLBACK: the path the server registers behind a hub
+from .loopback_site import Site, SiteHandler
 
 
 class CallbackHandler(SiteHandler):

@@ -1,9 +1,19 @@
 """Shared fixtures: real servers on free loopback ports (helpers for flows are in flows.py)."""
 from __future__ import annotations
 
-import pytest
+import os
 
-import mock_server
+# Under pytest-xdist every worker gets ports of its own for what tests start at fixed ports (the
+# kernels JupyterLab runs, the app's redirect URI, a notebook's servers at offsets up to +9): the
+# notebooks under nbval run beside them, in their own process (scripts/run_tests.py), with the
+# default ports their committed outputs name. Set before mock_server is imported: it reads them.
+if (_worker := os.environ.get("PYTEST_XDIST_WORKER")) is not None:
+    os.environ["MOCK_SERVER_PORT"] = str(6100 + 20 * int(_worker.removeprefix("gw")))
+    os.environ["MOCK_APP_PORT"] = str(9100 + 20 * int(_worker.removeprefix("gw")))
+
+import pytest  # noqa: E402
+
+import mock_server  # noqa: E402
 
 
 @pytest.fixture

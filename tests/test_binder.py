@@ -27,14 +27,15 @@ from traitlets.config.loader import PyFileConfigLoader
 
 import mock_server
 from mock_server.__main__ import parse_args
-from mock_server.settings import APP_CALLBACK, APP_REDIRECT_URI, PROXY_ENTRIES, Settings, behind_jupyter
+from mock_server.settings import APP_CALLBACK, DEFAULT_APP_PORT, PROXY_ENTRIES, Settings, behind_jupyter
 from oauth_lab.lab import DEFAULT_PORT
-from oauth_lab.redirection_endpoint import APP_PORT
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 VENV_BIN = Path(sys.executable).parent
 HUB = "https://hub.example.org"
+# What binder/start registers in a fresh container (no MOCK_APP_PORT there).
+DEFAULT_APP_REDIRECT_URI = f"http://127.0.0.1:{DEFAULT_APP_PORT}{APP_CALLBACK}"
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -174,8 +175,7 @@ def test_one_default_port_everywhere(monkeypatch):
              "Settings": Settings().port}
     assert set(ports.values()) == {5001}, ports
     app_ports = {"binder proxy entry": proxy_servers()["oauth-app"]["port"],
-                 "oauth_lab APP_PORT": APP_PORT,
-                 "mock_server APP_REDIRECT_URI": urlsplit(APP_REDIRECT_URI).port}
+                 "mock_server.settings (oauth_lab's too)": DEFAULT_APP_PORT}
     assert set(app_ports.values()) == {8765}, app_ports
     monkeypatch.setenv("MOCK_SERVER_PORT", "5099")
     monkeypatch.setenv("MOCK_APP_PORT", "8799")
@@ -302,7 +302,7 @@ START_CASES = {
     "MOCK_SERVER_PUBLIC_URL wins": (
         {"MOCK_SERVER_PUBLIC_URL": "https://elsewhere.example/lab/oauth/", "JUPYTERHUB_PUBLIC_URL": HUB},
         "https://elsewhere.example/lab/oauth", "https://elsewhere.example/lab/oauth-app/callback"),
-    "no public URL known": ({}, "http://127.0.0.1:{port}", APP_REDIRECT_URI),
+    "no public URL known": ({}, "http://127.0.0.1:{port}", DEFAULT_APP_REDIRECT_URI),
 }
 
 
@@ -336,7 +336,7 @@ def test_start_serves_then_execs(case, tmp_path):
         except requests.ConnectionError:
             pytest.fail(f"no mock server on port {port}; its log:\n{log.read_text()}")
         assert accepts_redirect_uri(port, redirect_uri), f"{redirect_uri} is not registered"
-        assert accepts_redirect_uri(port, APP_REDIRECT_URI), "the app's loopback one must stay"
+        assert accepts_redirect_uri(port, DEFAULT_APP_REDIRECT_URI), "the app's loopback one must stay"
         assert not accepts_redirect_uri(port, "https://evil.example/user/demo/oauth-app/callback")
     finally:
         if proc.poll() is None:

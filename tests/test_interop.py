@@ -212,6 +212,7 @@ class NodeRelyingParty:
 
     def __init__(self, node: str, *args: str, timeout: float = 45):
         self.process = subprocess.Popen([node, str(INTEROP / "rp.mjs"), *args], cwd=INTEROP,
+                                        env={**os.environ, "APP_CALLBACK": APP_CALLBACK},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.deadline = time.monotonic() + timeout

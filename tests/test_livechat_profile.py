@@ -183,7 +183,8 @@ def test_role_gated_scope_for_an_agent_ends_on_ooops_invalid_scope(livechat):
                                       scope="agents--all:rw"))["code"])
 
 
-@pytest.mark.parametrize("redirect_uri", [f"{APP_CALLBACK}/extra", f"{APP_CALLBACK}extra"])
+@pytest.mark.parametrize("redirect_uri", [f"{APP_CALLBACK}/extra", f"{APP_CALLBACK}extra"],
+                         ids=["under-the-path", "the-path-continued"])
 def test_redirect_uri_under_the_registered_path_is_accepted(livechat, redirect_uri):
     location = landing(livechat, redirect_uri=redirect_uri)
     assert location.startswith(f"{redirect_uri}?code=dal%3A"), location
@@ -192,7 +193,8 @@ def test_redirect_uri_under_the_registered_path_is_accepted(livechat, redirect_u
 @pytest.mark.parametrize("redirect_uri", [
     f"{APP_CALLBACK}/../admin", f"{APP_CALLBACK}/%2e%2e/admin", f"{APP_CALLBACK}?next=/x",
     f"{APP_CALLBACK}#frag", "http://127.0.0.1:8766/callback",  # another loopback port (RFC 8252 §7.3 would allow it)
-    "http://localhost:8765/callback", "https://127.0.0.1:8765/callback", "http://127.0.0.1:8765/"])
+    "http://localhost:8765/callback", "https://127.0.0.1:8765/callback", "http://127.0.0.1:8765/"],
+    ids=["dot-dot", "encoded-dot-dot", "query", "fragment", "another-port", "localhost", "https", "root"])
 def test_redirect_uri_outside_livechats_rules_ends_on_ooops(livechat, redirect_uri):
     assert_ooops(livechat, first_answer(livechat, redirect_uri=redirect_uri).headers["Location"],
                  "unauthorized_client", "invalid_redirect_uri")

@@ -19,7 +19,7 @@ from oauth_lab.redirection_endpoint import RedirectionEndpoint
 JANE = ("jane", "jane-password")
 ODD_STATE = "a b&c=d/é"
 SCOPES = ("customers:ro", "chats--all:ro")
-CONSOLE_REDIRECT = "http://127.0.0.1:8765/callback"
+CONSOLE_REDIRECT = APP_CALLBACK  # the app of this test run (its port: MOCK_APP_PORT)
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +259,7 @@ def test_deny_for_a_self_registered_app_asks_before_leaving(page, server, app):
     page.get_by_role("button", name="Deny").click()
     expect_heading(page, "Leave Fernhollow Accounts?")  # not sent on by itself
     assert "access_denied" in page.get_by_role("alert").inner_text()
-    page.get_by_role("link", name="Continue to http://127.0.0.1:8765").click()
+    page.get_by_role("link", name=f"Continue to {APP_CALLBACK.removesuffix('/callback')}").click()
     page.wait_for_url(re.compile(r"/callback\?"))
     got = query_of(page.url)
     assert got["error"] == "access_denied" and got["state"] == ODD_STATE and got["iss"] == server.issuer

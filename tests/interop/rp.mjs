@@ -15,8 +15,9 @@ import * as client from 'openid-client'
 import { createInterface } from 'node:readline'
 
 const [issuer, clientId = 'fernhollow-reports', clientSecret = 'reports-secret'] = process.argv.slice(2)
-// The app's redirect URI (served by the app, not the server): mock_server.settings.APP_REDIRECT_URI.
-const APP_CALLBACK = 'http://127.0.0.1:8765/callback'
+// The app's redirect URI (served by the app, not the server): mock_server.settings.APP_REDIRECT_URI,
+// handed over by the test (its port follows MOCK_APP_PORT).
+const APP_CALLBACK = process.env.APP_CALLBACK
 if (!issuer) {
   console.error('usage: node rp.mjs <issuer> [client_id] [client_secret]')
   process.exit(2)
