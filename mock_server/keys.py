@@ -25,13 +25,12 @@ class SigningKeys:
         self._storage = storage
         self._clock = clock
         self._cache: dict[str, RSAKey] = {}
-        with storage.lock:
-            db = storage.session
-            if db.query(SigningKey).count() == 0:
-                key = RSAKey.import_key(DEMO_KEY.read_bytes()) if deterministic else None
-                self._add(db, key)
-            db.commit()
-            storage.session.remove()
+        db = storage.session
+        if db.query(SigningKey).count() == 0:
+            key = RSAKey.import_key(DEMO_KEY.read_bytes()) if deterministic else None
+            self._add(db, key)
+        db.commit()
+        storage.session.remove()
 
     def _add(self, db, key: RSAKey | None) -> SigningKey:
         key = key or RSAKey.generate_key(2048, private=True)
@@ -69,10 +68,9 @@ class SigningKeys:
 
     def rotate(self) -> str:
         """Retire the signing key (still published) and sign with a new one; returns the new kid."""
-        with self._storage.lock:
-            db = self._storage.session
-            for row in self._rows().filter(SigningKey.retired_at.is_(None)):
-                row.retired_at = self._clock.timestamp()
-            kid = self._add(db, None).kid
-            db.commit()
-            return kid
+        db = self._storage.session
+        for row in self._rows().filter(SigningKey.retired_at.is_(None)):
+            row.retired_at = self._clock.timestamp()
+        kid = self._add(db, None).kid
+        db.commit()
+        return kid

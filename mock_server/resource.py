@@ -22,6 +22,7 @@ from joserfc.errors import JoseError
 from . import scopes
 from .models import Token
 from .state import current
+from .storage import credential_hash
 
 REALM = "agent-api"
 
@@ -41,11 +42,15 @@ def signature_verifies(token_string: str) -> bool:
     return True
 
 
+def find_access_token(token_string: str) -> Token | None:
+    return current().db.query(Token).filter_by(access_token_hash=credential_hash(token_string)).first()
+
+
 class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string):
         if not signature_verifies(token_string):
             return None
-        return current().db.query(Token).filter_by(access_token=token_string).first()
+        return find_access_token(token_string)
 
     def validate_token(self, token, scopes_required, request):
         def invalid(why):

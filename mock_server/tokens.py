@@ -2,8 +2,9 @@
 introspected (RFC 7662).
 
 A JWT access token can be checked by its signature alone — which is exactly why this server also
-keeps every one it issues: revocation, code reuse and refresh-family revocation must make a JWT
-inactive at introspection *and* at the API, not only when it expires.
+keeps a row for every one it issues: revocation, code reuse and refresh-family revocation must make
+a JWT inactive at introspection *and* at the API, not only when it expires. The row holds the
+token's id, owner, scope and expiry and a hash of each string (RFC 6819 §5.1.4.1.3), not the token.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from joserfc import jws
 from .grants import PUBLIC_AND_CONFIDENTIAL, revoke_family
 from .models import Token
 from .state import current
+from .storage import credential_hash
 
 
 def api_audience(issuer: str) -> str:
@@ -85,8 +87,8 @@ def save_token(token: dict, request) -> None:
             user_id=request.user.id if request.user else None,
             grant_type=request.payload.grant_type or "implicit",
             token_type=token.get("token_type", "Bearer"),
-            access_token=token["access_token"],
-            refresh_token=refresh,
+            access_token_hash=credential_hash(token["access_token"]),
+            refresh_token_hash=credential_hash(refresh) if refresh else None,
             scope=token.get("scope", ""),
             # RFC 6749 §6: a rotated refresh token keeps exactly the scope of the one it replaces.
             refresh_scope=(parent.get_refresh_scope() if parent else token.get("scope", "")) if refresh else None,
@@ -104,9 +106,9 @@ def find_token(token_string, token_type_hint=None) -> Token | None:
     """A token by its value; the hint is only a hint (RFC 7009 §2.1: search the other kind too)."""
     if not isinstance(token_string, str) or not token_string:
         return None
-    query = current().db.query(Token)
-    by_access = query.filter_by(access_token=token_string).first
-    by_refresh = query.filter_by(refresh_token=token_string).first
+    query, digest = current().db.query(Token), credential_hash(token_string)
+    by_access = query.filter_by(access_token_hash=digest).first
+    by_refresh = query.filter_by(refresh_token_hash=digest).first
     if token_type_hint == "refresh_token":
         return by_refresh() or by_access()
     return by_access() or by_refresh()
@@ -131,7 +133,7 @@ class RevocationEndpoint(_RevocationEndpoint):
         return find_token(token_string, token_type_hint)
 
     def revoke_token(self, token, request):
-        if token.refresh_token == request.form.get("token"):
+        if token.is_refresh_token(request.form["token"]):
             # Revoking a refresh token ends the grant: every token descended from it dies too.
             revoke_family(token.family_id)
         else:
@@ -151,7 +153,7 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         token = find_token(token_string, token_type_hint)
         if token is None:
             return None
-        is_refresh = token.refresh_token == token_string
+        is_refresh = token.is_refresh_token(token_string)
         if (is_refresh and not token.is_refresh_active()) or (not is_refresh and not token.is_active()):
             return None  # RFC 7662 §2.2: anything inactive answers exactly {"active": false}
         token.presented_as = "refresh_token" if is_refresh else "access_token"
