@@ -102,7 +102,7 @@ class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
         """No initial access token on loopback (one learner, one machine); off loopback, the
         token printed in the banner (RFC 7591 §3) — from an app and from the console alike."""
         settings = current().settings
-        if settings.on_loopback:
+        if not settings.registration_needs_token:
             return True
         sent = request.headers.get("Authorization", "")
         return bool(settings.registration_token) and hmac.compare_digest(
@@ -254,7 +254,7 @@ def console():
     apps = current().db.query(Client).filter_by(is_resource_server=False).order_by(Client.id).all()
     page = render_template("console.html", apps=apps, result=result, error=error, form=form,
                            groups=scopes.grouped(), csrf_token=csrf_token(),
-                           needs_token=not current().settings.on_loopback)
+                           needs_token=current().settings.registration_needs_token)
     return page, status
 
 

@@ -1,15 +1,17 @@
 """The per-server state every module reads: one object per app, so two servers can run side by side.
 
 A workshop serves many learners from one app: its tenant layer hands each request the learner's
-own state in the WSGI environ (``STATE_KEY``), chosen once, before Flask sees the request; every
-module reads whichever state the request was handed through ``current()``.
+own state (``serving(state)``), chosen once, before Flask sees the request; every module reads
+whichever state the request was handed through ``current()``.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 
 if TYPE_CHECKING:
     from .agent_api import World
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from .storage import Storage
     from .transcript import Transcript
 
-STATE_KEY = "mock_server.state"  # the environ key a tenant layer puts a request's state under
+_serving: ContextVar["ServerState | None"] = ContextVar("mock_server_state", default=None)
 
 
 @dataclass
@@ -48,6 +50,17 @@ class ServerState:
 
 
 def current() -> ServerState:
-    if has_request_context() and STATE_KEY in request.environ:
-        return request.environ[STATE_KEY]
-    return current_app.extensions["mock_server"]
+    """The state of the world this request (or this block of ``serving``) works in: a tenant's,
+    or the app's own."""
+    return _serving.get() or current_app.extensions["mock_server"]
+
+
+@contextmanager
+def serving(state: ServerState):
+    """Work in `state`'s world for the duration of the block (a workshop's request, or setting
+    up a new tenant)."""
+    token = _serving.set(state)
+    try:
+        yield state
+    finally:
+        _serving.reset(token)
