@@ -26,3 +26,23 @@ def start_server():
 def server(start_server):
     """A fresh deterministic server with the secure defaults."""
     return start_server(seed=7)
+
+
+@pytest.fixture(scope="session")
+def class_server(tmp_path_factory):
+    """One class server for the session (SQLite, two granian workers); tests join their own learners."""
+    from workshop import ClassServer
+
+    server = ClassServer(str(tmp_path_factory.mktemp("class") / "class.sqlite3"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server's URL for the session (workshop.postgres_server says which)."""
+    from workshop import postgres_server
+
+    url, stop = postgres_server()
+    yield url
+    stop()
