@@ -98,7 +98,7 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
     if state.settings.seed is not None:
         app.wsgi_app = _one_at_a_time(app.wsgi_app)
     app.before_request(errors.guard_host)  # first: before any other hook or view runs
-    install_recorder(app, state)
+    install_recorder(app)
     app.before_request(errors.guard_request)
 
     @app.after_request

@@ -9,12 +9,12 @@ from flask import Flask, request
 
 from .errors import json_body
 from .tokens import find_token
-from .state import ServerState
+from .state import ServerState, current
 from .transcript import (MAX_BODY, NOT_RECORDED, REQUEST_HEADERS, RESPONSE_HEADERS, channel_of,
                          keys_of, page_title, query_params)
 
 
-def install_recorder(app: Flask, state: ServerState) -> None:
+def install_recorder(app: Flask) -> None:
     @app.before_request
     def keep_body():
         # Read the body once into Werkzeug's cache: form parsing later reads from the cache, and
@@ -25,6 +25,7 @@ def install_recorder(app: Flask, state: ServerState) -> None:
     def record(response):
         if request.path.startswith(NOT_RECORDED):
             return response
+        state = current()
         state.transcript.append(
             time=state.clock.timestamp(),
             channel=channel_of(request.path),

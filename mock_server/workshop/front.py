@@ -33,6 +33,7 @@ def create_front_app(classroom) -> Flask:
     app.extensions["workshop"] = classroom
     app.config.update(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, MAX_FORM_MEMORY_SIZE=MAX_CONTENT_LENGTH)
     app.before_request(errors.guard_host)
+    app.before_request(read_body)
     app.register_blueprint(blueprint)
     app.register_blueprint(instructor.blueprint)
     app.register_error_handler(Exception, errors.handle_unexpected)
@@ -49,6 +50,11 @@ def create_front_app(classroom) -> Flask:
 
 def classroom():
     return current_app.extensions["workshop"]
+
+
+def read_body():
+    """Every body is read (or, too large, refused with 413) before any view runs."""
+    request.get_data(cache=True)
 
 
 @blueprint.get("/")
