@@ -19,19 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import request
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from ..agent_api import World
 from ..app import populate
+from ..clients import demo_apps, ensure_demo_apps
 from ..clock import Clock
 from ..errors import json_error
 from ..ids import Ids
 from ..keys import SigningKeys
 from ..retention import Purger
 from ..state import ServerState, serving
-from ..storage import Base, Storage, credential_hash
+from ..models import (AuthorizationCode, BrowserSession, Client, DeviceCredential, LoginFailure,
+                      Token)
+from ..storage import Storage, credential_hash
 from .models import ClassBase, Tenant
 from .transcripts import DatabaseTranscript
 
@@ -125,17 +128,19 @@ class Classroom:
         return f"{self.config.base_url}/t/{tenant_id}"
 
     def reset(self, tenant_id: str) -> bool:
-        """A stuck learner's fresh start: an empty world (demo users and apps only, a new signing
-        key), the clock back to real time. The transcript stays: it shows what happened."""
+        """A stuck learner's fresh start, in one transaction: no codes, tokens, sessions or apps
+        but the demo ones, the clock back to real time. The transcript stays: it shows what
+        happened."""
         world = self.world(tenant_id)
         if world is None:
             return False
         with serving(world):
             db = world.storage.session
-            for table in reversed(Base.metadata.sorted_tables):
-                db.execute(table.delete())
-            db.commit()
-            populate(world)
+            for model in (AuthorizationCode, Token, DeviceCredential, BrowserSession, LoginFailure):
+                db.execute(delete(model))
+            demo_ids = [app["client_id"] for app in demo_apps(world.settings)]
+            db.execute(delete(Client).where(Client.client_id.not_in(demo_ids)))
+            ensure_demo_apps(db, world.settings)  # commits it all
         self.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(clock_offset=0.0))
         self.session.commit()
         return True
