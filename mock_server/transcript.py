@@ -50,8 +50,8 @@ class Message:
 
 
 class Transcript:
-    def __init__(self, window: int = WINDOW):
-        self._messages: deque[Message] = deque(maxlen=window)
+    def __init__(self, window: int | None = None):
+        self._messages: deque[Message] = deque(maxlen=window or WINDOW)
         self._last_seq = 0
         self._lock = threading.Lock()
 

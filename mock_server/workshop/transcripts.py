@@ -23,8 +23,8 @@ TRIM_EVERY = 200  # appends (per learner and process) between two trims
 
 
 class DatabaseTranscript(Transcript):
-    def __init__(self, classroom, tenant_id: str, window: int = WINDOW):
-        self._classroom, self._tenant, self._window = classroom, tenant_id, window
+    def __init__(self, classroom, tenant_id: str, window: int | None = None):
+        self._classroom, self._tenant, self._window = classroom, tenant_id, window or WINDOW
         self._appended = 0
         self._reached: set[str] = set()  # milestones this process knows are recorded
 
