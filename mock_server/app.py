@@ -9,6 +9,7 @@ import io
 import threading
 
 from flask import Flask, render_template
+from sqlalchemy import bindparam, select
 from werkzeug.exceptions import HTTPException
 
 from . import admin, agent_api, clients, consent, device, errors, metadata, oidc, resource_api
@@ -75,9 +76,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
+CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id")).limit(1)
+
+
 def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer:
     def query_client(client_id):
-        return current().db.query(Client).filter_by(client_id=client_id).first()
+        return current().db.scalars(CLIENT_BY_ID, {"client_id": client_id}).first()
 
     server = AuthorizationServer(app, query_client=query_client, save_token=tokens.save_token)
     server.register_token_generator("default", tokens.token_generator(settings))

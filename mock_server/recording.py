@@ -8,7 +8,7 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, request
 
 from .errors import json_body
-from .tokens import find_token
+from .tokens import token_id_for
 from .state import ServerState, current
 from .transcript import (MAX_BODY, NOT_RECORDED, REQUEST_HEADERS, RESPONSE_HEADERS, channel_of,
                          keys_of, page_title, query_params)
@@ -69,13 +69,9 @@ def _response_text(response) -> str:
 
 
 def _keys(response, state: ServerState) -> set[str]:
-    def resolve(value: str) -> str | None:
-        token = find_token(value)
-        return token.token_id if token else None
-
     found = set()
     for params in _parameter_sources(response, state):
-        found |= keys_of(params, resolve)
+        found |= keys_of(params, token_id_for)
     return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..transcript import WINDOW, Message, Transcript
@@ -19,6 +19,7 @@ from .models import Milestone, TranscriptEntry
 from .progress import error_of, milestone_of
 
 MAX_AGE = 24 * 3600  # seconds of real time
+INSERT_ENTRY = insert(TranscriptEntry.__table__)
 TRIM_EVERY = 200  # appends (per learner and process) between two trims
 
 
@@ -33,23 +34,23 @@ class DatabaseTranscript(Transcript):
         return self._classroom.session
 
     def append(self, **fields) -> Message:
-        row = TranscriptEntry(
-            tenant=self._tenant, recorded_at=time.time(), time=fields["time"],
+        recorded_at = time.time()
+        inserted = self._db.connection().execute(INSERT_ENTRY, dict(
+            tenant=self._tenant, recorded_at=recorded_at, time=fields["time"],
             channel=fields["channel"], method=fields["method"], path=fields["path"],
             request_headers=json.dumps(fields["request_headers"]), request_body=fields["request_body"],
             status=fields["status"], response_headers=json.dumps(fields["response_headers"]),
             response_body=fields["response_body"], keys=_delimited(fields["keys"]),
-            error=error_of(**fields))
-        self._db.add(row)
+            error=error_of(**fields)))
         if (milestone := milestone_of(**fields)) and milestone not in self._reached:
             self._db.execute(_insert_ignoring_duplicates(self._db).values(
-                tenant=self._tenant, phase=milestone, reached_at=row.recorded_at))
+                tenant=self._tenant, phase=milestone, reached_at=recorded_at))
             self._reached.add(milestone)
         self._db.commit()
         self._appended += 1
         if self._appended % TRIM_EVERY == 0:
             self._trim()
-        return _message(row)
+        return Message(seq=inserted.inserted_primary_key[0], **fields)
 
     def messages(self, since: int = 0, key: str | None = None) -> list[Message]:
         query = select(TranscriptEntry).where(TranscriptEntry.tenant == self._tenant,
