@@ -355,3 +355,31 @@ def test_a_reset_gives_a_stuck_learner_a_fresh_world_and_nobody_else(class_serve
     assert call_api(other, "list_customers", other_token).status_code == 200
     assert_oauth_error(requests.post(f"{class_server.url}/instructor/learners/000000000000/reset", json={},
                                      headers=INSTRUCTOR), 404, "not_found")
+
+
+# --- the notebooks' side --------------------------------------------------------------------------------
+
+def test_a_notebook_switches_to_the_class_server_with_one_setting(class_server, monkeypatch, tmp_path):
+    import mock_server
+    from oauth_lab.lab import setup
+
+    monkeypatch.setattr("oauth_lab.lab.CLASSES", tmp_path / "classes.json")
+    monkeypatch.setenv("MOCK_APP_PORT", str(mock_server.free_port()))
+    monkeypatch.setenv("MOCK_CLASS_SERVER", class_server.url)
+    monkeypatch.setenv("MOCK_CLASS_CODE", CLASS_CODE)
+    monkeypatch.setenv("MOCK_LEARNER_NAME", "Notebook learner")
+    lab = setup(seed=None)
+    try:
+        assert lab.issuer.startswith(f"{class_server.url}/t/") and lab.handle is None
+        step = lab.transcript.mark()
+        code_tokens(lab, scope="customers:ro")
+        assert [m["path"].split("?")[0] for m in step.messages()][-1] == "/token"
+        now = lab.clock.now()
+        assert lab.clock.advance(3600) >= now + 3600
+        assert setup(seed=None).issuer == lab.issuer  # the next notebook finds the same world
+        monkeypatch.setenv("MOCK_CLASS_CODE", "wrong")
+        monkeypatch.setattr("oauth_lab.lab.CLASSES", tmp_path / "none.json")
+        with pytest.raises(RuntimeError, match="Wrong class code"):
+            setup(seed=None)
+    finally:
+        lab.app.stop()
