@@ -18,7 +18,6 @@ import argparse
 import os
 import secrets
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -19,7 +19,6 @@ not a test. Check `uptime` first: on a shared machine measure when the load aver
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
