@@ -19,6 +19,7 @@ not a test. Check `uptime` first: on a shared machine measure when the load aver
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import re
 import signal
@@ -156,7 +157,9 @@ def start(name: str, folder: str) -> Target:
 def hey(url: str, count: int, token: bool) -> dict:
     command = ["hey", "-n", str(count), "-c", "8"]
     if token:
-        command += ["-m", "POST", "-a", ":".join(CLIENT), "-T", "application/x-www-form-urlencoded", "-d", FORM]
+        basic = base64.b64encode(":".join(CLIENT).encode()).decode()  # (hey's -a sent no match here)
+        command += ["-m", "POST", "-H", f"Authorization: Basic {basic}",
+                    "-T", "application/x-www-form-urlencoded", "-d", FORM]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     statuses = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
     return {"rate": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
