@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -28,6 +30,24 @@ def register(world, **metadata):
         "grant_types": ["authorization_code", "client_credentials"], "scope": "customers:ro", **metadata})
     assert answer.status_code == 201, answer.text
     return answer.json()
+
+
+# --- starting a class ---------------------------------------------------------------------------------
+
+def test_the_banner_says_what_learners_type_and_where_the_instructor_goes(class_server):
+    banner = class_server.output
+    assert f"class code          {CLASS_CODE}" in banner
+    assert f'setup(class_server="{class_server.url}", class_code="{CLASS_CODE}"' in banner
+    assert f"instructor          {class_server.url}/instructor" in banner
+    assert f"instructor secret   {SECRET}" in banner
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
+def test_a_class_server_listens_on_every_interface_only_when_told(tmp_path, host):
+    refused = subprocess.run([sys.executable, "-m", "mock_server", "--workshop", "--host", host,
+                              "--db", str(tmp_path / "class.sqlite3")], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "--all-interfaces" in refused.stderr
+    assert not (tmp_path / "class.sqlite3").exists()  # refused before anything was made
 
 
 # --- joining ----------------------------------------------------------------------------------------

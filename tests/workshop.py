@@ -48,18 +48,25 @@ class ClassServer:
         self.db, self.workers = db, workers
         self.port = port or mock_server.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="class-server-", suffix=".log")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mock_server", "--workshop", "--port", str(self.port), "--db", db,
              "--class-code", CLASS_CODE, "--instructor-secret", SECRET, "--workers", str(workers),
              *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_until_up()
+
+    @property
+    def output(self) -> str:
+        """What the server printed: its banner, then granian's log."""
+        with open(self.log.name) as log:
+            return log.read()
 
     def _wait_until_up(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"class server exited: {self.process.stdout.read()[-3000:]}")
+                raise RuntimeError(f"class server exited: {self.output[-3000:]}")
             try:
                 if requests.get(self.url + "/", timeout=2).status_code == 200:
                     return
@@ -86,7 +93,7 @@ class ClassServer:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.process.stdout.close()
+        self.log.close()
 
 
 def postgres_binaries() -> str | None:
