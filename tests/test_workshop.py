@@ -42,9 +42,8 @@ def test_the_banner_says_what_learners_type_and_where_the_instructor_goes(class_
     assert f"instructor secret   {SECRET}" in banner
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::"])
-def test_a_class_server_listens_on_every_interface_only_when_told(tmp_path, host):
-    refused = subprocess.run([sys.executable, "-m", "mock_server", "--workshop", "--host", host,
+def test_a_class_server_listens_on_every_interface_only_when_told(tmp_path):
+    refused = subprocess.run([sys.executable, "-m", "mock_server", "--workshop", "--host", "0.0.0.0",
                               "--db", str(tmp_path / "class.sqlite3")], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 2 and "--all-interfaces" in refused.stderr
     assert not (tmp_path / "class.sqlite3").exists()  # refused before anything was made

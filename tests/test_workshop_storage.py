@@ -52,18 +52,18 @@ def intact(backend: str, db: str) -> None:
 def test_sigkill_mid_load_loses_nothing_answered_and_learners_go_on(backend, tmp_path, request):
     db = database(backend, tmp_path, request)
     server = ClassServer(db, 2)
-    learners = [server.join(f"Learner {i}") for i in range(3)]
+    learners = [server.join(f"Learner {i}") for i in range(2)]
     before = [(world, register(world), code_tokens(world, scope="customers:ro")) for world in learners]
     stop, answered = threading.Event(), []
     threads = [threading.Thread(target=load, args=(world, stop, answered)) for world in learners]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
+    time.sleep(1.0)
     server.kill()  # mid-load: requests in flight die with it
     stop.set()
     for thread in threads:
         thread.join(10)
-    assert len(answered) > 20
+    assert len(answered) > 10
     intact(backend, db)
 
     again = ClassServer(db, 2, server.port)
