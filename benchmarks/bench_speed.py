@@ -3,7 +3,7 @@
   workshop        python -m mock_server --workshop (granian, 2 workers, SQLite WAL): a learner's
                   POST /t/<id>/token, client_credentials, RS256 JWT, persisted and recorded
   floor-granian   a bare Flask view that signs an RS256 JWT of the same size, served the same way
-                  (granian RSGI, 2 workers, the same bridge and thread pool)
+                  (granian RSGI, 2 workers, the same bridge)
   oidc-provider   panva's oidc-provider (Node, one process), client_credentials, RS256 JWT access
                   tokens (benchmarks/oidc-provider; npm-installed here when missing)
   single          python -m mock_server (waitress, 8 threads): one learner's server, the default
@@ -69,11 +69,13 @@ def floor_app(issuer: str):
 
 
 def floor_rsgi():
-    """Granian's factory target for the floor: the class server's own bridge and thread pool."""
+    """Granian's factory target for the floor: the class server's own bridge, as it runs it."""
     from mock_server.app import MAX_CONTENT_LENGTH
+    from mock_server.workshop.classroom import WorkshopConfig
     from mock_server.workshop.rsgi import WSGIOverRSGI
 
-    return WSGIOverRSGI(floor_app(os.environ["FLOOR_ISSUER"]), threads=4, max_body=MAX_CONTENT_LENGTH)
+    threads = WorkshopConfig.__dataclass_fields__["threads"].default
+    return WSGIOverRSGI(floor_app(os.environ["FLOOR_ISSUER"]), threads=threads, max_body=MAX_CONTENT_LENGTH)
 
 
 def serve_floor(how: str, port: int) -> None:

@@ -44,7 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     workshop.add_argument("--class-code", help="what learners type to join (default: generated)")
     workshop.add_argument("--instructor-secret", help="the dashboard's secret (default: generated)")
     workshop.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    workshop.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    workshop.add_argument("--threads", type=int, default=0,
+                          help="threads per worker (default 0: one request at a time on each worker's "
+                               "event loop; a few pay off when PostgreSQL is across a network)")
     workshop.add_argument("--all-interfaces", action="store_true",
                           help="allow --host 0.0.0.0 (every network this machine is on)")
     workshop.add_argument("--trust-proxy", action="store_true",

@@ -51,7 +51,7 @@ class WorkshopConfig:
     instructor_secret: str
     public_url: str | None = None  # the URL learners use, when it is not http://host:port
     workers: int = 2
-    threads: int = 4  # per worker
+    threads: int = 0  # per worker; 0: on the worker's event loop (rsgi.py)
     trust_proxy: bool = False  # X-Forwarded-For/-Proto/-Host come from our own proxy
 
     @property
