@@ -9,7 +9,6 @@ import io
 import threading
 
 from flask import Flask, render_template
-from sqlalchemy import bindparam, select
 from werkzeug.exceptions import HTTPException
 
 from . import admin, agent_api, clients, consent, device, errors, metadata, oidc, resource_api
@@ -20,7 +19,6 @@ from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeG
                      OpenIDCode, RefreshTokenGrant, StrictCodeChallenge)
 from .ids import Ids
 from .keys import SigningKeys
-from .models import Client
 from .recording import install_recorder
 from .resource import ResourceProtector
 from .retention import Purger
@@ -59,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         world=agent_api.World.demo(),
         admin_access=admin.loopback_only,
         purger=Purger(),
+        clients=clients.ClientCache(),
     )
     app.extensions["mock_server"] = state
     app.config.update(SESSION_COOKIE_NAME="mock_oauth_session", SESSION_COOKIE_SAMESITE="Lax",
@@ -76,12 +75,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id")).limit(1)
-
-
 def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer:
     def query_client(client_id):
-        return current().db.scalars(CLIENT_BY_ID, {"client_id": client_id}).first()
+        return current().clients.find(client_id)
 
     server = AuthorizationServer(app, query_client=query_client, save_token=tokens.save_token)
     server.register_token_generator("default", tokens.token_generator(settings))

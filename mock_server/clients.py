@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import AccessDeniedError
@@ -18,6 +19,7 @@ from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectUR
 from flask import Blueprint, render_template, request
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from sqlalchemy import bindparam, select
 
 from . import redirects, scopes
 from .errors import json_body, json_error, rfc_text
@@ -35,6 +37,34 @@ STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoi
                  "software_statement", "id_token_signed_response_alg")
 LIST_FIELDS = ("grant_types", "response_types", "contacts")
 APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
+CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id")).limit(1)
+
+
+class ClientCache:
+    """The apps this process looked up, by client_id, for KEEP seconds: every token request, API
+    call and authorization request looks its app up, and an app changes only when the demo apps
+    are re-pointed (``ensure_demo_apps`` clears this) or a workshop learner's world is reset (each
+    process clears its copy: workshop/classroom.py). A new app has a new id: never cached absent."""
+
+    KEEP = 5.0  # seconds: the most another process sharing the database may lag behind
+    MOST = 256
+
+    def __init__(self):
+        self._found: dict[str, tuple[Client, float]] = {}
+
+    def find(self, client_id) -> Client | None:
+        found = self._found.get(client_id) if isinstance(client_id, str) else None
+        if found is not None and found[1] > time.monotonic():
+            return found[0]
+        client = current().db.scalars(CLIENT_BY_ID, {"client_id": client_id}).first()
+        if client is not None:
+            if len(self._found) >= self.MOST:
+                self._found.clear()
+            self._found[client_id] = client, time.monotonic() + self.KEEP
+        return client
+
+    def clear(self) -> None:
+        self._found.clear()
 
 
 def _is_string_list(value) -> bool:
@@ -225,6 +255,7 @@ def ensure_demo_apps(db, settings) -> None:
         else:
             save_client(info, app, is_resource_server=is_resource_server)
     db.commit()
+    current().clients.clear()
 
 
 @blueprint.post("/register")

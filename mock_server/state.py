@@ -42,6 +42,7 @@ class ServerState:
     # or None. Default: callers on this machine (admin.py); a workshop: the learner's key.
     admin_access: Any = None
     purger: Any = None  # retention.Purger: expired rows go, at most once a minute
+    clients: Any = None  # clients.ClientCache: the apps, by client_id, for a few seconds
 
     @property
     def db(self):

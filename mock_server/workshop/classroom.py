@@ -25,7 +25,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from ..agent_api import World
 from ..app import populate
-from ..clients import demo_apps, ensure_demo_apps
+from ..clients import ClientCache, demo_apps, ensure_demo_apps
 from ..clock import Clock
 from ..errors import json_error
 from ..ids import Ids
@@ -38,7 +38,8 @@ from ..storage import Storage, credential_hash
 from .models import ClassBase, Tenant
 from .transcripts import DatabaseTranscript
 
-CLOCK_OFFSET = select(Tenant.__table__.c.clock_offset).where(Tenant.__table__.c.id == bindparam("tenant"))
+_tenants = Tenant.__table__
+TENANT_STATE = select(_tenants.c.clock_offset, _tenants.c.generation).where(_tenants.c.id == bindparam("tenant"))
 TENANT_ID = re.compile(r"[0-9a-f]{12}")  # secrets.token_hex(6): no path or SQL can hide in it
 
 
@@ -64,16 +65,17 @@ class WorkshopConfig:
 
 class TenantClock(Clock):
     """A learner's virtual clock. Its offset is a row of the class database: read once per request
-    (``refresh``), moved by one UPDATE, so every worker sees the learner's fast-forward — and no
-    other learner's clock moves."""
+    (``Classroom.sync``), moved by one UPDATE, so every worker sees the learner's fast-forward —
+    and no other learner's clock moves."""
 
     def __init__(self, classroom: "Classroom", tenant_id: str, offset: float):
         super().__init__()
         self._classroom, self._tenant = classroom, tenant_id
         self._offset = offset
 
-    def refresh(self) -> None:
-        self._offset = self._classroom.clock_offset(self._tenant)
+    def follow(self, offset: float) -> None:
+        """The offset as the class database has it."""
+        self._offset = offset
 
     def advance(self, seconds: float) -> float:
         if seconds < 0:
@@ -91,6 +93,7 @@ class Classroom:
         ClassBase.metadata.create_all(self.engine)
         self.session = scoped_session(sessionmaker(bind=self.engine, expire_on_commit=False))
         self._worlds: dict[str, ServerState] = {}
+        self._generations: dict[str, int] = {}  # the reset generation each world's caches are of
         self._lock = threading.Lock()
 
     # --- tenants ---------------------------------------------------------------------------------
@@ -100,7 +103,7 @@ class Classroom:
         tenant_id, learner_key = secrets.token_hex(6), secrets.token_urlsafe(32)
         row = Tenant(id=tenant_id, name=name, learner_key_hash=credential_hash(learner_key),
                      app_redirect_uris=json.dumps(list(app_redirect_uris)), clock_offset=0.0,
-                     created_at=time.time())
+                     generation=0, created_at=time.time())
         world = self._build(row, new=True)
         self.session.add(row)
         self.session.commit()
@@ -142,7 +145,8 @@ class Classroom:
             demo_ids = [app["client_id"] for app in demo_apps(world.settings)]
             db.execute(delete(Client).where(Client.client_id.not_in(demo_ids)))
             ensure_demo_apps(db, world.settings)  # commits it all
-        self.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(clock_offset=0.0))
+        self.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(
+            clock_offset=0.0, generation=Tenant.generation + 1))
         self.session.commit()
         return True
 
@@ -157,7 +161,8 @@ class Classroom:
             keys=None, transcript=DatabaseTranscript(self, row.id), world=World.demo(),
             authorization_server=template.authorization_server, registration=template.registration,
             resource_protector=template.resource_protector,
-            admin_access=learner_key_check(row.learner_key_hash), purger=Purger())
+            admin_access=learner_key_check(row.learner_key_hash), purger=Purger(),
+            clients=ClientCache())
         with serving(world):
             if new:
                 populate(world)
@@ -174,9 +179,18 @@ class Classroom:
 
     # --- clocks ------------------------------------------------------------------------------------
 
+    def sync(self, tenant_id: str, world: ServerState) -> None:
+        """Before each of the learner's requests: their clock, and — after a reset in any process
+        — this process's copies of their apps and agent API data dropped. One prepared query."""
+        offset, generation = self.session.connection().execute(TENANT_STATE, {"tenant": tenant_id}).one()
+        world.clock.follow(offset)
+        if self._generations.setdefault(tenant_id, generation) != generation:
+            self._generations[tenant_id] = generation
+            world.clients.clear()
+            world.world = World.demo()
+
     def clock_offset(self, tenant_id: str) -> float:
-        """Read on every request of the learner's: a prepared Core statement."""
-        return self.session.connection().execute(CLOCK_OFFSET, {"tenant": tenant_id}).scalar() or 0.0
+        return self.session.connection().execute(TENANT_STATE, {"tenant": tenant_id}).one()[0]
 
     def advance_clock(self, tenant_id: str, seconds: float) -> float:
         """One UPDATE, so two workers advancing at once add up; returns the new offset."""

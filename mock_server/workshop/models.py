@@ -22,6 +22,7 @@ class Tenant(ClassBase):
     learner_key_hash = Column(String(64), nullable=False)  # storage.credential_hash of the key
     app_redirect_uris = Column(Text, nullable=False)  # JSON list: the learner's app's callbacks
     clock_offset = Column(Float, nullable=False, default=0.0)  # seconds fast-forwarded
+    generation = Column(Integer, nullable=False, default=0)  # +1 at each reset: caches are stale
     created_at = Column(Float, nullable=False)
 
 

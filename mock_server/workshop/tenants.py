@@ -41,7 +41,7 @@ class TenantRouter:
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + f"/t/{tenant_id}"
             environ["PATH_INFO"] = rest
             with serving(world):
-                world.clock.refresh()
+                self.classroom.sync(tenant_id, world)
                 return self.app(environ, start_response)
         finally:
             self.classroom.session.remove()
