@@ -12,7 +12,7 @@ from .app import create_app
 from .clients import demo_apps
 from .metadata import teaching_switches
 from .runner import SERVER_SOFTWARE, settings_from
-from .settings import APP_REDIRECT_URI, REDIRECT_MATCHING
+from .settings import APP_REDIRECT_URI, PROFILES, REDIRECT_MATCHING
 from .users import DEMO_USERS
 
 
@@ -25,6 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                      "and tokens across restarts")
     parser.add_argument("--public-url", help="browser-facing base URL when behind a proxy")
     parser.add_argument("--access-token-format", choices=("jwt", "opaque"), default="jwt")
+    parser.add_argument("--profile", choices=PROFILES,
+                        help="behave as one vendor's docs describe (livechat: LiveChat's accounts server)")
     parser.add_argument("--registration-token", help="initial access token for RFC 7591 off loopback")
     parser.add_argument("--app-redirect-uri", action="append", metavar="URI",
                         help="a redirect URI of the learner's app to register for the demo apps, "
@@ -64,20 +66,26 @@ def settings_from_args(args: argparse.Namespace):
         allow_implicit=args.allow_implicit, require_pkce=args.require_pkce,
         redirect_matching=args.redirect_matching, refresh_rotation=args.refresh_rotation,
         allow_token_in_query=args.allow_token_in_query, registration_token=args.registration_token,
-        app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())))
+        app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())), profile=args.profile)
 
 
 def banner(settings) -> str:
     lines = [f"Mock OAuth 2.0 server (Fernhollow Accounts) at {settings.issuer}",
              f"  metadata   {settings.issuer}/.well-known/oauth-authorization-server",
-             f"  console    {settings.issuer}/console",
-             "Demo users (username / password, role):"]
+             f"  console    {settings.issuer}/console"]
+    if settings.profile:
+        lines += [f"PROFILE {settings.profile}: LiveChat's rules as its public docs describe them, not the "
+                  "standards' defaults",
+                  f"  authorize  {settings.issuer}/    tokens  POST|DELETE {settings.issuer}/v2/token    "
+                  f"token info  GET {settings.issuer}/v2/info"]
+    lines.append("Demo users (username / password, role):")
     lines += [f"  {u.id:6} / {u.password:15} {u.role}" for u in DEMO_USERS]
     lines.append("Demo apps (client id, secret):")
     lines += [f"  {a['client_id']:24} {a['client_secret'] or '(public: PKCE, no secret)'}"
               for a in demo_apps(settings)]
     lines.append(f"Mode: {'deterministic, seed ' + str(settings.seed) if settings.seed is not None else 'random'}"
-                 f"; storage: {settings.db or 'memory'}; access tokens: {settings.access_token_format}")
+                 f"; storage: {settings.db or 'memory'}; access tokens: "
+                 f"{'opaque, dal: prefix' if settings.profile else settings.access_token_format}")
     lines.append("The transcript records every message with its secrets: it is a teaching tool.")
     if not settings.on_loopback:
         lines.append(f"WARNING: listening on {settings.host}, not loopback: reachable from other machines.")
@@ -94,7 +102,11 @@ def main(argv=None) -> int:
         from .workshop.serve import main as serve_class
 
         return serve_class(args)
-    settings = settings_from_args(args)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as error:  # settings that contradict each other (a profile with a switch)
+        print(f"python -m mock_server: {error}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     print(banner(settings), flush=True)
     from waitress import serve

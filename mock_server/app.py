@@ -11,8 +11,8 @@ import threading
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from . import admin, agent_api, clients, consent, device, errors, metadata, oidc, resource_api
-from . import tokens, users
+from . import admin, agent_api, clients, consent, device, errors, livechat, metadata, oidc
+from . import resource_api, tokens, users
 from .authorization_server import AuthorizationServer
 from .clock import DETERMINISTIC_START, Clock, route_authlib_through_clock
 from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, ImplicitGrant,
@@ -23,7 +23,7 @@ from .recording import install_recorder
 from .resource import ResourceProtector
 from .retention import Purger
 from .sessions import DatabaseSessionInterface
-from .settings import Settings
+from .settings import LIVECHAT, Settings
 from .state import ServerState, current
 from .storage import Storage
 from .transcript import Transcript
@@ -65,21 +65,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.session_interface = DatabaseSessionInterface()
     with app.app_context():
         populate(state)
-    state.authorization_server = _authorization_server(app, settings)
+    vendor = settings.profile == LIVECHAT  # LiveChat's rules, a layer on top: mock_server/livechat/
+    state.authorization_server = (livechat.authorization_server(app) if vendor
+                                  else _authorization_server(app, settings))
     state.registration = clients.ClientRegistrationEndpoint(state.authorization_server)
     state.resource_protector = ResourceProtector()
     for module in BLUEPRINTS:
         app.register_blueprint(module.blueprint)
-    app.add_url_rule("/", "home", home)
     _install_request_hooks(app, state)
+    if vendor:
+        livechat.install(app, home)  # its paths, after the hooks every request passes first
+    else:
+        app.add_url_rule("/", "home", home)
     return app
 
 
 def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer:
-    def query_client(client_id):
-        return current().clients.find(client_id)
-
-    server = AuthorizationServer(app, query_client=query_client, save_token=tokens.save_token)
+    server = AuthorizationServer(app, query_client=clients.query_client, save_token=tokens.save_token)
     server.register_token_generator("default", tokens.token_generator(settings))
     server.register_grant(AuthorizationCodeGrant,
                           [StrictCodeChallenge(settings.switches.require_pkce), OpenIDCode()])

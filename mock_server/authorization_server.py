@@ -33,16 +33,23 @@ class AuthorizationServer(_AuthorizationServer):
             raise
 
     def handle_error_response(self, request, error):
-        if isinstance(error, UnsupportedResponseTypeError):
-            # Authlib 1.9 passes its message and the response type to this error in swapped
-            # order, so `description` holds the bare response type: say it in a sentence.
-            error.description = rfc_text(f"response_type={error.description} is not supported. "
-                                         + general_description(error.error))
-        if not error.description:  # some Authlib errors only describe themselves in a method
-            specific = error.get_error_description()
-            general = general_description(error.error)
-            error.description = rfc_text(f"{specific}. {general}" if specific else general)
+        error.description = describe(error)
         return super().handle_error_response(request, error)
+
+
+def describe(error) -> str:
+    """The error's description, in a sentence a learner can act on."""
+    if isinstance(error, UnsupportedResponseTypeError):
+        # Authlib 1.9 passes its message and the response type to this error in swapped
+        # order, so `description` holds the bare response type: say it in a sentence.
+        return rfc_text(f"response_type={error.description} is not supported. "
+                        + general_description(error.error))
+    if error.description:
+        return error.description
+    # Some Authlib errors only describe themselves in a method.
+    specific = error.get_error_description()
+    general = general_description(error.error)
+    return rfc_text(f"{specific}. {general}" if specific else general)
 
 
 def general_description(error: str) -> str:

@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from authlib.oauth2.rfc6749.requests import JsonPayload, JsonRequest
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint as _ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectURIError
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, select
@@ -25,6 +25,7 @@ from . import redirects, scopes
 from .errors import json_body, json_error, rfc_text
 from .metadata import authorization_server_metadata
 from .models import Client
+from .settings import LIVECHAT
 from .state import current
 from .users import check_csrf, csrf_token
 
@@ -112,8 +113,10 @@ def metadata_problem(data) -> OAuth2Error | None:
     if "jwks" in data and not is_public_jwk_set(data["jwks"]):
         return InvalidClientMetadataError("'jwks' must be a JWK Set of public keys: an object whose "
                                           "'keys' is a list of keys (RFC 7517 section 5).")
+    # LiveChat's console takes plain http anywhere (the livechat profile); the standard, on loopback only.
+    plain_http = current().settings.profile == LIVECHAT
     for uri in data.get("redirect_uris", []):
-        if problem := redirects.registration_problem(uri):
+        if problem := redirects.registration_problem(uri, plain_http):
             return InvalidRedirectURIError(rfc_text(problem))
     grant_types = data.get("grant_types", ["authorization_code"])
     if "authorization_code" in grant_types and not data.get("redirect_uris"):
@@ -210,7 +213,7 @@ def demo_apps(settings) -> list[dict]:
     """The pre-registered apps of the story (fixed ids and secrets, so notebooks can name them).
     Their redirect URIs are the learner's app's own callback, never a page of this server."""
     callbacks = list(settings.app_redirect_uris)
-    return [
+    apps = [
         {"client_id": "fernhollow-reports", "client_secret": "reports-secret",
          "client_name": "Fernhollow Reports", "token_endpoint_auth_method": "client_secret_basic",
          "redirect_uris": callbacks,
@@ -231,6 +234,15 @@ def demo_apps(settings) -> list[dict]:
          "client_name": "Agent API (resource server)", "token_endpoint_auth_method": "client_secret_basic",
          "redirect_uris": [], "grant_types": [], "scope": "", "is_resource_server": True},
     ]
+    if settings.profile == LIVECHAT:  # LiveChat's scope list has no OpenID Connect scopes
+        for app in apps:
+            app["scope"] = scopes.join_scope(set(scopes.split_scope(app["scope"])) - scopes.OPENID_CONNECT)
+    return apps
+
+
+def query_client(client_id) -> Client | None:
+    """Authlib's `query_client`: the registered app with this id."""
+    return current().clients.find(client_id)
 
 
 def is_trusted(client) -> bool:
@@ -280,6 +292,8 @@ def console():
         code, body, _ = register(console_metadata(form), {"Authorization": f"Bearer {typed}"} if typed else {})
         if code == 201:
             result, status = body, 201
+            # The page is HTML: name the new app for the transcript, as /register's JSON does.
+            g.transcript_params = {"client_id": body["client_id"]}
         else:
             error, status = body.get("error_description") or body.get("error"), code
     apps = current().db.query(Client).filter_by(is_resource_server=False).order_by(Client.id).all()
@@ -290,9 +304,12 @@ def console():
 
 
 def console_metadata(form) -> dict:
-    """The console form as RFC 7591 metadata."""
-    return app_metadata(form.get("client_name", ""), form.get("app_type", "server-side"),
-                        form.get("redirect_uris", ""), form.getlist("scope"))
+    """The console form as RFC 7591 metadata, with only the grants this server offers (the
+    livechat profile has no client credentials)."""
+    metadata = app_metadata(form.get("client_name", ""), form.get("app_type", "server-side"),
+                            form.get("redirect_uris", ""), form.getlist("scope"))
+    offered = authorization_server_metadata()["grant_types_supported"]
+    return dict(metadata, grant_types=[g for g in metadata["grant_types"] if g in offered])
 
 
 def app_metadata(client_name: str, app_type: str, redirect_uris: str, scope_names) -> dict:

@@ -68,6 +68,12 @@ def back_to_app(response, client):
 
 @blueprint.route("/authorize", methods=["GET", "POST"])
 def authorize():
+    return authorization_endpoint()
+
+
+def authorization_endpoint(refuse=authorization_error, denied=back_to_app):
+    """Sign-in, consent and the decision. `refuse(error, client, user)` answers an invalid request
+    and `denied(response, client)` a Deny: the livechat profile sends both to its own error page."""
     server = current().authorization_server
     user = signed_in_user()
     try:
@@ -75,14 +81,14 @@ def authorize():
     except OAuth2Error as error:
         # A redirect URI in the error means Authlib found the client and matched the URI.
         client = server.query_client(request.values.get("client_id")) if error.redirect_uri else None
-        return authorization_error(error, client, user)
+        return refuse(error, client, user)
     if user is None:
         return render_login(request.full_path)
     client = grant.request.client
     forbidden = scopes.forbidden_for_role(user.role, grant.request.scope)
     if forbidden:
         # Says what was refused and the rule, never who is signed in: the app would learn it.
-        return authorization_error(InvalidScopeError(rfc_text(
+        return refuse(InvalidScopeError(rfc_text(
             f"{' '.join(forbidden)}: only a user with the {scopes.required_role(forbidden[0])} "
             "role can grant this, and the signed-in user cannot."),
             redirect_uri=grant.redirect_uri, state=grant.request.payload.state,
@@ -95,7 +101,7 @@ def authorize():
     allowed = request.form.get("decision") == "allow"
     response = server.create_authorization_response(grant=grant, grant_user=user if allowed else None)
     # Success goes straight back: the consent page named the redirect URI before the user allowed.
-    return response if allowed else back_to_app(response, client)
+    return response if allowed else denied(response, client)
 
 
 def render_consent(grant, user):

@@ -44,7 +44,7 @@ def error_page(status: int, title: str, description: str, authorization: bool = 
 
 
 def is_browser_page(path: str) -> bool:
-    return path == "/" or is_front_channel(path)
+    return is_front_channel(path)
 
 
 def json_body():
@@ -83,20 +83,26 @@ def guard_host():
 def guard_request():
     """Refuse malformed input with the RFC error the endpoint would give (``before_request``)."""
     if request.path.startswith(FORM_ENDPOINTS) and request.method == "POST":
-        return _guard_form_endpoint()
+        return guard_form_body()
     if request.path == "/authorize":
-        # Authlib quotes these into its error descriptions, which must be printable ASCII.
-        for name in ("response_type", "redirect_uri"):
-            value = request.values.get(name, "")
-            if rfc_text(value) != value:
-                return error_page(400, "Invalid request", f"{name} must be printable ASCII "
-                                                          "(RFC 6749 §3.1.1, §3.1.2; encode it).")
+        return guard_authorization_params()
     if request.is_json:
         return _guard_json_depth()
     return None
 
 
-def _guard_form_endpoint():
+def guard_authorization_params():
+    """Authlib quotes these into its error descriptions, which must be printable ASCII."""
+    for name in ("response_type", "redirect_uri"):
+        value = request.values.get(name, "")
+        if rfc_text(value) != value:
+            return error_page(400, "Invalid request", f"{name} must be printable ASCII "
+                                                      "(RFC 6749 §3.1.1, §3.1.2; encode it).")
+    return None
+
+
+def guard_form_body():
+    """A token-endpoint body: form-encoded, no parameter twice, a Basic header Authlib can read."""
     media_type = (request.mimetype or "").lower()
     if media_type != "application/x-www-form-urlencoded":
         return json_error(400, "invalid_request",

@@ -17,7 +17,8 @@ from .models import AuthorizationCode, DeviceCredential, Token, User
 from .state import current
 from .storage import credential_hash
 
-PUBLIC_AND_CONFIDENTIAL = ["client_secret_basic", "client_secret_post", "none"]
+CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]  # methods that prove who the client is
+PUBLIC_AND_CONFIDENTIAL = [*CONFIDENTIAL, "none"]
 
 
 def user_info(user: User, scope: str) -> UserInfo:
@@ -34,20 +35,22 @@ def user_info(user: User, scope: str) -> UserInfo:
 
 class StrictCodeChallenge(CodeChallenge):
     """RFC 7636 with this server's defaults: S256 only, and required of public clients at the
-    *authorization* endpoint already (Authlib alone checks only at the token endpoint)."""
+    *authorization* endpoint already (Authlib alone checks only at the token endpoint).
+    `methods` widens the choice (the livechat profile accepts plain too)."""
 
-    def __init__(self, required: bool):
+    def __init__(self, required: bool, methods: list[str] | None = None):
         super().__init__(required=required)
-        self.SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"] if required else ["S256", "plain"]
+        self.SUPPORTED_CODE_CHALLENGE_METHOD = methods or (["S256"] if required else ["S256", "plain"])
 
     def validate_code_challenge(self, grant, redirect_uri):
         payload = grant.request.payload.data
+        methods = self.SUPPORTED_CODE_CHALLENGE_METHOD
         if self.required:
             if grant.request.client.is_public and not payload.get("code_challenge"):
                 raise InvalidRequestError(
-                    "A public client must send 'code_challenge' with S256 (RFC 7636, OAuth 2.1)."
+                    f"A public client must send 'code_challenge' with {' or '.join(methods)} (RFC 7636, OAuth 2.1)."
                 )
-            if payload.get("code_challenge") and not payload.get("code_challenge_method"):
+            if payload.get("code_challenge") and not payload.get("code_challenge_method") and "plain" not in methods:
                 # RFC 7636 §4.3: no method means "plain", which this server does not accept.
                 raise InvalidRequestError("'code_challenge_method' must be S256.")
         super().validate_code_challenge(grant, redirect_uri)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from . import scopes
+from .grants import CONFIDENTIAL
+from .settings import LIVECHAT
 from .state import current
 
 blueprint = Blueprint("metadata", __name__)
@@ -39,7 +41,7 @@ def authorization_server_metadata() -> dict:
         "code_challenge_methods_supported": ["S256"] + ([] if switches.require_pkce else ["plain"]),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL,
         "authorization_response_iss_parameter_supported": True,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -49,6 +51,10 @@ def authorization_server_metadata() -> dict:
     }
     if teaching := teaching_switches(settings):
         metadata["mock_server_teaching_switches"] = teaching
+    if settings.profile == LIVECHAT:
+        from .livechat.discovery import livechat_metadata  # the profile imports this module
+
+        metadata = livechat_metadata(metadata)
     return metadata
 
 

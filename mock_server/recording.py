@@ -5,7 +5,7 @@ import json
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Flask, request
+from flask import Flask, g, request
 
 from .errors import json_body
 from .tokens import token_id_for
@@ -85,6 +85,7 @@ def _parameter_sources(response, state: ServerState):
         if isinstance(body, dict):
             yield {k: v for k, v in body.items() if isinstance(v, str)}
     yield _authorization_params(state)
+    yield g.get("transcript_params", {})  # what a view names that no parameter carries
 
 
 def _json(response):

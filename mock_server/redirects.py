@@ -20,9 +20,9 @@ def _split(uri: str):
         return None
 
 
-def registration_problem(uri) -> str | None:
+def registration_problem(uri, plain_http: bool = False) -> str | None:
     """Why this redirect URI cannot be registered (RFC 6749 §3.1.2; http only on loopback: RFC 9700
-    §2.6, RFC 8252 §7.3), or None."""
+    §2.6, RFC 8252 §7.3 — unless `plain_http`, LiveChat's rule), or None."""
     if not isinstance(uri, str) or not uri:
         return "a redirect URI must be a non-empty string"
     parts = _split(uri)
@@ -30,7 +30,7 @@ def registration_problem(uri) -> str | None:
         return f"{uri!r} is not an absolute URI"
     if parts.fragment or "#" in uri:
         return f"{uri!r} has a fragment; RFC 6749 section 3.1.2 forbids it"
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not plain_http:
         return (f"{uri!r} uses http on a non-loopback host; use https (RFC 9700 section 2.6; http only "
                 "for loopback, RFC 8252 section 7.3)")
     if parts.scheme not in ("http", "https"):

@@ -65,6 +65,9 @@ CATALOG: dict[str, Scope] = _catalog(
 )
 
 
+OPENID_CONNECT = frozenset({"openid", "profile", "email"})  # OIDC Core §5.4; not LiveChat's
+
+
 def split_scope(text: str | None) -> list[str]:
     """Parse a scope parameter (RFC 6749 §3.3) into names, first occurrence kept.
 

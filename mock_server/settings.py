@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 REDIRECT_MATCHING = ("exact", "prefix", "lax")
+# A profile makes the server behave as one vendor's docs describe, departures from the standards
+# included (mock_server/livechat/). Off by default; shown in the banner and the metadata when on.
+LIVECHAT = "livechat"
+PROFILES = (LIVECHAT,)
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # The redirection endpoint of the learner's app (RFC 6749 §3.1.2): served by the app itself, in
 # the notebook's kernel (oauth_lab.redirection_endpoint), on its own origin — never by this server.
@@ -81,10 +85,18 @@ class Settings:
     app_redirect_uris: tuple[str, ...] = (APP_REDIRECT_URI,)
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     switches: Switches = field(default_factory=Switches)
+    profile: str | None = None  # None: the standards; "livechat": LiveChat's rules
 
     def __post_init__(self):
         if self.access_token_format not in ("jwt", "opaque"):
             raise ValueError("access_token_format must be 'jwt' or 'opaque'")
+        if self.profile not in (None, *PROFILES):
+            raise ValueError(f"profile must be one of {PROFILES} (or None)")
+        if self.profile and (self.switches.insecure() or self.lifetimes.access_token != Lifetimes().access_token):
+            # The profile sets these rules itself (redirect matching, PKCE, rotation, 8 h tokens):
+            # a switch on top would describe neither the standard nor the vendor.
+            raise ValueError(f"the {self.profile} profile takes no teaching switch and keeps its own "
+                             "access-token lifetime")
 
     @property
     def base_url(self) -> str:

@@ -20,7 +20,7 @@ from flask import Blueprint, g
 from joserfc import jws
 from sqlalchemy import insert
 
-from .grants import PUBLIC_AND_CONFIDENTIAL, revoke_family
+from .grants import CONFIDENTIAL, PUBLIC_AND_CONFIDENTIAL, revoke_family
 from .models import Token
 from .state import current
 from .storage import credential_hash
@@ -165,7 +165,9 @@ class RevocationEndpoint(_RevocationEndpoint):
 class IntrospectionEndpoint(_IntrospectionEndpoint):
     """RFC 7662: the resource server's (or the owning app's) question "is this token good?"."""
 
-    CLIENT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
+    # §2.1 and §4: the caller must authenticate, or anyone could scan for tokens. A public
+    # client's id alone ("none") proves nothing: anybody can send it.
+    CLIENT_AUTH_METHODS = CONFIDENTIAL
 
     def check_params(self, request, client):
         require_token_param(request)

@@ -19,7 +19,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
-FRONT_CHANNEL = ("/authorize", "/login", "/logout", "/device", "/console")
+# "/ooops": the livechat profile's error page (its authorization endpoint is "/", a page too).
+FRONT_CHANNEL = ("/authorize", "/login", "/logout", "/device", "/console", "/ooops")
 NOT_RECORDED = "/_mock/"  # the admin routes: reading the transcript must not add to it
 REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
 RESPONSE_HEADERS = ("Location", "Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate")
@@ -128,8 +129,9 @@ def page_title(html: str) -> str:
 
 
 def is_front_channel(path: str) -> bool:
-    """A page the user's browser visits (whole path segments: /device is, /device_authorization is not)."""
-    return any(path == page or path.startswith(page + "/") for page in FRONT_CHANNEL)
+    """A page the user's browser visits (whole path segments: /device is, /device_authorization is
+    not); "/" is the home page, or the livechat profile's authorization endpoint."""
+    return path == "/" or any(path == page or path.startswith(page + "/") for page in FRONT_CHANNEL)
 
 
 def channel_of(path: str) -> str:

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 
 from .widgets.base import escape
 
-# The journey of the authorization code flow, as the "where we are" strip shows it.
-# "or: client credentials" is the other way to a token: the app alone, no user (notebook 08).
+# The journey of each flow, as the "where we are" strip shows it. The authorization code flow;
+# "or: client credentials" is the other way to a token there: the app alone, no user (notebook 08).
+# The device flow (RFC 8628): its user decides on another device while the app polls (notebook 09).
 STEPS = ("register the app", "authorization request", "sign-in & consent", "code → tokens",
          "or: client credentials", "call the API", "expiry & refresh", "revocation")
+DEVICE_STEPS = ("register the app", "device & user codes", "user decides on another device",
+                "polling → tokens", "call the API", "expiry & refresh", "revocation")
+FLOWS = {"code": ("", STEPS), "device": (" (device flow)", DEVICE_STEPS)}
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,8 @@ class Notebook:
     title: str
     what: str  # one line for the course table
     minutes: int  # a learner's expected time
-    steps: tuple[str, ...] = ()  # the STEPS this notebook is about; () = the whole journey
+    steps: tuple[str, ...] = ()  # the steps of its flow this notebook is about; () = the whole journey
+    flow: str = "code"  # a key of FLOWS
 
 
 COURSE = (
@@ -46,6 +51,20 @@ COURSE = (
     Notebook("08-machine-to-machine-client-credentials", "Machine to machine: client credentials",
              "no user, no consent: the app's own token, and what it may reach", 25,
              ("or: client credentials", "call the API")),
+    Notebook("09-devices-without-a-browser-device-flow", "Devices without a browser",
+             "the device flow: a code on the TV, Allow on your phone, polling", 30,
+             ("device & user codes", "user decides on another device", "polling → tokens"), "device"),
+    Notebook("10-ending-access-revocation-and-introspection", "Ending access: revocation and introspection",
+             "disconnect an app; local JWT checks vs introspection", 30, ("revocation",)),
+    Notebook("11-openid-connect-who-is-the-user", "OpenID Connect: who is the user?",
+             "ID tokens, nonce, userinfo, discovery; log in with Fernhollow", 30,
+             ("authorization request", "code → tokens")),
+    Notebook("13-livechat-in-practice", "LiveChat in practice",
+             "the same client code against LiveChat's rules: what differs, what breaks, what to change", 30,
+             ("authorization request", "code → tokens", "expiry & refresh", "revocation")),
+    Notebook("14-capstone", "Capstone: your app, end to end",
+             "register, authorize with PKCE, call, refresh, revoke: graded from the server's record", 30,
+             tuple(step for step in STEPS if step != "or: client credentials")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 
@@ -64,11 +83,12 @@ def navigation(name: str) -> str:
 
 
 def where_we_are(name: str) -> str:
-    """The flow as one line, this notebook's part in bold (markdown)."""
+    """The notebook's flow as one line, this notebook's part in bold (markdown)."""
     notebook = BY_NAME[name]
+    which, steps = FLOWS[notebook.flow]
     if not notebook.steps:
-        return "**Where we are:** " + " → ".join(STEPS) + " — *the whole journey, seen from above*"
-    return "**Where we are:** " + " → ".join(f"**▶ {s}**" if s in notebook.steps else s for s in STEPS)
+        return f"**Where we are{which}:** " + " → ".join(steps) + " — *the whole journey, seen from above*"
+    return f"**Where we are{which}:** " + " → ".join(f"**▶ {s}**" if s in notebook.steps else s for s in steps)
 
 
 def header(name: str) -> str:
@@ -82,9 +102,11 @@ def footer(name: str) -> str:
     return f"---\n{navigation(name)}"
 
 
-def contents() -> str:
-    """The course map as a markdown table."""
-    rows = [f"| {n.name[:2]} | [{n.title}]({n.name}.ipynb) | {n.what} | {n.minutes} min |" for n in COURSE]
+def contents(folder: str = "") -> str:
+    """The course map as a markdown table; `folder` is where the notebooks are, seen from the
+    page it goes in ("notebooks/" from the README)."""
+    rows = [f"| {n.name[:2]} | [{n.title}]({folder}{n.name}.ipynb) | {n.what} | {n.minutes} min |"
+            for n in COURSE]
     return "\n".join(["| # | notebook | what you do | time |", "|---|---|---|---|", *rows])
 
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from joserfc.errors import JoseError
+
 from .widgets.base import escape
 
 RFC = {
@@ -26,11 +28,26 @@ RFC = {
     "unsupported_response_type": "RFC 6749 §4.1.2.1 — this response_type is not offered",
     "invalid_token": "RFC 6750 §3.1 — the access token is expired, revoked or not genuine",
     "insufficient_scope": "RFC 6750 §3.1 — the token is fine but lacks the scope this call needs",
-    "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: keep polling",
-    "slow_down": "RFC 8628 §3.5 — polling too fast: wait 5 s longer",
-    "expired_token": "RFC 8628 §3.5 — the device code expired",
+    "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: poll again after interval seconds",
+    "slow_down": "RFC 8628 §3.5 — polling too fast: add 5 s to the interval from now on",
+    "expired_token": "RFC 8628 §3.5 — the device code expired: stop polling; start again when the user asks",
     "mismatching_state": "RFC 6749 §10.12 — the answer does not belong to a request this app made "
                          "(CSRF): throw it away",
+}
+# The same code means something else at the token endpoint (this server's /token): a device polling.
+AT_TOKEN_ENDPOINT = {
+    "access_denied": "RFC 8628 §3.5 — the user denied the device's request: stop polling",
+}
+
+# joserfc's own error codes, for a token the app (or an API) refused by itself — no server
+# answered. They are not RFC error codes: joserfc's "expired_token" is not RFC 8628's.
+JOSE = {
+    "bad_signature": "RFC 7515 §5.2 — the signature does not verify with the issuer's published key: "
+                     "refuse the token",
+    "expired_token": "RFC 7519 §4.1.4 — the token's exp has passed: it must not be accepted",
+    "invalid_claim": "RFC 7519 §4.1 / OIDC Core §3.1.3.7 — a claim the reader checks (iss, aud, nonce…) "
+                     "does not hold the value it expects: refuse the token",
+    "missing_claim": "RFC 7519 §4.1 / OIDC Core §3.1.3.7 — a claim the reader requires is missing",
 }
 
 
@@ -71,9 +88,17 @@ class Failure:
                     rows.append((key, str(body[key])))
             if challenge := self.answer["response_headers"].get("WWW-Authenticate"):
                 rows.append(("WWW-Authenticate", challenge))
-        if self.error in RFC:
-            rows.append(("Standard", RFC[self.error]))
+        if standard := self.standard():
+            rows.append(("Standard", standard))
         return rows
+
+    def standard(self) -> str | None:
+        """Where the standard defines this answer's error code (a JOSE library's own errors, raised
+        in the app, have their own table: joserfc's expired_token is not RFC 8628's)."""
+        if isinstance(self.exception, JoseError):
+            return JOSE.get(self.error)
+        polled = bool(self.answer) and self.answer["path"].split("?")[0] == "/token"
+        return (polled and AT_TOKEN_ENDPOINT.get(self.error)) or RFC.get(self.error)
 
     def text(self) -> str:
         return "\n".join(f"{k}: {v}" for k, v in self.lines())

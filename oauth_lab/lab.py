@@ -110,16 +110,17 @@ class Link:
 
 
 def setup(seed: int | None = 1, port: int | None = None, make_current: bool = True,
-          class_server: str | None = None, class_code: str | None = None, name: str | None = None,
-          **switches) -> Lab:
+          profile: str | None = None, class_server: str | None = None, class_code: str | None = None,
+          name: str | None = None, **switches) -> Lab:
     """Find the server on `port`, or start one in this kernel (deterministic with `seed`).
 
     ``switches`` are the server's teaching switches (``require_pkce=False``...): a second,
     weakened server beside the default one is ``setup(port=5002, make_current=False,
-    require_pkce=False)``. A server found running must have exactly these switches.
+    require_pkce=False)``. ``profile="livechat"`` makes it behave as LiveChat's docs describe.
+    A server found running must have exactly these switches and this profile.
 
     With a class server (``class_server``, or the environment: see the module's docstring), the
-    lab is your world on it; a `port` or switches still mean a server of your own here."""
+    lab is your world on it; a `port`, a profile or switches still mean a server of your own here."""
     # requests-oauthlib refuses plain http unless told: fine on loopback, never anywhere else.
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     if seed is not None:
@@ -127,7 +128,7 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     app = RedirectionEndpoint(int(os.environ.get("MOCK_APP_PORT", APP_PORT)),
                               os.environ.get("MOCK_APP_PUBLIC_URL"))
     class_server = class_server or os.environ.get("MOCK_CLASS_SERVER")
-    if port is None and not switches and (class_server or os.environ.get("MOCK_LEARNER_KEY")):
+    if port is None and profile is None and not switches and (class_server or os.environ.get("MOCK_LEARNER_KEY")):
         return _remember(_class_lab(app, class_server, class_code, name), make_current)
     port = port or int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))
     url = f"http://127.0.0.1:{port}"
@@ -137,10 +138,10 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
 
         redirect_uris = dict.fromkeys((mock_server.settings.APP_REDIRECT_URI, app.redirect_uri))
         handle = mock_server.start(port=port, seed=seed, app_redirect_uris=tuple(redirect_uris),
-                                   **switches)
+                                   profile=profile, **switches)
     metadata = hub.metadata_of(url)
     if handle is None:
-        _check_switches(port, metadata, switches)
+        _check_switches(port, metadata, switches, profile)
     if prefix := hub.hub_prefix():
         metadata = _browser_facing(url, metadata, app, prefix)
     return _remember(Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle), make_current)
@@ -191,9 +192,10 @@ def _joined(class_server: str, name: str) -> tuple[str, str] | None:
     return None
 
 
-def _check_switches(port: int, metadata: dict, switches: dict) -> None:
+def _check_switches(port: int, metadata: dict, switches: dict, profile: str | None) -> None:
     """A server found running (another notebook's, `make server`) must be the one asked for: a
-    weakened server mistaken for the default one would teach the wrong lesson."""
+    weakened server, or LiveChat's profile, mistaken for the default one would teach the wrong
+    lesson."""
     from mock_server.metadata import teaching_switches
     from mock_server.runner import settings_from
 
@@ -204,6 +206,12 @@ def _check_switches(port: int, metadata: dict, switches: dict) -> None:
             f"The server already running on port {port} has teaching switches {running or 'off'}, "
             f"not {wanted or 'off'}: another notebook (or `make server`) started it. Restart that "
             f"notebook's kernel, or use another port.")
+    if metadata.get("mock_server_profile") != profile:
+        raise RuntimeError(
+            f"The server already running on port {port} has the profile "
+            f"{metadata.get('mock_server_profile') or 'none (the standards)'}, not {profile or 'none'}: "
+            f"another notebook (or `make server`) started it. Restart that notebook's kernel, or "
+            f"use another port.")
 
 
 def _browser_facing(url: str, metadata: dict, app: RedirectionEndpoint, prefix: str) -> dict:
@@ -230,14 +238,23 @@ def _answers(url: str) -> bool:
         return False
 
 
+_seeded: int | None = None  # the seed this kernel's client randomness already follows
+
+
 def seed_client_randomness(seed: int) -> None:
-    """Make the client library's random values (`state`, PKCE `code_verifier`) reproducible.
+    """Make the client library's random values (`state`, PKCE `code_verifier`, a `nonce`) reproducible.
 
     oauthlib draws them from ``SystemRandom``, as it must. For notebook outputs that are identical
     on every run, deterministic mode swaps in a seeded generator — a teaching trick: never do this
-    in an application.
+    in an application. Seeded once per kernel: a second ``setup()`` (Run All again, a second
+    server) continues the sequence instead of repeating it, because the server refuses a repeated
+    OpenID Connect ``nonce`` as a replay.
     """
     import oauthlib.common
 
+    global _seeded
+    if _seeded == seed:
+        return
     seeded = random.Random(seed)
     oauthlib.common.SystemRandom = lambda: seeded
+    _seeded = seed

@@ -82,6 +82,11 @@ class RedirectionEndpoint:
         return self.public_url + CALLBACK
 
     @property
+    def port(self) -> int:
+        """The app's loopback port; a notebook's own servers (its APIs) take fixed offsets from it."""
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
     def serving_here(self) -> bool:
         return self._server is not None
 

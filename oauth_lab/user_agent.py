@@ -54,10 +54,48 @@ class _FormParser(HTMLParser):
             self._button = None
 
 
+def server_of(authorization_url: str) -> str:
+    """The server an authorization URL points to: what precedes its /authorize path, or (LiveChat's
+    authorization endpoint is "/") what precedes its query."""
+    if "/authorize" in authorization_url:
+        return authorization_url.split("/authorize")[0]
+    return authorization_url.split("?")[0].rstrip("/")
+
+
 def forms_of(html: str) -> list[Form]:
     parser = _FormParser()
     parser.feed(html)
     return parser.forms
+
+
+class _MainText(HTMLParser):
+    BLOCKS = ("p", "h1", "h2", "div", "form", "li")
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.parts = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag == "main"
+        if self.depth:
+            self.parts.append("\0" if tag in self.BLOCKS else " [" if tag == "button" else "")
+
+    def handle_endtag(self, tag):
+        if self.depth and tag == "button":
+            self.parts.append("]")
+        self.depth -= tag == "main"
+
+    def handle_data(self, data):
+        if self.depth:
+            self.parts.append(data)
+
+
+def main_text(html: str) -> str:
+    """A page's main content as a reader sees it: one line per paragraph, buttons in brackets."""
+    parser = _MainText()
+    parser.feed(html)
+    lines = (" ".join(block.split()) for block in "".join(parser.parts).split("\0"))
+    return "\n".join(line for line in lines if line)
 
 
 def return_link(html: str) -> str | None:
@@ -75,17 +113,28 @@ class UserAgentError(RuntimeError):
         self.response = response
 
 
+def _notebook_reach() -> dict[str, str]:
+    from .lab import current_lab
+
+    try:
+        return current_lab().reach()
+    except RuntimeError:  # no setup() in this process: nothing to map
+        return {}
+
+
 class UserAgent:
     """One user's browser: its own cookie jar, so a signed-in session persists between flows.
 
     Behind a proxy (Binder) pages name the server and the app by their public URLs, which this
-    kernel may not reach; ``reach`` maps each public origin to the loopback one to send to."""
+    kernel may not reach; ``reach`` maps each public origin to the loopback one to send to — by
+    default the notebook's own (``Lab.reach()``), so a notebook cell never has to say it."""
 
     def __init__(self, username: str = "jane", password: str = "jane-password",
                  reach: dict[str, str] | None = None):
         self.username, self.password = username, password
         self.session = requests.Session()
-        self._reach_map = {public: back for public, back in (reach or {}).items() if public != back}
+        reach = _notebook_reach() if reach is None else reach
+        self._reach_map = {public: back for public, back in reach.items() if public != back}
 
     def _reach(self, url: str) -> str:
         for public, back in self._reach_map.items():
@@ -133,7 +182,7 @@ class UserAgent:
         """Visit the authorization URL and sign in if asked. Returns the consent page, or — when
         the server sends the browser back to the app with an error, at once or through its
         "Leave Fernhollow Accounts?" page — the URL the app receives."""
-        server = server or authorization_url.split("/authorize")[0]
+        server = server or server_of(authorization_url)
         page = self._follow_local(self._get(authorization_url), server)
         if not page.is_redirect:
             page = self.sign_in_if_asked(page, server)
@@ -167,11 +216,20 @@ class UserAgent:
         except requests.ConnectionError:
             return None
 
-    def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
-        """Type the user code on the device page, sign in if asked, and decide; returns the page text."""
+    def device_consent_page(self, verification_uri: str, user_code: str) -> requests.Response:
+        """Open the device page, sign in if asked and type the user code: the page that asks
+        Allow or Deny (RFC 8628 §3.3)."""
         server = verification_uri.rsplit("/device", 1)[0]
         page = self.sign_in_if_asked(self._get(verification_uri), server)
         page = self._submit(page, "Continue", user_code=user_code)
         if page.status_code != 200:
             raise UserAgentError(f"The code was refused (HTTP {page.status_code}).", page)
-        return self._submit(page, decision).text
+        return page
+
+    def decide_on_device_page(self, consent_page: requests.Response, decision: str = "Allow") -> str:
+        """Click Allow or Deny on the device's consent page; returns the page that answers."""
+        return self._submit(consent_page, decision).text
+
+    def approve_device(self, verification_uri: str, user_code: str, decision: str = "Allow") -> str:
+        """Type the user code on the device page, sign in if asked, and decide; returns the page text."""
+        return self.decide_on_device_page(self.device_consent_page(verification_uri, user_code), decision)

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from oauth_lab.course import BY_NAME, footer, header, index
+from oauth_lab.course import BY_NAME, contents, footer, header, index
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -56,12 +56,22 @@ def run(path: Path) -> float:
 def write_index() -> None:
     path = NOTEBOOKS / "index.ipynb"
     nb = nbformat.read(path, as_version=4)
-    nb.cells = [nbformat.v4.new_markdown_cell(index())]
+    nb.cells[0].source = index()  # the one cell, rewritten in place (its id stays)
     nbformat.write(nb, path)
+
+
+def write_readme_table() -> None:
+    """The README's course table is the course map too."""
+    path = NOTEBOOKS.parent / "README.md"
+    text = path.read_text()
+    start = text.index("| # | notebook | what you do |")
+    end = text.index("\n\n", start)
+    path.write_text(text[:start] + contents("notebooks/") + text[end:])
 
 
 def main(paths: list[str]) -> int:
     write_index()
+    write_readme_table()
     targets = [Path(p).resolve() for p in paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     for path in targets:
         print(f"{path.name}: {run(path):.1f} s", flush=True)

@@ -46,3 +46,14 @@ def postgres():
     url, stop = postgres_server()
     yield url
     stop()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """What a notebook's `lab = setup()` gives, on a fresh server of this module's own (seed=None:
+    the client libraries' randomness is left alone for the other modules)."""
+    from oauth_lab.lab import setup
+
+    lab = setup(seed=None, port=mock_server.free_port())
+    yield lab
+    lab.handle.stop()

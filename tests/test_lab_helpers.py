@@ -7,7 +7,7 @@ import requests
 
 import mock_server
 from flows import REPORTS, WIDGET, query_of
-from oauth_lab.course import COURSE, STEPS, header, where_we_are
+from oauth_lab.course import COURSE, DEVICE_STEPS, FLOWS, STEPS, header, where_we_are
 from oauth_lab.flows import authorization_code_flow
 from oauth_lab.lab import current_lab, setup
 from oauth_lab.redirection_endpoint import RedirectionEndpoint
@@ -131,6 +131,35 @@ def test_the_strip_highlights_only_this_notebooks_steps():
     assert "**▶ code → tokens**" in where_we_are("04-the-token-exchange")
     assert "▶" not in where_we_are("00-start-here") and all(s in where_we_are("00-start-here") for s in STEPS)
     for notebook in COURSE:
-        assert set(notebook.steps) <= set(STEPS), notebook.name
+        assert set(notebook.steps) <= set(FLOWS[notebook.flow][1]), notebook.name
         assert f"*About {notebook.minutes} minutes.*" in header(notebook.name)
         assert notebook.minutes <= 30
+
+
+def test_the_device_flow_notebook_has_the_device_flows_strip():
+    strip = where_we_are("09-devices-without-a-browser-device-flow")
+    assert strip.startswith("**Where we are (device flow):**")
+    assert [s for s in DEVICE_STEPS if f"**▶ {s}**" in strip] == [
+        "device & user codes", "user decides on another device", "polling → tokens"]
+    assert "sign-in & consent" not in strip and "authorization request" not in strip
+
+
+def test_deterministic_mode_seeds_the_client_once_per_kernel(monkeypatch):
+    """Run All twice in one kernel must not repeat a nonce: the server refuses it as a replay."""
+    import oauthlib.common
+
+    from oauth_lab import lab as lab_module
+
+    monkeypatch.setattr(oauthlib.common, "SystemRandom", oauthlib.common.SystemRandom)
+    monkeypatch.setattr(lab_module, "_seeded", None)
+    lab_module.seed_client_randomness(7)
+    first = oauthlib.common.generate_token()
+    lab_module.seed_client_randomness(7)  # a second setup() in the same kernel
+    assert oauthlib.common.generate_token() != first
+    monkeypatch.setattr(lab_module, "_seeded", None)  # a fresh kernel
+    lab_module.seed_client_randomness(7)
+    assert oauthlib.common.generate_token() == first
+
+
+def test_the_apps_port_is_where_its_own_servers_count_from(app):
+    assert app.url == f"http://127.0.0.1:{app.port}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from oauth_lab.course import COURSE, footer, header, index
+from oauth_lab.course import COURSE, contents, footer, header, index
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 COURSE_FILES = [NOTEBOOKS / f"{notebook.name}.ipynb" for notebook in COURSE]
@@ -98,3 +98,7 @@ def test_points_only_to_notebooks_that_exist(path):
     for cell in read(path).cells:
         for number in re.findall(r"\bnotebooks? (\d\d)\b", cell.source):
             assert number in numbers, f"{path.stem} points to notebook {number}, which does not exist"
+
+
+def test_the_readme_lists_the_course():
+    assert contents("notebooks/") in (NOTEBOOKS.parent / "README.md").read_text()

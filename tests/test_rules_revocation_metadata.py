@@ -121,6 +121,14 @@ def test_introspect_wrong_secret_401_invalid_client_with_basic_challenge(server)
     assert_token_error(answer, 401, "invalid_client", basic_challenge=True)
 
 
+def test_introspect_with_a_public_client_id_alone_401_invalid_client(server):
+    """RFC 7662 §2.1: a client id anyone can send is no authorization — else a token scanner."""
+    tokens = code_tokens(server, WIDGET, scope="customers:ro")
+    answer = requests.post(f"{server.url}/introspect", data={"token": tokens["access_token"], "client_id": WIDGET})
+    assert_token_error(answer, 401, "invalid_client", basic_challenge=None)
+    assert "none" not in metadata(server)["introspection_endpoint_auth_methods_supported"]
+
+
 def test_introspect_unknown_token_exactly_active_false(server):
     assert_inactive(server, "no-such-token")
 

@@ -6,6 +6,7 @@ Every error is JSON with ``error`` and ``error_description``, ``Cache-Control: n
 from __future__ import annotations
 
 import base64
+import re
 from urllib.parse import quote
 
 import pytest
@@ -405,3 +406,29 @@ def test_device_approved_gives_tokens(server):
     grant = start_device(server)
     decide(server, grant, "Allow")
     assert poll(server, grant).json()["token_type"] == "Bearer"
+
+
+def test_device_consent_page_asks_jane_to_compare_the_code_with_her_device(server):
+    """RFC 8628 §3.3.1: the page shows the user code to compare with the device's screen; §5.4
+    (remote phishing): a code someone sent her is a reason to deny."""
+    grant = start_device(server)
+    page = UserAgent().device_consent_page(grant["verification_uri"], grant["user_code"].lower())
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    assert f"Allow only if it shows {grant['user_code']} right now" in text, text
+    assert "If someone sent you this code" in text and "click Deny" in text
+
+
+@pytest.mark.parametrize("outcome", ["authorization_pending", "slow_down", "access_denied", "expired_token"])
+def test_device_errors_for_a_confidential_client_are_400_without_a_challenge(server, outcome):
+    """RFC 8628 §3.5 for an app that authenticates with HTTP Basic too: a 400 JSON error; a
+    challenge belongs to 401 invalid_client only."""
+    answer = requests.post(f"{server.url}/device_authorization", data={"scope": "customers:ro"}, auth=REPORTS)
+    grant = answer.json()
+    poll_as_reports = {"grant_type": DEVICE_CODE, "device_code": grant["device_code"]}
+    if outcome == "slow_down":
+        token(server, poll_as_reports)
+    elif outcome == "access_denied":
+        decide(server, grant, "Deny")
+    elif outcome == "expired_token":
+        server.clock.advance(grant["expires_in"])
+    assert_token_error(token(server, poll_as_reports), 400, outcome)

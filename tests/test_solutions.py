@@ -1,7 +1,7 @@
 """Every exercise's solution passes its own check, against a real server — and a wrong answer fails.
 
 A solution file is the code a learner would ``%load`` into the exercise cell: it may use ``lab``
-and must leave the answer in ``my_answer``.
+(and ``lc``, the livechat-profile server of notebook 13) and must leave the answer in ``my_answer``.
 """
 from __future__ import annotations
 
@@ -28,6 +28,13 @@ def lab():
     lab.handle.stop()
 
 
+@pytest.fixture(scope="module")
+def lc(lab):
+    lc = setup(seed=None, port=mock_server.free_port(), make_current=False, profile="livechat")
+    yield lc
+    lc.handle.stop()
+
+
 def test_every_exercise_has_a_solution_file():
     assert len(ALL) >= 7
     for name, exercise in ALL.items():
@@ -35,9 +42,9 @@ def test_every_exercise_has_a_solution_file():
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
-def test_solution_passes(lab, name):
+def test_solution_passes(lab, lc, name):
     exercise = ALL[name]
-    namespace = runpy.run_path(str(NOTEBOOKS / exercise.solution), init_globals={"lab": lab})
+    namespace = runpy.run_path(str(NOTEBOOKS / exercise.solution), init_globals={"lab": lab, "lc": lc})
     verdict = exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
     assert verdict.passed, verdict.text()
     assert verdict.text().startswith("✓")

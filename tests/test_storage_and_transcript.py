@@ -9,6 +9,7 @@ import requests
 
 import mock_server
 from flows import call_api, code_tokens, token
+from oauth_lab.user_agent import forms_of
 from mock_server.runner import SERVER_SOFTWARE
 
 
@@ -81,6 +82,22 @@ def test_transcript_over_http(server):
     assert [m["path"].split("?")[0] for m in messages] == ["/authorize", "/login", "/authorize", "/authorize"]
     assert requests.get(f"{server.url}/_mock/transcript", params={"since": "x"}).status_code == 400
     assert requests.delete(f"{server.url}/_mock/transcript").json() == {"cleared": True}
+
+
+def test_a_console_registration_names_its_app_in_the_transcript(server):
+    """The console answers a page, not JSON: the new client id is tagged all the same, so the
+    app's first message can be found by its id, as a registration through /register can."""
+    browser = requests.Session()
+    form = forms_of(browser.get(f"{server.url}/console").text)[-1].fields
+    registered = browser.post(f"{server.url}/console", data=dict(
+        form, client_name="Console App", app_type="browser", redirect_uris="https://app.example/cb"))
+    refused = browser.post(f"{server.url}/console", data=dict(
+        form, client_name="Typo App", app_type="browser", redirect_uris="htp://app.example/cb"))
+    assert (registered.status_code, refused.status_code) == (201, 400)
+    *_, first, second = server.transcript.messages()
+    [client_id] = [key for key in first.keys if key.startswith("client_id:")]
+    assert client_id[len("client_id:"):] in registered.text
+    assert not [key for key in second.keys if key.startswith("client_id:")]
 
 
 def test_cli_prints_the_banner_and_serves(tmp_path):

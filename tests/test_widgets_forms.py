@@ -7,13 +7,14 @@ import contextlib
 import pytest
 import requests
 import traitlets
+from joserfc import jwt
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests_oauthlib import OAuth2Session
 
 import mock_server
 from flows import ADMIN_TOOLS, REPORTS, WIDGET, query_of
 from oauth_lab.checks import Exercise
-from oauth_lab.failures import RFC, expect_failure, read_redirect
+from oauth_lab.failures import JOSE, RFC, expect_failure, read_redirect
 from oauth_lab.lab import setup
 from oauth_lab.widgets.consent_panel import ConsentPanel
 from oauth_lab.widgets.registration_form import RegistrationForm
@@ -327,6 +328,20 @@ def test_failure_without_a_server_answer_shows_the_exception_only(lab):
     assert failure.answer is None
     assert failure.text() == ("Your app sees: builtins: ValueError\nServer answered: nothing: no request "
                               "reached it\nIt says: typo in my cell")
+
+
+def test_a_token_the_app_refuses_itself_cites_jose_not_an_oauth_error_code(lab):
+    """joserfc's "expired_token" is not RFC 8628's expired device code."""
+    claims = jwt.JWTClaimsRegistry(now=2_000_000_000, exp={"essential": True})
+    with expect_failure(lab) as failure:
+        claims.validate({"exp": 1_000_000_000})
+    assert failure.error == "expired_token" and failure.answer is None
+    assert f"Standard: {JOSE['expired_token']}" in failure.text().splitlines()
+    assert RFC["expired_token"] not in failure.text()
+    with expect_failure(lab) as failure:
+        jwt.JWTClaimsRegistry(nonce={"essential": True, "value": "mine"}).validate({"nonce": "theirs"})
+    assert "Your app sees: joserfc: InvalidClaimError" in failure.text()
+    assert f"Standard: {JOSE['invalid_claim']}" in failure.text().splitlines()
 
 
 def test_interrupting_the_kernel_is_not_swallowed(lab):

@@ -102,6 +102,39 @@ def test_an_id_token_checked_by_its_audience_the_app(lab, tokens):
     assert not other_app.verified and other_app.problem.startswith("aud: aud = 'fernhollow-reports'")
 
 
+def test_an_id_token_checked_against_the_logins_nonce_and_access_token(lab, server):
+    tokens = code_tokens(server, scope="openid profile", nonce="n-42")
+    anatomy = TokenAnatomy(tokens["id_token"], lab, kind="ID token", client_id="fernhollow-reports",
+                           nonce="n-42", access_token=tokens["access_token"])
+    assert [(c.name, c.passed) for c in anatomy.checks] == [
+        ("signature", True), ("iss", True), ("aud", True), ("exp", True), ("nonce", True), ("at_hash", True)]
+    assert anatomy.text().startswith("JWT ID token, as the app checks it: signature ✓ iss ✓ aud ✓ exp ✓ "
+                                     "nonce ✓ at_hash ✓ · sub=jane")
+    assert "Checks (OIDC Core §3.1.3.7)" in anatomy.view.value
+
+
+def test_an_id_token_from_another_login_fails_on_nonce(lab, server):
+    replayed = code_tokens(server, scope="openid", nonce="n-1")["id_token"]
+    anatomy = TokenAnatomy(replayed, lab, kind="ID token", client_id="fernhollow-reports", nonce="n-2")
+    assert not anatomy.verified
+    assert anatomy.problem == "nonce: nonce = 'n-1', but this login sent 'n-2': replayed"
+    assert anatomy.text().startswith("JWT ID token, as the app checks it: signature ✓ iss ✓ aud ✓ exp ✓ nonce ✗")
+
+
+def test_an_id_token_without_nonce_fails_when_the_login_sent_one(lab, server):
+    anatomy = TokenAnatomy(code_tokens(server, scope="openid")["id_token"], lab, kind="ID token",
+                           client_id="fernhollow-reports", nonce="n-3")
+    assert not anatomy.verified and anatomy.problem.startswith("nonce: nonce = None")
+
+
+def test_at_hash_ties_the_id_token_to_its_own_access_token(lab, server):
+    first, second = (code_tokens(server, scope="openid") for _ in range(2))
+    anatomy = TokenAnatomy(first["id_token"], lab, kind="ID token", client_id="fernhollow-reports",
+                           access_token=second["access_token"])
+    assert not anatomy.verified and anatomy.problem.startswith("at_hash: at_hash = ")
+    assert "the access token's is" in anatomy.problem
+
+
 def test_a_flipped_signature_character_is_caught(lab, tokens):
     anatomy = TokenAnatomy(tokens["access_token"], lab)
     anatomy.value = flip_signature_char(tokens["access_token"])

@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from ..lab import current_lab
+from ..resource_servers import RESOURCE_SERVER
 
-RESOURCE_SERVER = ("agent-api", "agent-api-secret")  # the demo API, which may introspect any token
 
 
 def status(action: str, access_token: str) -> int:

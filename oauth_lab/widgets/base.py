@@ -24,6 +24,25 @@ class LabWidget(widgets.VBox):
         return self.text()
 
 
+class Picture:
+    """A drawing with a plain-text twin: SVG where a notebook renders it, ``text()`` elsewhere."""
+
+    def svg(self) -> str:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        raise NotImplementedError
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def __repr__(self) -> str:
+        return self.text()
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(self.text())
+
+
 def mask(value: str, show: bool = False, keep: int = 6) -> str:
     """A secret as a learner should see it by default: its first characters, then an ellipsis."""
     if show or not isinstance(value, str) or len(value) <= keep + 2:

@@ -42,9 +42,9 @@ class ConsentPanel(LabWidget):
 
     def _open(self):
         try:
-            page = self.browser.consent_page(self.authorization_url)
+            page = self.browser.consent_page(self.authorization_url, self.lab.issuer)
         except UserAgentError as error:
-            reason = _error_text(error.response.text)
+            reason = alert_text(error.response.text)
             self.asked = []
             self.heading = f"Error page, no redirect (HTTP {error.response.status_code}): {reason}"
             self._settle(None)
@@ -90,10 +90,17 @@ class ConsentPanel(LabWidget):
         if location:
             params = "".join(f"<li><code>{escape(k)}={escape(mask(v) if k == 'code' else v)}</code></li>"
                              for k, v in self.received().items())
-            self._result.value = f"The browser is sent back to the app with:<ul>{params}</ul>"
+            where = "back to the app" if self.to_app else "to the server's error page"
+            self._result.value = f"The browser is sent {where} with:<ul>{params}</ul>"
+
+    @property
+    def to_app(self) -> bool:
+        """Whether the browser was sent to the app, not to a page of the server itself (LiveChat
+        sends every authorization error, a Deny too, to its own /ooops page)."""
+        return not self.value.startswith(self.lab.issuer + "/")
 
     def received(self) -> dict:
-        """The parameters the app receives on its redirect URI."""
+        """The parameters the browser is sent on with: to the app's redirect URI, as a rule."""
         return dict(parse_qsl(urlsplit(self.value).query)) if self.value else {}
 
     def text(self) -> str:
@@ -101,12 +108,13 @@ class ConsentPanel(LabWidget):
         lines += [f"  - {d} [{n}]" for d, n in self.asked]
         if self.value:
             got = ", ".join(f"{k}={mask(v) if k == 'code' else v}" for k, v in self.received().items())
-            lines.append(f"{self.decision or 'Answer'} → app receives: {got}")
+            lines.append(f"{self.decision or 'Answer'} → {'app receives' if self.to_app else 'error page'}: {got}")
         elif self.asked:
             lines.append("Waiting for Allow or Deny.")
         return "\n".join(lines)
 
 
-def _error_text(page: str) -> str:
+def alert_text(page: str) -> str:
+    """The error a server page shows (its alert paragraph), as text."""
     found = re.search(r'<p class="error" role="alert">(.*?)</p>', page, re.S)
     return html.unescape(found.group(1)) if found else "see the page"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 
-from .base import escape, mask
+from .base import Picture, escape, mask
 
 BROWSER, APP = "User's browser", "App (your code)"
 SERVER, API = "Authorization server", "API (resource server)"
@@ -28,9 +28,12 @@ IN_FULL = ("iss", "error")  # redirect parameters whose whole value is the lesso
 # (redirect_uri and iss stay in: the course teaches what each protects.)
 QUIET = ("code_challenge_method", "csrf_token", "next")
 ISSUED = ("access_token", "refresh_token", "id_token", "device_code", "user_code")
-COLOURS = {"front": "#d9480f", "back": "#1971c2"}
+COLOURS = {"front": "#d9480f", "back": "#1971c2", "screen": "#2b8a3e"}
 LEGS = {"front": "front channel — through the user's browser",
         "back": "back channel — app ↔ server, direct"}
+SCREEN = "on screen, not HTTP — the user reads the device and types on another one"
+# The device flow (RFC 8628): the app runs on the device; the user's browser is on another device.
+DEVICE_FLOW = {APP: "Device (your code)", BROWSER: "Browser, another device"}
 
 
 # --- masking, shared with the inspector -------------------------------------------------------
@@ -107,7 +110,7 @@ def _params(message: dict) -> list[tuple[str, str]]:
 def request_label(message: dict) -> str:
     path = urlsplit(message["path"]).path
     target = path.rsplit("/", 1)[1] if "/action/" in path else path
-    names = [f"{n}={v.rsplit(':', 1)[-1]}" if n in SHOWN_VALUES else n
+    names = [f"{n}={unquote_plus(v).rsplit(':', 1)[-1]}" if n in SHOWN_VALUES else n
              for n, v in _params(message) if n not in QUIET]
     return f"{message['method']} {target}" + (f" ({', '.join(names)})" if names else "")
 
@@ -195,19 +198,26 @@ def arrows_of(messages: list[dict], show: bool = False) -> list[Arrow]:
             names = ", ".join(n for n, _ in _carried(location) if n not in QUIET)
             label = f"redirect to {_page(location)}" + (f": {names}" if names else "")
             arrows.append(Arrow(BROWSER, APP, label, "front"))
+        # A device's codes reach the user on its screen (RFC 8628 §3.3), which no server sees.
+        if urlsplit(message["path"]).path == "/device_authorization" and message["status"] == 200:
+            arrows.append(Arrow(APP, BROWSER, "shows verification_uri and user_code", "screen"))
     return arrows
 
 
 CHAR_W, ROW, MARGIN, HEAD_H, BOX, MIN_GAP, LEGEND_W = 6.5, 30, 16, 30, 160, 180, 320
 
 
-class SequenceDiagram:
-    def __init__(self, messages: list[dict], title: str = "", show_secrets: bool = False):
+class SequenceDiagram(Picture):
+    def __init__(self, messages: list[dict], title: str = "", show_secrets: bool = False,
+                 names: dict | None = None):
+        """``names`` renames participants, e.g. ``DEVICE_FLOW`` for RFC 8628's device and browser."""
         self.messages = protocol_messages(messages)
         self.title, self.show_secrets = title, show_secrets
-        self.arrows = arrows_of(self.messages, show_secrets)
+        rename = (names or {}).get
+        self.arrows = [Arrow(rename(a.source, a.source), rename(a.target, a.target), a.label, a.leg, a.response)
+                       for a in arrows_of(self.messages, show_secrets)]
         used = {a.source for a in self.arrows} | {a.target for a in self.arrows}
-        self.participants = [p for p in PARTICIPANTS if p in used]
+        self.participants = [rename(p, p) for p in PARTICIPANTS if rename(p, p) in used]
 
     def text(self) -> str:
         lines = [self.title] if self.title else []
@@ -234,7 +244,8 @@ class SequenceDiagram:
         first = top + HEAD_H + ROW
         bottom = first + max(len(self.arrows) - 1, 0) * ROW + ROW // 2
         width = max([*x.values(), 0]) + BOX // 2 + MARGIN
-        width, height = max(width, LEGEND_W), bottom + 3 * 18 + 2 * MARGIN
+        screen = any(a.leg == "screen" for a in self.arrows)
+        width, height = max(width, LEGEND_W), bottom + (3 + screen) * 18 + 2 * MARGIN
         parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                  f'viewBox="0 0 {width} {height}" style="max-width:100%;height:auto" '
                  'font-family="sans-serif" font-size="12">',
@@ -245,17 +256,8 @@ class SequenceDiagram:
         parts += [_lifeline(name, x[name], top, bottom) for name in self.participants]
         parts += [_arrow(a, n, x[a.source], x[a.target], first + (n - 1) * ROW)
                   for n, a in enumerate(self.arrows, 1)]
-        parts += _legend(MARGIN, bottom + MARGIN + 6)
+        parts += _legend(MARGIN, bottom + MARGIN + 6, screen)
         return "\n".join(parts + ["</svg>"])
-
-    def _repr_svg_(self) -> str:
-        return self.svg()
-
-    def __repr__(self) -> str:
-        return self.text()
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(self.text())
 
 
 def _lifeline(name: str, x: int, top: int, bottom: int) -> str:
@@ -275,8 +277,10 @@ def _arrow(arrow: Arrow, number: int, x1: int, x2: int, y: int) -> str:
             f'{escape(arrow.caption(number))}</text>')
 
 
-def _legend(x: int, y: int) -> list[str]:
+def _legend(x: int, y: int, screen: bool = False) -> list[str]:
     rows = [(COLOURS[leg], "", text) for leg, text in LEGS.items()]
+    if screen:
+        rows.append((COLOURS["screen"], "", SCREEN))
     rows.append(("#495057", ' stroke-dasharray="5,3"', "dashed: the response to the request above"))
     return [f'<line x1="{x}" y1="{y + i * 18}" x2="{x + 24}" y2="{y + i * 18}" stroke="{colour}" '
             f'stroke-width="1.5"{dash}/>\n'

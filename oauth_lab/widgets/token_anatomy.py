@@ -9,8 +9,9 @@ authorization server knows what it means, so the API asks it (introspection, RFC
 demo resource server's credentials.
 
 ``kind="ID token"`` shows an OpenID Connect ID token as its audience, the app, checks it (OIDC
-Core §3.1.3.7): the same signature, ``iss`` and ``exp`` checks, ``aud`` = the app's client id,
-and no ``typ`` rule.
+Core §3.1.3.7, ``oauth_lab.id_tokens``): the same signature, ``iss`` and ``exp`` checks, ``aud`` =
+the app's client id, no ``typ`` rule — and, given the login's ``nonce`` and the access token that
+came with it, ``nonce`` and ``at_hash``.
 """
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ import requests
 import traitlets
 from joserfc.errors import JoseError
 
-from .. import jwt_access_tokens
+from .. import id_tokens, jwt_access_tokens
+from ..resource_servers import RESOURCE_SERVER
 from ..server_link import RemoteClock
 from .base import LabWidget, escape
 from .clock import expiry, relative
 
-RESOURCE_SERVER = ("agent-api", "agent-api-secret")  # the demo API may introspect any token
 TIMESTAMPS = ("exp", "iat", "nbf", "auth_time")
 COLOURS = ("#d63aff", "#6f42c1", "#00a0d6")  # jwt.io's header / claims / signature colours
 
@@ -67,9 +68,11 @@ def describe(name: str, value, now: int) -> str:
 class TokenAnatomy(LabWidget):
     value = traitlets.Unicode(help="the token; setting it re-reads and re-checks")
 
-    def __init__(self, token: str, lab, kind: str = "access token", client_id: str | None = None):
+    def __init__(self, token: str, lab, kind: str = "access token", client_id: str | None = None,
+                 nonce: str | None = None, access_token: str | None = None):
         super().__init__()
         self.lab, self.kind, self.client_id = lab, kind, client_id
+        self.nonce, self.access_token = nonce, access_token  # what an ID token must match
         self.refresh_button = widgets.Button(description="Check again", icon="refresh",
                                              tooltip="Check again, against the server's current time")
         self.refresh_button.on_click(lambda _: self.evaluate())
@@ -105,9 +108,11 @@ class TokenAnatomy(LabWidget):
             self.problem = "the header or claims are not base64url-encoded JSON objects"
             return
         keys = jwt_access_tokens.published_keys(self.lab)  # fetched each time: keys may rotate
-        types = jwt_access_tokens.ACCESS_TOKEN_TYPES if self.kind == "access token" else None
-        self.checks = jwt_access_tokens.checks(self.value, keys, self.lab.issuer, self.audience,
-                                               self.now, types)
+        if self.kind == "access token":
+            self.checks = jwt_access_tokens.checks(self.value, keys, self.lab.issuer, self.audience, self.now)
+        else:
+            self.checks = id_tokens.checks(self.value, keys, self.lab.issuer, self.audience, self.now,
+                                           self.nonce, self.access_token)
         failed = [check for check in self.checks if not check.passed]
         self.problem = f"{failed[0].name}: {failed[0].detail}" if failed else None
 
@@ -157,7 +162,8 @@ class TokenAnatomy(LabWidget):
     def _checks_table(self) -> str:
         rows = "".join(f"<tr><td>{'✓' if c.passed else '✗'}</td><td>{escape(c.name)}</td>"
                        f"<td>{escape(c.detail)}</td></tr>" for c in self.checks)
-        return f"<h4>Checks (RFC 9068 §4)</h4><table>{rows}</table>" if rows else ""
+        rules = "RFC 9068 §4" if self.kind == "access token" else "OIDC Core §3.1.3.7"
+        return f"<h4>Checks ({rules})</h4><table>{rows}</table>" if rows else ""
 
     def _pieces(self) -> str:
         if not self.is_jwt:

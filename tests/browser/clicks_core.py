@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 from jupyterlab_driver import (_wait_until, button, choose, code_cell, control, exactly, last_seq,
-                               mock_server, output_text, run_cell_containing, screenshot, synced,
-                               virtual_time, wait_for_output)
+                               mock_server, open_and_sign_in, output_text, run_cell_containing,
+                               screenshot, synced, virtual_time, wait_for_output)
 
 def click_scopes_and_consent(lab, artifacts, name):
     picker = code_cell(lab, "ScopePicker(")
@@ -53,12 +53,7 @@ def decide_on_the_real_page(lab, artifacts, name):
     request = run_cell_containing(lab, "authorization_url, state = oauth.authorization_url(")
     state = re.search(r"state = (\S+)", output_text(request))[1]
     consent = run_cell_containing(lab, "ConsentPanel(lab, authorization_url")
-    with lab.context.expect_page() as opened:
-        consent.get_by_role("link", name="Open the real consent page in your browser").click()
-    real = opened.value
-    real.get_by_label("Username").fill("jane")
-    real.get_by_label("Password").fill("jane-password")
-    real.get_by_role("button", name="Sign in").click()
+    real = open_and_sign_in(lab, consent, "Open the real consent page in your browser")
     real.get_by_role("button", name="Allow").click()
     real.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/callback\?"))
     landed = real.url

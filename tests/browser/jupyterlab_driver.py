@@ -197,6 +197,18 @@ def synced(page) -> None:
     page.locator(IDLE).wait_for()
 
 
+def open_and_sign_in(page, scope, link: str, user: str = "jane"):
+    """Click the link named `link` in `scope` (it opens a server page in a new tab) and sign in
+    there as `user`, as a learner does in their own browser; returns the new tab."""
+    with page.context.expect_page() as opened:
+        scope.get_by_role("link", name=link).click()
+    real = opened.value
+    real.get_by_label("Username").fill(user)
+    real.get_by_label("Password").fill(f"{user}-password")
+    real.get_by_role("button", name="Sign in").click()
+    return real
+
+
 def output_text(cell) -> str:
     return "\n".join(cell.locator(".jp-OutputArea-output").all_inner_texts())
 

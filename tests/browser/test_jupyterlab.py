@@ -16,6 +16,8 @@ a learner would (CLICKS below):
 - 04: "Show secrets" in the ExchangeInspector unmasks the code and credentials, and masks them again;
 - 05: the ApiExplorer's dropdowns and Send: 403 insufficient_scope, then 200, then invalid JSON;
 - 06: "+1 h" on the ClockWidget moves the server's virtual clock and the token's countdown.
+- 09: the DevicePoller polls (Wait and poll, then Poll now: slow_down), its link opens the real
+  verification page, Jane signs in and allows there, and Wait and poll shows the tokens.
 Each clicked state is screenshotted to test-artifacts/notebook-<name>-<what>.png.
 
 Every notebook's kernel starts the mock server on port 5001 in-process (``lab = setup()``), so the

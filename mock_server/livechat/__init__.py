@@ -1,0 +1,42 @@
+"""The ``livechat`` profile: Fernhollow Accounts as LiveChat's public docs describe LiveChat's
+accounts server, departures from the standards included. Off by default; on with
+``python -m mock_server --profile livechat`` or ``mock_server.start(profile="livechat")``.
+
+A layer on the same app factory (mock_server/app.py builds the profile's authorization server and
+calls ``install``); with the profile off, nothing here runs. What it changes, each rule with its
+test in mock_server/RULES.md ("The livechat profile"):
+
+- paths: authorization at ``/``, tokens at ``POST /v2/token``, revocation ``DELETE /v2/token``,
+  token info ``GET /v2/info``, errors on the ``/ooops`` page; the standard's other endpoints
+  (``/authorize``, ``/token``, ``/revoke``, ``/introspect``, registration, device, userinfo) are absent;
+- codes and access tokens carry the region ``dal:``, scopes travel comma-separated, token
+  responses name the account and organization (dialect.py);
+- redirect URIs match by LiveChat's prefix rule, plain ``http`` allowed anywhere;
+- PKCE ``plain`` accepted, and assumed when no method is named; refresh tokens rotate for browser
+  apps only; no client credentials; 25 tokens and 3 redirects per 30 s per app and user (limits.py).
+"""
+from __future__ import annotations
+
+from flask import abort, request
+
+from . import authorize, tokens
+from .grants import authorization_server
+
+__all__ = ["authorization_server", "install"]
+
+# The standard server's paths that LiveChat's accounts server does not have.
+STANDARD_ONLY = ("/authorize", "/token", "/revoke", "/introspect", "/register", "/device_authorization",
+                 "/device", "/userinfo", "/.well-known/openid-configuration", "/.well-known/jwks.json")
+
+
+def install(app, home) -> None:
+    authorize.install(app, home)
+    app.register_blueprint(tokens.blueprint)
+    app.before_request(hide_standard_endpoints)
+    app.context_processor(lambda: {"profile": "livechat"})  # pages say which server this is
+
+
+def hide_standard_endpoints():
+    if request.path.rstrip("/") in STANDARD_ONLY:
+        abort(404, description=f"LiveChat's accounts server has no {request.path}: its authorization "
+                               "endpoint is /, its token endpoint /v2/token (see the metadata).")
