@@ -57,8 +57,10 @@ class ClientCache:
         found = self._found.get(client_id) if isinstance(client_id, str) else None
         if found is not None and found[1] > time.monotonic():
             return found[0]
-        client = current().db.scalars(CLIENT_BY_ID, {"client_id": client_id}).first()
+        db = current().db
+        client = db.scalars(CLIENT_BY_ID, {"client_id": client_id}).first()
         if client is not None:
+            db.expunge(client)  # loaded, and out of reach of this session's rollback or expiry
             if len(self._found) >= self.MOST:
                 self._found.clear()
             self._found[client_id] = client, time.monotonic() + self.KEEP
