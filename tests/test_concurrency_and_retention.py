@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import text
 
 from flows import call_api, code_tokens, token
-from mock_server.retention import purge
+from mock_server.retention import GRACE, Purger, purge
 from mock_server.state import serving
 from test_workshop import assert_exactly_one_won, race_a_code, race_a_refresh
 
@@ -94,18 +94,36 @@ def test_the_transcript_keeps_its_last_messages_numbered_on(start_server, monkey
     assert [m.seq for m in messages] == [4, 5, 6, 7, 8] and server.transcript.last_seq() == 8
 
 
-def test_expired_rows_are_purged_and_live_ones_kept(start_server):
-    server = start_server(seed=None, lifetimes={"refresh_token": 7200})
-    spent = client_credentials(server).json()["access_token"]
-    refreshable = code_tokens(server, scope="customers:ro")
-    server.clock.advance(3601)  # the access tokens expire; the refresh token lives on
-    kept = client_credentials(server).json()["access_token"]
+def purged_rows(server) -> int:
+    """Purge now; the token rows left."""
     state = server.app.extensions["mock_server"]
     with server.app.app_context(), serving(state):
         purge(state)
-        rows = state.db.execute(text("SELECT count(*) FROM tokens")).scalar()
-    assert rows == 2  # the refreshable grant and the new token
+        return state.db.execute(text("SELECT count(*) FROM tokens")).scalar()
+
+
+def test_expired_rows_are_purged_after_a_grace_and_live_ones_kept(start_server):
+    server = start_server(seed=None)
+    spent = client_credentials(server).json()["access_token"]
+    refreshable = code_tokens(server, scope="customers:ro")
+    server.clock.advance(3601)  # expired, but still said so
+    assert purged_rows(server) == 2
+    assert "expired at" in call_api(server, "list_customers", spent).json()["error_description"]
+    server.clock.advance(GRACE)  # the access tokens are long gone; the refresh token lives on
+    kept = client_credentials(server).json()["access_token"]
+    assert purged_rows(server) == 2  # the refreshable grant and the new token
     assert call_api(server, "list_customers", spent).status_code == 401
     assert call_api(server, "list_customers", kept).status_code == 200
     refreshed = token(server, {"grant_type": "refresh_token", "refresh_token": refreshable["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text
+
+
+@pytest.mark.parametrize("seed, left", [(None, 0), (5, 1)])
+def test_deterministic_mode_purges_nothing(start_server, seed, left):
+    server = start_server(seed=seed)
+    client_credentials(server)
+    server.clock.advance(3601 + GRACE)
+    state = server.app.extensions["mock_server"]
+    with server.app.app_context(), serving(state):
+        Purger(every=0).maybe_purge(state)  # as after a request, once it is time
+        assert state.db.execute(text("SELECT count(*) FROM tokens")).scalar() == left
