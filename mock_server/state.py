@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app
 
 if TYPE_CHECKING:
-    from .agent_api import World
     from .clock import Clock
     from .ids import Ids
     from .keys import SigningKeys
@@ -33,7 +32,7 @@ class ServerState:
     storage: "Storage"
     keys: "SigningKeys"
     transcript: "Transcript"
-    world: "World"
+    world: Any  # the agent API's data: ``state.world.perform(action)`` runs action(agent_api.World)
     authorization_server: Any = None  # Authlib's AuthorizationServer, set up by the app factory
     registration: Any = None  # the RFC 7591 endpoint
     resource_protector: Any = None  # RFC 6750 bearer-token checks

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from flows import (APP_CALLBACK, REPORTS, RESOURCE_SERVER, assert_oauth_error, authorization_url,
+from flows import (ADMIN_TOOLS, APP_CALLBACK, REPORTS, RESOURCE_SERVER, assert_oauth_error, authorization_url,
                    call_api, code_tokens, query_of, token)
 from oauth_lab.user_agent import UserAgent, forms_of
 from workshop import CLASS_CODE, SECRET, ClassServer
@@ -301,6 +301,22 @@ def test_a_refresh_token_rotated_twice_at_once_rotates_once_and_ends_the_family(
         again = token(world, {"grant_type": "refresh_token", "refresh_token": winner["refresh_token"]})
         assert_oauth_error(again, 400, "invalid_grant")
         assert call_api(world, "list_customers", winner["access_token"]).status_code == 401
+
+
+def test_the_agent_api_data_is_one_learners_in_every_worker(class_server):
+    ada, bob = class_server.join("Ada"), class_server.join("Bob")
+    admin = code_tokens(ada, client=ADMIN_TOOLS, scope="agents--all:ro agents--all:rw webhooks--all:rw",
+                        user=("ada", "ada-password"))["access_token"]
+    hooks = at_once(*(lambda: call_api(ada, "register_webhook", admin, {
+        "url": "https://app.example/hook", "action": "incoming_chat", "secret_key": "s"}) for _ in range(6)))
+    assert sorted(hook.json()["id"] for hook in hooks) == [f"wh-{n}" for n in range(1, 7)]  # none twice
+    assert call_api(ada, "update_agent", admin, {"id": "sam", "job_title": "Night Lead"}).status_code == 200
+    for _ in range(6):  # every worker answers from the same data
+        agents = {a["id"]: a for a in call_api(ada, "list_agents", admin).json()["agents"]}
+        assert agents["sam"]["job_title"] == "Night Lead"
+    bob_admin = code_tokens(bob, client=ADMIN_TOOLS, scope="agents--all:ro", user=("ada", "ada-password"))
+    bob_agents = {a["id"]: a for a in call_api(bob, "list_agents", bob_admin["access_token"]).json()["agents"]}
+    assert bob_agents["sam"]["job_title"] == "Support Agent"  # Bob's world is his own
 
 
 # --- behind a proxy ---------------------------------------------------------------------------------------

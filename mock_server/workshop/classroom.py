@@ -23,7 +23,6 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from ..agent_api import World
 from ..app import populate
 from ..clients import ClientCache, demo_apps, ensure_demo_apps
 from ..clock import Clock
@@ -35,6 +34,7 @@ from ..state import ServerState, serving
 from ..models import (AuthorizationCode, BrowserSession, Client, DeviceCredential, LoginFailure,
                       Token)
 from ..storage import Storage, credential_hash
+from .agent_data import StoredWorld
 from .models import ClassBase, Tenant
 from .transcripts import DatabaseTranscript
 
@@ -132,9 +132,9 @@ class Classroom:
         return f"{self.config.base_url}/t/{tenant_id}"
 
     def reset(self, tenant_id: str) -> bool:
-        """A stuck learner's fresh start, in one transaction: no codes, tokens, sessions or apps
-        but the demo ones, the clock back to real time. The transcript stays: it shows what
-        happened."""
+        """A stuck learner's fresh start: no codes, tokens, sessions or apps but the demo ones (one
+        transaction), the demo agent API data, the clock back to real time. The transcript stays:
+        it shows what happened."""
         world = self.world(tenant_id)
         if world is None:
             return False
@@ -145,6 +145,7 @@ class Classroom:
             demo_ids = [app["client_id"] for app in demo_apps(world.settings)]
             db.execute(delete(Client).where(Client.client_id.not_in(demo_ids)))
             ensure_demo_apps(db, world.settings)  # commits it all
+        world.world.start_over()
         self.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(
             clock_offset=0.0, generation=Tenant.generation + 1))
         self.session.commit()
@@ -158,7 +159,7 @@ class Classroom:
         clock = TenantClock(self, row.id, row.clock_offset)
         world = ServerState(
             settings=settings, clock=clock, ids=Ids(None), storage=self._storage(row.id),
-            keys=None, transcript=DatabaseTranscript(self, row.id), world=World.demo(),
+            keys=None, transcript=DatabaseTranscript(self, row.id), world=StoredWorld(self, row.id),
             authorization_server=template.authorization_server, registration=template.registration,
             resource_protector=template.resource_protector,
             admin_access=learner_key_check(row.learner_key_hash), purger=Purger(),
@@ -166,6 +167,7 @@ class Classroom:
         with serving(world):
             if new:
                 populate(world)
+                world.world.start_over()
             else:  # complete already: only load its keys
                 world.keys = SigningKeys(world.storage, clock, deterministic=False)
         return world
@@ -181,13 +183,12 @@ class Classroom:
 
     def sync(self, tenant_id: str, world: ServerState) -> None:
         """Before each of the learner's requests: their clock, and — after a reset in any process
-        — this process's copies of their apps and agent API data dropped. One prepared query."""
+        — this process's copies of their apps dropped. One prepared query."""
         offset, generation = self.session.connection().execute(TENANT_STATE, {"tenant": tenant_id}).one()
         world.clock.follow(offset)
         if self._generations.setdefault(tenant_id, generation) != generation:
             self._generations[tenant_id] = generation
             world.clients.clear()
-            world.world = World.demo()
 
     def clock_offset(self, tenant_id: str) -> float:
         return self.session.connection().execute(TENANT_STATE, {"tenant": tenant_id}).one()[0]

@@ -66,3 +66,12 @@ class JoinFailure(ClassBase):
     id = Column(Integer, primary_key=True)
     address = Column(String(64), nullable=False, index=True)
     at = Column(Float, nullable=False)
+
+
+class AgentData(ClassBase):
+    """A learner's agent API data (mock_server.agent_api.World) as JSON: agents, chats, webhooks."""
+
+    __tablename__ = "workshop_agent_data"
+    tenant = Column(String(16), primary_key=True)
+    version = Column(Integer, nullable=False, default=0)  # +1 at every action: the row lock
+    data = Column(Text, nullable=False)
