@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: lab test notebooks server bench fuzz clean
+.PHONY: lab test notebooks server workshop bench fuzz clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ notebooks: $(STAMP)  ## re-run every notebook cleanly (deterministic) and save i
 
 server: $(STAMP)  ## the mock server alone, in the foreground (add ARGS="--seed 1 ...")
 	$(PY) -m mock_server $(ARGS)
+
+workshop: $(STAMP)  ## a class server: a world per learner (README, "For instructors"; ARGS="--host ...")
+	$(PY) -m mock_server --workshop $(ARGS)
 
 bench: $(STAMP)  ## throughput and latency figures (a script, not a test)
 	$(PY) benchmarks/bench_server.py

@@ -1,6 +1,7 @@
 """``python -m mock_server``: serve the mock authorization server in the foreground.
 
-Served by waitress (keep-alive, a thread pool): one server can carry a whole class.
+One learner's server is served by waitress (keep-alive, a thread pool). ``--workshop`` serves a
+whole class instead (``mock_server.workshop``): a world per learner, on granian.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     parser.add_argument("--port", type=int, default=5001)
     parser.add_argument("--seed", type=int, help="deterministic mode: seeded ids, frozen clock")
-    parser.add_argument("--db", help="SQLite file that keeps apps, grants and tokens across restarts")
+    parser.add_argument("--db", help="SQLite file (or postgresql://… URL) that keeps apps, grants "
+                                     "and tokens across restarts")
     parser.add_argument("--public-url", help="browser-facing base URL when behind a proxy")
     parser.add_argument("--access-token-format", choices=("jwt", "opaque"), default="jwt")
     parser.add_argument("--profile", choices=PROFILES,
@@ -40,6 +42,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help="any site may frame the login and consent pages (clickjacking)")
     for name in ("authorization_code", "access_token", "refresh_token", "device_code"):
         insecure.add_argument(f"--{name.replace('_', '-')}-lifetime", type=int, metavar="SECONDS")
+    workshop = parser.add_argument_group("a class server (--workshop)")
+    workshop.add_argument("--workshop", action="store_true",
+                          help="serve a whole class: a world of their own for every learner who joins")
+    workshop.add_argument("--class-code", help="what learners type to join (default: generated)")
+    workshop.add_argument("--instructor-secret", help="the dashboard's secret (default: generated)")
+    workshop.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    workshop.add_argument("--threads", type=int, default=0,
+                          help="threads per worker (default 0: one request at a time on each worker's "
+                               "event loop; a few pay off when PostgreSQL is across a network)")
+    workshop.add_argument("--all-interfaces", action="store_true",
+                          help="allow --host 0.0.0.0 (every network this machine is on)")
+    workshop.add_argument("--trust-proxy", action="store_true",
+                          help="behind a TLS-terminating proxy: trust its X-Forwarded-For/-Proto/-Host")
     return parser.parse_args(argv)
 
 
@@ -85,8 +100,13 @@ def banner(settings) -> str:
 
 
 def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.workshop:
+        from .workshop.serve import main as serve_class
+
+        return serve_class(args)
     try:
-        settings = settings_from_args(parse_args(argv))
+        settings = settings_from_args(args)
     except ValueError as error:  # settings that contradict each other (a profile with a switch)
         print(f"python -m mock_server: {error}", file=sys.stderr)
         return 2

@@ -22,7 +22,12 @@ blueprint = Blueprint("admin", __name__, url_prefix="/_mock")
 
 
 @blueprint.before_request
+def check_access():
+    return current().admin_access()
+
+
 def loopback_only():
+    """Who may use the admin routes of a learner's own server: callers on this machine."""
     if request.remote_addr not in ("127.0.0.1", "::1"):
         abort(403, description="The admin routes answer only on loopback.")
 

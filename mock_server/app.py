@@ -5,6 +5,9 @@ security lab does).
 """
 from __future__ import annotations
 
+import io
+import threading
+
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
@@ -18,6 +21,7 @@ from .ids import Ids
 from .keys import SigningKeys
 from .recording import install_recorder
 from .resource import ResourceProtector
+from .retention import Purger
 from .sessions import DatabaseSessionInterface
 from .settings import LIVECHAT, Settings
 from .state import ServerState, current
@@ -25,6 +29,17 @@ from .storage import Storage
 from .transcript import Transcript
 
 BLUEPRINTS = (users, consent, clients, device, tokens, oidc, metadata, resource_api, admin)
+# Request bodies larger than this answer 413 unread: the largest legitimate one (a registration
+# with a JWK Set, a console form) is a few kilobytes.
+MAX_CONTENT_LENGTH = 256 * 1024
+
+
+def populate(state: ServerState) -> None:
+    """A new world's (or a restarted one's) rows: the signing key, demo users and demo apps."""
+    state.keys = SigningKeys(state.storage, state.clock, state.settings.seed is not None)
+    users.ensure_demo_users(state.db)
+    clients.ensure_demo_apps(state.db, state.settings)
+    state.storage.session.remove()
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -39,16 +54,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         storage=Storage(settings.db),
         keys=None,
         transcript=Transcript(),
-        world=agent_api.World.demo(),
+        world=resource_api.InProcessWorld(agent_api.World.demo()),
+        admin_access=admin.loopback_only,
+        purger=Purger(),
+        clients=clients.ClientCache(),
     )
     app.extensions["mock_server"] = state
-    app.config.update(SESSION_COOKIE_NAME="mock_oauth_session", SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(SESSION_COOKIE_NAME="mock_oauth_session", SESSION_COOKIE_SAMESITE="Lax",
+                      MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, MAX_FORM_MEMORY_SIZE=MAX_CONTENT_LENGTH)
     app.session_interface = DatabaseSessionInterface()
     with app.app_context():
-        state.keys = SigningKeys(state.storage, state.clock, deterministic)
-        users.ensure_demo_users(state.db)
-        clients.ensure_demo_apps(state.db, settings)
-        state.storage.session.remove()
+        populate(state)
     vendor = settings.profile == LIVECHAT  # LiveChat's rules, a layer on top: mock_server/livechat/
     state.authorization_server = (livechat.authorization_server(app) if vendor
                                   else _authorization_server(app, settings))
@@ -81,9 +97,10 @@ def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer
 
 
 def _install_request_hooks(app: Flask, state: ServerState) -> None:
-    app.wsgi_app = _one_at_a_time(app.wsgi_app, state)
+    if state.settings.seed is not None:
+        app.wsgi_app = _one_at_a_time(app.wsgi_app)
     app.before_request(errors.guard_host)  # first: before any other hook or view runs
-    install_recorder(app, state)
+    install_recorder(app)
     app.before_request(errors.guard_request)
 
     @app.after_request
@@ -99,17 +116,26 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
 
     @app.teardown_request
     def release(_exc):
-        state.storage.session.remove()
+        served = current()
+        served.storage.session.remove()
+        served.purger.maybe_purge(served)
 
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.register_error_handler(Exception, errors.handle_unexpected)
 
 
-def _one_at_a_time(wsgi_app, state: ServerState):
-    """Serve requests one at a time around the database (storage.py says why): from before the
-    browser session is read until the response is complete."""
+def _one_at_a_time(wsgi_app):
+    """Deterministic mode serves one request at a time: each request then draws its codes and
+    tokens from the seeded generator in one run, so the same requests in the same order give the
+    same values. The body is read first, outside the lock: a client that sends it slowly delays
+    nobody (nor does one that sends too much: Flask answers 413 without reading it)."""
+    lock = threading.Lock()
+
     def serve(environ, start_response):
-        with state.storage.lock:
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and int(length) <= MAX_CONTENT_LENGTH:
+            environ["wsgi.input"] = io.BytesIO(environ["wsgi.input"].read(int(length)))
+        with lock:
             return wsgi_app(environ, start_response)
     return serve
 

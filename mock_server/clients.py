@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import AccessDeniedError
@@ -18,6 +19,7 @@ from authlib.oauth2.rfc7591 import InvalidClientMetadataError, InvalidRedirectUR
 from flask import Blueprint, g, render_template, request
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from sqlalchemy import bindparam, select
 
 from . import redirects, scopes
 from .errors import json_body, json_error, rfc_text
@@ -36,6 +38,36 @@ STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoi
                  "software_statement", "id_token_signed_response_alg")
 LIST_FIELDS = ("grant_types", "response_types", "contacts")
 APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
+CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id")).limit(1)
+
+
+class ClientCache:
+    """The apps this process looked up, by client_id, for KEEP seconds: every token request, API
+    call and authorization request looks its app up, and an app changes only when the demo apps
+    are re-pointed (``ensure_demo_apps`` clears this) or a workshop learner's world is reset (each
+    process clears its copy: workshop/classroom.py). A new app has a new id: never cached absent."""
+
+    KEEP = 5.0  # seconds: the most another process sharing the database may lag behind
+    MOST = 256
+
+    def __init__(self):
+        self._found: dict[str, tuple[Client, float]] = {}
+
+    def find(self, client_id) -> Client | None:
+        found = self._found.get(client_id) if isinstance(client_id, str) else None
+        if found is not None and found[1] > time.monotonic():
+            return found[0]
+        db = current().db
+        client = db.scalars(CLIENT_BY_ID, {"client_id": client_id}).first()
+        if client is not None:
+            db.expunge(client)  # loaded, and out of reach of this session's rollback or expiry
+            if len(self._found) >= self.MOST:
+                self._found.clear()
+            self._found[client_id] = client, time.monotonic() + self.KEEP
+        return client
+
+    def clear(self) -> None:
+        self._found.clear()
 
 
 def _is_string_list(value) -> bool:
@@ -105,7 +137,7 @@ class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
         """No initial access token on loopback (one learner, one machine); off loopback, the
         token printed in the banner (RFC 7591 §3) — from an app and from the console alike."""
         settings = current().settings
-        if settings.on_loopback:
+        if not settings.registration_needs_token:
             return True
         sent = request.headers.get("Authorization", "")
         return bool(settings.registration_token) and hmac.compare_digest(
@@ -212,7 +244,7 @@ def demo_apps(settings) -> list[dict]:
 
 def query_client(client_id) -> Client | None:
     """Authlib's `query_client`: the registered app with this id."""
-    return current().db.query(Client).filter_by(client_id=client_id).first()
+    return current().clients.find(client_id)
 
 
 def is_trusted(client) -> bool:
@@ -237,6 +269,7 @@ def ensure_demo_apps(db, settings) -> None:
         else:
             save_client(info, app, is_resource_server=is_resource_server)
     db.commit()
+    current().clients.clear()
 
 
 @blueprint.post("/register")
@@ -268,7 +301,7 @@ def console():
     apps = current().db.query(Client).filter_by(is_resource_server=False).order_by(Client.id).all()
     page = render_template("console.html", apps=apps, result=result, error=error, form=form,
                            groups=scopes.grouped(), csrf_token=csrf_token(),
-                           needs_token=not current().settings.on_loopback)
+                           needs_token=current().settings.registration_needs_token)
     return page, status
 
 

@@ -5,8 +5,8 @@ it starts frozen at a fixed instant so two runs print the same timestamps.
 
 Authlib reads ``time.time()`` itself in a few places (RFC 9068 access tokens, OIDC ID-token claims,
 RFC 7591 ``client_id_issued_at``). ``route_authlib_through_clock`` points those modules' ``time``
-at the clock of the Flask app handling the request, so several servers in one process each keep
-their own time.
+at the clock of the server state handling the request, so several servers in one process (and
+each learner of a workshop) keep their own time.
 """
 from __future__ import annotations
 
@@ -74,8 +74,10 @@ class _AppClockTime:
     def time(self) -> float:
         from flask import current_app, has_app_context
 
+        from .state import current
+
         if has_app_context() and "mock_server" in current_app.extensions:
-            return current_app.extensions["mock_server"].clock.now()
+            return current().clock.now()
         return time.time()
 
 

@@ -9,11 +9,13 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc8628 import DeviceCodeGrant as _DeviceCodeGrant
 from authlib.oidc.core import OpenIDCode as _OpenIDCode
 from authlib.oidc.core import UserInfo
+from sqlalchemy import update
 
 from . import scopes
 from .errors import rfc_text
 from .models import AuthorizationCode, DeviceCredential, Token, User
 from .state import current
+from .storage import credential_hash
 
 CONFIDENTIAL = ["client_secret_basic", "client_secret_post"]  # methods that prove who the client is
 PUBLIC_AND_CONFIDENTIAL = [*CONFIDENTIAL, "none"]
@@ -98,24 +100,44 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if row.client_id != client.client_id:
             raise InvalidGrantError("This code was issued to another app.")
         if row.used_at is not None:
-            # RFC 6749 §4.1.2: a reused code means it leaked; revoke what it bought.
-            for token in db.query(Token).filter_by(code_id=row.id):
-                revoke_family(token.family_id)
-            db.commit()
-            raise InvalidGrantError("This code was already used; the tokens issued for it are now "
-                                    "revoked (RFC 6749 section 4.1.2).")
+            _code_reused(row)
         if row.is_expired():
             raise InvalidGrantError("This code expired (codes live "
                                     f"{current().settings.lifetimes.authorization_code} s).")
         return row
 
-    def delete_authorization_code(self, authorization_code):
-        # Kept, marked used: a second use must be recognised as reuse, not as "unknown".
-        authorization_code.used_at = current().clock.timestamp()
-        current().db.commit()
-
     def authenticate_user(self, authorization_code):
+        """Redeem the code, once every check has passed: a conditional UPDATE, so of two requests
+        presenting it at the same instant exactly one wins (the other waits for its row lock, then
+        finds the code used: reuse). The transaction ends when the token is saved."""
+        if not claim(AuthorizationCode, authorization_code.id, "used_at"):
+            _code_reused(authorization_code)
         return current().db.get(User, authorization_code.user_id)
+
+    def delete_authorization_code(self, authorization_code):
+        """Kept, marked used (authenticate_user did it): a second use must be recognised as reuse,
+        not as "unknown"."""
+
+
+def _code_reused(row: AuthorizationCode):
+    """RFC 6749 §4.1.2: a reused code means it leaked; revoke what it bought."""
+    db = current().db
+    db.rollback()
+    for token in db.query(Token).filter_by(code_id=row.id):
+        revoke_family(token.family_id)
+    db.commit()
+    raise InvalidGrantError("This code was already used; the tokens issued for it are now "
+                            "revoked (RFC 6749 section 4.1.2).")
+
+
+def claim(model, row_id: int, column: str, *also_null: str) -> bool:
+    """Set `column` to now where it is still NULL (and so are the columns `also_null`): True for
+    the one request that did it. Opens a write transaction that the next commit ends."""
+    columns = [getattr(model, name) for name in (column, *also_null)]
+    statement = (update(model).where(model.id == row_id, *(c.is_(None) for c in columns))
+                 .values({column: current().clock.timestamp()})
+                 .execution_options(synchronize_session=False))
+    return current().db.execute(statement).rowcount == 1
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -128,16 +150,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token):
         """The token, or invalid_grant saying which rule refused it."""
         db = current().db
-        token = db.query(Token).filter_by(refresh_token=refresh_token).first()
+        token = db.query(Token).filter_by(refresh_token_hash=credential_hash(refresh_token)).first()
         if token is None:
             raise InvalidGrantError("Unknown refresh token.")
         if token.refresh_used_at is not None and token.refresh_revoked_at is None:
-            # RFC 9700 §4.14.2: a rotated refresh token came back — one of its two holders is
-            # an attacker, and the server cannot tell which. End the whole family.
-            revoke_family(token.family_id)
-            db.commit()
-            raise InvalidGrantError("This refresh token was already used (rotated away); every "
-                                    "token of this grant is now revoked (RFC 9700 section 4.14.2).")
+            _refresh_reused(token)
         if not token.is_refresh_active():
             raise InvalidGrantError("This refresh token was revoked or has expired.")
         return token
@@ -161,12 +178,27 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
                                    include_refresh_token=self.INCLUDE_NEW_REFRESH_TOKEN)
 
     def authenticate_user(self, refresh_token):
+        """With rotation, retire the old refresh token first, by a conditional UPDATE: of two
+        requests rotating it at the same instant exactly one wins; the other is reuse, and ends
+        the family — the winner's new token too, since it waited for the winner's commit."""
+        if self.INCLUDE_NEW_REFRESH_TOKEN and not claim(
+                Token, refresh_token.id, "refresh_used_at", "refresh_revoked_at"):
+            _refresh_reused(refresh_token)
         return current().db.get(User, refresh_token.user_id) if refresh_token.user_id else None
 
     def revoke_old_credential(self, refresh_token):
-        if self.INCLUDE_NEW_REFRESH_TOKEN:
-            refresh_token.refresh_used_at = current().clock.timestamp()
-            current().db.commit()
+        """Retired already, when it was presented (authenticate_user)."""
+
+
+def _refresh_reused(token: Token):
+    """RFC 9700 §4.14.2: a rotated refresh token came back — one of its two holders is an
+    attacker, and the server cannot tell which. End the whole family."""
+    db = current().db
+    db.rollback()
+    revoke_family(token.family_id)
+    db.commit()
+    raise InvalidGrantError("This refresh token was already used (rotated away); every "
+                            "token of this grant is now revoked (RFC 9700 section 4.14.2).")
 
 
 class ImplicitGrant(grants.ImplicitGrant):
@@ -228,10 +260,11 @@ class DeviceCodeGrant(_DeviceCodeGrant):
         return too_fast
 
     def create_token_response(self):
-        response = super().create_token_response()
-        self.request.credential.consumed_at = current().clock.timestamp()
-        current().db.commit()
-        return response
+        # Consumed before the token is made: of two polls at the same instant, one gets it.
+        if not claim(DeviceCredential, self.request.credential.id, "consumed_at"):
+            current().db.rollback()
+            raise InvalidGrantError("Unknown or already used 'device_code'.")
+        return super().create_token_response()
 
 
 class OpenIDCode(_OpenIDCode):

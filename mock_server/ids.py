@@ -28,7 +28,9 @@ class Ids:
 
     def token(self, length: int = 43) -> str:
         """43 URL-safe characters ≈ 258 bits: well past the 2^-128 guessing chance RFC 6749 §10.10
-        allows (it recommends 2^-160)."""
+        allows (it recommends 2^-160). Unseeded, straight from ``secrets`` (the same alphabet)."""
+        if not self.seeded:
+            return secrets.token_urlsafe(length)[:length]
         return self._choose(URLSAFE, length)
 
     def prefixed(self, prefix: str, length: int = 43) -> str:

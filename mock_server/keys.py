@@ -11,6 +11,7 @@ they expire (RULES.md, "Metadata and keys").
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from joserfc.jwk import KeySet, RSAKey
@@ -18,6 +19,7 @@ from joserfc.jwk import KeySet, RSAKey
 from .models import SigningKey
 
 DEMO_KEY = Path(__file__).parent / "keys" / "deterministic-demo-key.pem"
+RELOAD_EVERY = 10.0  # seconds: another process sharing the database may have rotated the key
 
 
 class SigningKeys:
@@ -25,13 +27,14 @@ class SigningKeys:
         self._storage = storage
         self._clock = clock
         self._cache: dict[str, RSAKey] = {}
-        with storage.lock:
-            db = storage.session
-            if db.query(SigningKey).count() == 0:
-                key = RSAKey.import_key(DEMO_KEY.read_bytes()) if deterministic else None
-                self._add(db, key)
-            db.commit()
-            storage.session.remove()
+        self._sets: tuple[KeySet, KeySet] | None = None
+        self._sets_loaded = 0.0
+        db = storage.session
+        if db.query(SigningKey).count() == 0:
+            key = RSAKey.import_key(DEMO_KEY.read_bytes()) if deterministic else None
+            self._add(db, key)
+        db.commit()
+        storage.session.remove()
 
     def _add(self, db, key: RSAKey | None) -> SigningKey:
         key = key or RSAKey.generate_key(2048, private=True)
@@ -51,28 +54,37 @@ class SigningKeys:
             self._cache[row.kid] = RSAKey.import_key(json.loads(row.private_jwk))
         return self._cache[row.kid]
 
+    def _key_sets(self) -> tuple[KeySet, KeySet]:
+        """(signing, verification) key sets, read from the database at most every RELOAD_EVERY
+        seconds (and after a rotation here): every token request signs, every API call verifies."""
+        if self._sets is None or time.monotonic() > self._sets_loaded + RELOAD_EVERY:
+            rows = self._rows().all()
+            signing = [row for row in rows if row.retired_at is None][-1]
+            self._sets = KeySet([self._key(signing)]), KeySet([self._key(row) for row in rows])
+            self._sets_loaded = time.monotonic()
+        return self._sets
+
     def signing_key(self) -> KeySet:
         """The key that signs new tokens (the newest unretired one), as a one-key set: signing
         with a set puts its `kid` in the JWT header, so verifiers pick the right public key."""
-        row = self._rows().filter(SigningKey.retired_at.is_(None)).all()[-1]
-        return KeySet([self._key(row)])
+        return self._key_sets()[0]
 
     def signing_kid(self) -> str:
         return self.signing_key().keys[0].kid
 
     def verification_keys(self) -> KeySet:
         """Every published key, retired ones included (their tokens stay verifiable)."""
-        return KeySet([self._key(row) for row in self._rows()])
+        return self._key_sets()[1]
 
     def public_jwks(self) -> dict:
         return self.verification_keys().as_dict(private=False)
 
     def rotate(self) -> str:
         """Retire the signing key (still published) and sign with a new one; returns the new kid."""
-        with self._storage.lock:
-            db = self._storage.session
-            for row in self._rows().filter(SigningKey.retired_at.is_(None)):
-                row.retired_at = self._clock.timestamp()
-            kid = self._add(db, None).kid
-            db.commit()
-            return kid
+        db = self._storage.session
+        for row in self._rows().filter(SigningKey.retired_at.is_(None)):
+            row.retired_at = self._clock.timestamp()
+        kid = self._add(db, None).kid
+        db.commit()
+        self._sets = None
+        return kid

@@ -4,6 +4,8 @@ codes; and the signing keys and browser sessions.
 Expiry is always read from the virtual clock (``state.current().clock``), never from ``time``.
 No code or token is deleted when used or revoked: a used code and a rotated refresh token are kept,
 marked, because *reuse* of either is the signal of an attack (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+They are purged once nothing can use them any more (``purge``). Tokens are kept as hashes, never
+as the strings a client holds.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from sqlalchemy import Boolean, Column, Integer, String, Text
 
 from . import redirects, scopes
 from .state import current
-from .storage import Base
+from .storage import Base, credential_hash
 
 
 def _now() -> int:
@@ -127,7 +129,8 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
 
 
 class Token(Base, TokenMixin):
-    """One token response: an access token and, maybe, a refresh token.
+    """One token response: an access token and, maybe, a refresh token — what checking and
+    revoking them needs (id, owner, scope, expiry) and the hashes of the two strings.
 
     ``family_id`` ties together every token descended from one authorization (one code, or one
     device grant) through refresh: reuse of a rotated refresh token revokes the whole family.
@@ -140,8 +143,8 @@ class Token(Base, TokenMixin):
     user_id = Column(String(64))
     grant_type = Column(String(80), nullable=False)
     token_type = Column(String(40), nullable=False, default="Bearer")
-    access_token = Column(Text, unique=True, nullable=False)
-    refresh_token = Column(String(255), unique=True)
+    access_token_hash = Column(String(64), unique=True, nullable=False)  # credential_hash()
+    refresh_token_hash = Column(String(64), unique=True)
     scope = Column(Text, default="")  # the access token's
     # The refresh token's scope: the grant's, unchanged by rotation even when a refresh narrowed
     # the access token (RFC 6749 §6). NULL in files written before it existed: then `scope`.
@@ -177,9 +180,15 @@ class Token(Base, TokenMixin):
     def is_revoked(self):
         return self.access_revoked_at is not None
 
+    def is_access_token(self, value: str) -> bool:
+        return self.access_token_hash == credential_hash(value)
+
+    def is_refresh_token(self, value: str) -> bool:
+        return self.refresh_token_hash is not None and self.refresh_token_hash == credential_hash(value)
+
     def is_refresh_active(self) -> bool:
         return (
-            self.refresh_token is not None
+            self.refresh_token_hash is not None
             and self.refresh_revoked_at is None
             and self.refresh_used_at is None
             and (self.refresh_expires_at is None or self.refresh_expires_at > _now())
@@ -191,7 +200,7 @@ class Token(Base, TokenMixin):
     def revoke(self) -> None:
         now = _now()
         self.access_revoked_at = self.access_revoked_at or now
-        if self.refresh_token:
+        if self.refresh_token_hash:
             self.refresh_revoked_at = self.refresh_revoked_at or now
 
 
@@ -248,3 +257,13 @@ class BrowserSession(Base):
     id = Column(String(64), primary_key=True)
     data = Column(Text, nullable=False)  # JSON: the signed-in user, auth_time, the CSRF token
     created_at = Column(Integer, nullable=False)
+
+
+class LoginFailure(Base):
+    """A wrong password for a username, kept a while to rate-limit guessing (users.py)."""
+
+    __tablename__ = "login_failures"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, index=True)
+    at = Column(Integer, nullable=False)  # real time: a learner's fast-forward must not lift it
+

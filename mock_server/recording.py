@@ -8,30 +8,31 @@ from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Flask, g, request
 
 from .errors import json_body
-from .models import Token
-from .state import ServerState
+from .tokens import token_id_for
+from .state import ServerState, current
 from .transcript import (MAX_BODY, NOT_RECORDED, REQUEST_HEADERS, RESPONSE_HEADERS, channel_of,
                          keys_of, page_title, query_params)
 
 
-def install_recorder(app: Flask, state: ServerState) -> None:
+def install_recorder(app: Flask) -> None:
     @app.before_request
     def keep_body():
         # Read the body once into Werkzeug's cache: form parsing later reads from the cache, and
-        # the transcript still sees the raw bytes.
+        # the transcript still sees the raw bytes. Too large a body raises 413 here, unread.
         request.get_data(cache=True)
 
     @app.after_request
     def record(response):
         if request.path.startswith(NOT_RECORDED):
             return response
+        state = current()
         state.transcript.append(
             time=state.clock.timestamp(),
             channel=channel_of(request.path),
             method=request.method,
             path=request.full_path.rstrip("?"),
             request_headers=_headers(request.headers, REQUEST_HEADERS),
-            request_body=_text(request.get_data(cache=True), request.mimetype),
+            request_body=_request_text(),
             status=response.status_code,
             response_headers=_headers(response.headers, RESPONSE_HEADERS),
             response_body=_response_text(response),
@@ -49,6 +50,18 @@ def _text(data: bytes, mimetype: str) -> str:
     return page_title(text) if mimetype == "text/html" else text
 
 
+def _body_refused() -> bool:
+    """Flask refused the body unread: larger than MAX_CONTENT_LENGTH (413)."""
+    limit = request.max_content_length
+    return limit is not None and (request.content_length or 0) > limit
+
+
+def _request_text() -> str:
+    if _body_refused():
+        return f"<body of {request.content_length} bytes, refused unread>"
+    return _text(request.get_data(cache=True), request.mimetype)
+
+
 def _response_text(response) -> str:
     if response.is_streamed or response.direct_passthrough:
         return ""
@@ -56,24 +69,19 @@ def _response_text(response) -> str:
 
 
 def _keys(response, state: ServerState) -> set[str]:
-    def resolve(value: str) -> str | None:
-        db = state.db
-        token = (db.query(Token).filter_by(access_token=value).first()
-                 or db.query(Token).filter_by(refresh_token=value).first())
-        return token.token_id if token else None
-
     found = set()
     for params in _parameter_sources(response, state):
-        found |= keys_of(params, resolve)
+        found |= keys_of(params, token_id_for)
     return found
 
 
 def _parameter_sources(response, state: ServerState):
+    form = {} if _body_refused() else request.form.to_dict()
     yield request.args.to_dict()
-    yield request.form.to_dict()
-    yield query_params(request.form.get("next") or request.args.get("next"))
+    yield form
+    yield query_params(form.get("next") or request.args.get("next"))
     yield query_params(response.headers.get("Location"))
-    for body in (json_body(), _json(response)):
+    for body in (None if _body_refused() else json_body(), _json(response)):
         if isinstance(body, dict):
             yield {k: v for k, v in body.items() if isinstance(v, str)}
     yield _authorization_params(state)

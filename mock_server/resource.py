@@ -18,10 +18,13 @@ from flask import jsonify
 from flask import request as flask_request  # `request` is Authlib's wrapper below
 from joserfc import jwt
 from joserfc.errors import JoseError
+from sqlalchemy import select
 
 from . import scopes
 from .models import Token
 from .state import current
+from .storage import credential_hash
+from .tokens import remember
 
 REALM = "agent-api"
 
@@ -41,11 +44,19 @@ def signature_verifies(token_string: str) -> bool:
     return True
 
 
+def find_access_token(token_string: str) -> Token | None:
+    token = current().db.scalars(select(Token).where(
+        Token.access_token_hash == credential_hash(token_string)).limit(1)).first()
+    if token is not None:
+        remember(token.token_id, token_string)
+    return token
+
+
 class BearerTokenValidator(_BearerTokenValidator):
     def authenticate_token(self, token_string):
         if not signature_verifies(token_string):
             return None
-        return current().db.query(Token).filter_by(access_token=token_string).first()
+        return find_access_token(token_string)
 
     def validate_token(self, token, scopes_required, request):
         def invalid(why):

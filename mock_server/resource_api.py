@@ -5,6 +5,8 @@ protector before the action runs. ``GET /v3.5/agent/actions`` lists which scope 
 """
 from __future__ import annotations
 
+import threading
+
 from flask import Blueprint, jsonify, request
 
 from . import agent_api
@@ -41,6 +43,21 @@ def perform(name: str):
         user_id=token.user_id, client_id=token.client_id, scopes=frozenset(token.scope.split())
     )
     try:
-        return jsonify(agent_api.perform(current().world, name, caller, payload or {}))
+        return jsonify(current().world.perform(lambda world: agent_api.perform(world, name, caller, payload or {})))
     except agent_api.ApiError as error:
         return jsonify(error.body()), error.status
+
+
+class InProcessWorld:
+    """The agent API's data (agent_api.World) of a server in one process: one action at a time,
+    since requests run in parallel. (A class server keeps each learner's in its database:
+    mock_server/workshop/agent_data.py.)"""
+
+    def __init__(self, world: agent_api.World):
+        self.world = world
+        self._lock = threading.Lock()
+
+    def perform(self, action):
+        """`action(world)`'s answer."""
+        with self._lock:
+            return action(self.world)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 
+from flask import request
 from flask.sessions import SecureCookieSession, SessionInterface
 
 from .models import BrowserSession
@@ -33,6 +34,11 @@ class ServerSession(SecureCookieSession):
 
 
 class DatabaseSessionInterface(SessionInterface):
+    def get_cookie_path(self, app) -> str:
+        """The path the server is mounted at (a workshop learner's ``/t/<id>``): the browser
+        sends each server only its own cookie."""
+        return request.script_root or super().get_cookie_path(app)
+
     def open_session(self, app, request) -> ServerSession:
         sid = request.cookies.get(self.get_cookie_name(app))
         row = current().db.get(BrowserSession, sid) if sid else None

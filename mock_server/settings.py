@@ -84,6 +84,8 @@ class Settings:
     public_url: str | None = None  # the browser-facing base URL, when it is not http://host:port
     access_token_format: str = "jwt"  # RFC 9068 JWT, or "opaque"
     registration_token: str | None = None  # initial access token for RFC 7591 off loopback
+    # RFC 7591 with no initial access token even off loopback: a workshop learner's own world.
+    open_registration: bool = False
     # Registered for the demo apps: the app's loopback callback, plus its proxied one on a hub.
     app_redirect_uris: tuple[str, ...] = (APP_REDIRECT_URI,)
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
@@ -125,6 +127,10 @@ class Settings:
     @property
     def on_loopback(self) -> bool:
         return self.host in ("127.0.0.1", "localhost", "::1")
+
+    @property
+    def registration_needs_token(self) -> bool:
+        return not (self.on_loopback or self.open_registration)
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -1,61 +1,128 @@
-"""Storage: apps, users, codes, tokens, device codes, signing keys and browser sessions in SQLite.
+"""Storage: apps, users, codes, tokens, device codes, signing keys and browser sessions in a database.
 
-In memory by default (a fresh world every start); with ``--db PATH`` the same tables live in a
-file and survive a restart. One storage layer serves both, as SQLAlchemy's ``sqlite://`` vs
-``sqlite:///path``. Requests are served one at a time around the database (``lock``): a teaching
-server values "never half-written" over throughput.
+Without ``--db`` a private SQLite file in a temporary folder (a fresh world every start, deleted at
+stop); with ``--db PATH`` a SQLite file that survives a restart; with ``--db postgresql://…``
+PostgreSQL (psycopg 3), which several server processes, on one machine or several, can share.
+SQLAlchemy makes the three one storage layer.
+
+Requests run in parallel, each with its own connection (SQLite in WAL mode: readers never wait,
+one writer at a time). Every write transaction begins with its write: pysqlite opens a transaction
+only at the first INSERT/UPDATE/DELETE, so a request's reads hold no snapshot, and a writer that
+must wait for another process is retried by SQLite's busy handler instead of failing. Writes that
+must not race (a code redeemed, a refresh token rotated) are conditional UPDATEs (grants.py).
 """
 from __future__ import annotations
 
-import threading
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.orm import DeclarativeBase, scoped_session, sessionmaker
-from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 class Base(DeclarativeBase):
     pass
 
 
-class Storage:
-    def __init__(self, path: str | None = None):
-        if path:
-            engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
-        else:
-            # One shared connection, or every thread would see its own empty in-memory database.
-            engine = create_engine(
-                "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
+def database_url(db: str | None) -> str:
+    """`--db` as SQLAlchemy's URL: a path is a SQLite file, postgresql:// uses psycopg 3."""
+    if db and db.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + db.split("://", 1)[1]
+    return db if db and "://" in db else f"sqlite:///{db}"
+
+
+def make_engine(db: str):
+    url = database_url(db)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # Several threads per process, several processes: a few connections each.
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+
+
+class Storage:
+    """One world's tables: in its own SQLite file, or in its own PostgreSQL schema of a shared
+    engine (``schema``: a workshop's tenants)."""
+
+    def __init__(self, db: str | None = None, *, engine=None, schema: str | None = None):
+        self._tempdir = None
+        self.owns_engine = engine is None
+        if engine is None:
+            if db is None:
+                self._tempdir = tempfile.mkdtemp(prefix="mock-server-")
+                db = str(Path(self._tempdir) / "oauth.sqlite3")
+            engine = make_engine(db)
+        self.base_engine = engine
+        self.schema = schema
+        if schema:
+            with engine.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
         self.session = scoped_session(sessionmaker(bind=engine, expire_on_commit=False))
-        self.lock = threading.RLock()
         from . import models  # noqa: F401  (registers the tables on Base)
 
         Base.metadata.create_all(engine)
-        _add_new_columns(engine)
+        _migrate(engine, schema)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
 
     def close(self) -> None:
         self.session.remove()
-        self.engine.dispose()
+        if self.owns_engine:
+            self.base_engine.dispose()
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
 
 
-def _add_new_columns(engine) -> None:
-    """A --db file written by an earlier version lacks the (nullable) columns added since; add them,
-    so the file keeps working. New tables are made by create_all."""
+def _migrate(engine, schema: str | None) -> None:
+    """A --db file written by an earlier version: add the (nullable) columns added since, and
+    replace stored token strings by their hashes. New tables are made by create_all."""
     inspector = inspect(engine)
     with engine.begin() as connection:
         for table in Base.metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
+            present = {column["name"] for column in inspector.get_columns(table.name, schema=schema)}
+            if table.name == "tokens" and "access_token" in present:
+                _hash_stored_tokens(connection, table)
+                continue
             for column in table.columns:
                 if column.name not in present:
                     kind = column.type.compile(engine.dialect)
                     connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
+def _hash_stored_tokens(connection, table) -> None:
+    """Files from before tokens were stored as hashes kept every token string: rebuild the table
+    with the hashes, so those tokens keep working and the strings are gone."""
+    old = connection.execute(text("SELECT * FROM tokens")).mappings().all()
+    connection.execute(text("DROP TABLE tokens"))
+    table.create(connection)
+    wanted = {column.name for column in table.columns}
+    for row in old:
+        values = {k: v for k, v in row.items() if k in wanted}
+        values["access_token_hash"] = credential_hash(row["access_token"])
+        values["refresh_token_hash"] = credential_hash(row["refresh_token"]) if row["refresh_token"] else None
+        connection.execute(table.insert().values(**values))
+
+
+def credential_hash(value: str) -> str:
+    """What the database keeps of a token: its SHA-256 (RFC 6819 §5.1.4.1.3: store hashes of
+    credentials, not the credentials). Tokens are random and long, so no salt is needed."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer across restarts
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer, across processes
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash of the process loses nothing
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA cache_size=-2000")  # at most ~2 MB of pages per connection
     cursor.close()

@@ -7,11 +7,15 @@ message tagged with the keys that tie a flow together — ``client_id``, ``state
 authorization request to its code, its tokens, the API calls made with them and their refreshes.
 
 It records secrets in clear, on purpose: it is a teaching tool, and it says so (the banner).
+It keeps the last ``window`` messages (older ones are dropped; numbers keep counting), so a server
+under sustained load stays the same size. A workshop keeps each learner's in the database instead
+(``mock_server.workshop.transcripts``), with the same interface.
 """
 from __future__ import annotations
 
 import re
 import threading
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,6 +26,7 @@ REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
 RESPONSE_HEADERS = ("Location", "Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate")
 FOLLOWED = ("state", "code", "token", "user_code", "device_code")  # keys that link one flow
 MAX_BODY = 20_000
+WINDOW = 5_000  # messages kept: a course's notebook makes a few hundred
 
 
 @dataclass
@@ -46,13 +51,15 @@ class Message:
 
 
 class Transcript:
-    def __init__(self):
-        self._messages: list[Message] = []
+    def __init__(self, window: int | None = None):
+        self._messages: deque[Message] = deque(maxlen=window or WINDOW)
+        self._last_seq = 0
         self._lock = threading.Lock()
 
     def append(self, **fields) -> Message:
         with self._lock:
-            message = Message(seq=len(self._messages) + 1, **fields)
+            self._last_seq += 1
+            message = Message(seq=self._last_seq, **fields)
             self._messages.append(message)
             return message
 
@@ -63,11 +70,12 @@ class Transcript:
 
     def last_seq(self) -> int:
         with self._lock:
-            return len(self._messages)
+            return self._last_seq
 
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()
+            self._last_seq = 0
 
     def flow(self, since: int = 0, **start) -> list[Message]:
         """The messages of one flow: those sharing a followed key with the start, transitively.

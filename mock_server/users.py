@@ -3,18 +3,20 @@
 The demo organisation has a normal agent and an administrator; their credentials are printed in
 the banner and the README. The session lives on the server (sessions.py). Login and consent forms
 carry a CSRF token bound to the session, so a page elsewhere cannot submit them on the user's
-behalf (RFC 6749 §10.12).
+behalf (RFC 6749 §10.12). Wrong passwords are rate-limited per username (RFC 6819 §5.1.4.2.3):
+after ``LOGIN_FAILURES_ALLOWED`` in ``LOGIN_WINDOW`` seconds, that username is refused a while.
 """
 from __future__ import annotations
 
 import hmac
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .models import User
+from .models import LoginFailure, User
 from .state import current
 
 blueprint = Blueprint("users", __name__)
@@ -30,6 +32,8 @@ class DemoUser:
 
 
 DEMO_ORGANIZATION = "org-fernhollow"
+LOGIN_FAILURES_ALLOWED = 10
+LOGIN_WINDOW = 300  # seconds of real time: fast-forwarding the virtual clock does not lift it
 DEMO_USERS = (
     DemoUser("jane", "jane-password", "Jane Agent", "jane@fernhollow.example", "agent"),
     DemoUser("ada", "ada-password", "Ada Admin", "ada@fernhollow.example", "administrator"),
@@ -96,14 +100,26 @@ def login_page():
 def login():
     check_csrf()
     next_path = safe_next(request.form.get("next"))
-    user = current().db.get(User, request.form.get("username", ""))
+    username = request.form.get("username", "")[:64]
+    if recent_failures(username) >= LOGIN_FAILURES_ALLOWED:
+        return render_login(next_path, f"Too many wrong passwords for {username!r}: wait "
+                            f"{LOGIN_WINDOW // 60} minutes before trying again.", 429)
+    user = current().db.get(User, username)
     if user is None or not check_password_hash(user.password_hash, request.form.get("password", "")):
+        current().db.add(LoginFailure(username=username, at=int(time.time())))
+        current().db.commit()
         return render_login(next_path, "Wrong username or password.", 401)
     session.rotate()  # a new session id at sign-in: an id planted before it is worth nothing
     session.clear()
     session.update(user_id=user.id, auth_time=current().clock.timestamp())
     # 303: the browser must not repeat this POST, which carried the password (RFC 9700 §4.12).
     return redirect(current().settings.issuer + next_path, 303)
+
+
+def recent_failures(username: str) -> int:
+    since = int(time.time()) - LOGIN_WINDOW
+    return current().db.query(LoginFailure).filter(
+        LoginFailure.username == username, LoginFailure.at > since).count()
 
 
 @blueprint.post("/logout")

@@ -10,13 +10,24 @@ runs your app's redirection endpoint (``lab.redirect_uri``), on the app's own or
 
 On a JupyterHub that does not announce its public URL, it first learns from your browser the
 address the server and the app are reached at (``oauth_lab.hub``): up to 3 s, once per server.
+
+In a workshop, one setting points every notebook at the class server instead — the
+``MOCK_CLASS_SERVER`` and ``MOCK_CLASS_CODE`` environment variables (``MOCK_LEARNER_NAME``
+optional), or ``setup(class_server=..., class_code=..., name=...)``: the first notebook joins the
+class and gets a server of your own there (your issuer and learner key, kept in
+``~/.oauth-lab/classes.json`` so every notebook finds the same one); everything else stays the
+same. ``MOCK_SERVER_URL`` + ``MOCK_LEARNER_KEY`` name an issuer and key you already have.
 """
 from __future__ import annotations
 
+import getpass
 import html
+import json
 import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -27,6 +38,7 @@ from .redirection_endpoint import APP_PORT, RedirectionEndpoint
 from .server_link import RemoteClock, RemoteTranscript
 
 DEFAULT_PORT = 5001  # binder/start and the proxy entry read MOCK_SERVER_PORT with the same default
+CLASSES = Path.home() / ".oauth-lab" / "classes.json"  # the worlds this user joined, per class server
 _current: "Lab | None" = None
 
 
@@ -46,7 +58,7 @@ class Lab:
     @property
     def port(self) -> int:
         """The server's port; a notebook's extra servers take fixed offsets from it."""
-        return int(self.url.rsplit(":", 1)[1])
+        return urlsplit(self.url).port
 
     def endpoint(self, name: str) -> str:
         """A back-channel URL for a metadata endpoint, e.g. ``lab.endpoint("token")``."""
@@ -98,22 +110,29 @@ class Link:
 
 
 def setup(seed: int | None = 1, port: int | None = None, make_current: bool = True,
-          profile: str | None = None, **switches) -> Lab:
+          profile: str | None = None, class_server: str | None = None, class_code: str | None = None,
+          name: str | None = None, **switches) -> Lab:
     """Find the server on `port`, or start one in this kernel (deterministic with `seed`).
 
     ``switches`` are the server's teaching switches (``require_pkce=False``...): a second,
     weakened server beside the default one is ``setup(port=5002, make_current=False,
     require_pkce=False)``. ``profile="livechat"`` makes it behave as LiveChat's docs describe.
-    A server found running must have exactly these switches and this profile."""
+    A server found running must have exactly these switches and this profile.
+
+    With a class server (``class_server``, or the environment: see the module's docstring), the
+    lab is your world on it; a `port`, a profile or switches still mean a server of your own here."""
     proxied = int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))  # the one a hub's proxy serves
-    port = port or proxied
     # requests-oauthlib refuses plain http unless told: fine on loopback, never anywhere else.
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     if seed is not None:
         seed_client_randomness(seed)
-    url = f"http://127.0.0.1:{port}"
     app = RedirectionEndpoint(int(os.environ.get("MOCK_APP_PORT", APP_PORT)),
                               os.environ.get("MOCK_APP_PUBLIC_URL"))
+    class_server = class_server or os.environ.get("MOCK_CLASS_SERVER")
+    if port is None and profile is None and not switches and (class_server or os.environ.get("MOCK_LEARNER_KEY")):
+        return _remember(_class_lab(app, class_server, class_code, name), make_current)
+    port = port or proxied
+    url = f"http://127.0.0.1:{port}"
     handle = None
     if not _answers(url):
         import mock_server
@@ -128,11 +147,52 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     # keeps its loopback address: the notebook drives it with the scripted browser.
     if port == proxied and (prefix := hub.hub_prefix()):
         metadata = _browser_facing(url, metadata, app, prefix)
-    lab = Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle)
+    return _remember(Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle), make_current)
+
+
+def _remember(lab: Lab, make_current: bool) -> Lab:
     if make_current:
         global _current
         _current = lab
     return lab
+
+
+def _class_lab(app: RedirectionEndpoint, class_server: str | None, class_code: str | None,
+               name: str | None) -> Lab:
+    """Your world on a class server: the issuer and key in the environment, the one this user
+    joined before (CLASSES), or a new one (POST /workshop/join with the class code)."""
+    issuer, key = os.environ.get("MOCK_SERVER_URL"), os.environ.get("MOCK_LEARNER_KEY")
+    if not (issuer and key):
+        name = name or os.environ.get("MOCK_LEARNER_NAME") or getpass.getuser()
+        issuer, key = _joined(class_server, name) or join_class(
+            class_server, class_code or os.environ.get("MOCK_CLASS_CODE", ""), name, app.redirect_uri)
+    return Lab(issuer, hub.metadata_of(issuer), RemoteClock(issuer, key),
+               RemoteTranscript(issuer, key), app)
+
+
+def join_class(class_server: str, class_code: str, name: str, redirect_uri: str) -> tuple[str, str]:
+    """Join the class: a server of your own on the class server. Returns (issuer, learner key)."""
+    answer = requests.post(f"{class_server.rstrip('/')}/workshop/join", timeout=30, json={
+        "class_code": class_code, "name": name, "redirect_uris": [redirect_uri]})
+    if answer.status_code != 201:
+        raise RuntimeError(f"Could not join the class at {class_server}: "
+                           f"{answer.json().get('error_description', answer.text)}")
+    joined = answer.json()
+    known = json.loads(CLASSES.read_text()) if CLASSES.exists() else {}
+    known[f"{class_server} {name}"] = [joined["issuer"], joined["learner_key"]]
+    CLASSES.parent.mkdir(parents=True, exist_ok=True)
+    CLASSES.write_text(json.dumps(known, indent=1))
+    CLASSES.chmod(0o600)  # the learner key opens your transcript, secrets included
+    return joined["issuer"], joined["learner_key"]
+
+
+def _joined(class_server: str, name: str) -> tuple[str, str] | None:
+    """The world this user joined before on this class server, if it still answers."""
+    known = json.loads(CLASSES.read_text()) if CLASSES.exists() else {}
+    issuer, key = known.get(f"{class_server} {name}", (None, None))
+    if issuer and _answers(issuer):
+        return issuer, key
+    return None
 
 
 def _check_switches(port: int, metadata: dict, switches: dict, profile: str | None) -> None:

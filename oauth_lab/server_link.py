@@ -1,4 +1,5 @@
-"""The server's virtual clock and transcript, reached over its loopback-only admin routes."""
+"""The server's virtual clock and transcript, reached over its admin routes: loopback-only on a
+learner's own server; on a class server, with the learner's key (``Authorization: Bearer``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,12 +7,17 @@ import datetime as dt
 import requests
 
 
+def _headers(learner_key: str | None) -> dict:
+    return {"Authorization": f"Bearer {learner_key}"} if learner_key else {}
+
+
 class RemoteClock:
-    def __init__(self, url: str):
+    def __init__(self, url: str, learner_key: str | None = None):
         self._url = f"{url}/_mock/clock"
+        self._headers = _headers(learner_key)
 
     def state(self) -> dict:
-        return requests.get(self._url, timeout=5).json()
+        return requests.get(self._url, headers=self._headers, timeout=5).json()
 
     def now(self) -> int:
         return self.state()["now"]
@@ -21,7 +27,7 @@ class RemoteClock:
 
     def advance(self, seconds: float) -> int:
         """Fast-forward the server's clock; returns the new virtual time."""
-        answer = requests.post(self._url, json={"advance": seconds}, timeout=5)
+        answer = requests.post(self._url, json={"advance": seconds}, headers=self._headers, timeout=5)
         answer.raise_for_status()
         return answer.json()["now"]
 
@@ -31,11 +37,12 @@ class RemoteClock:
 
 
 class RemoteTranscript:
-    def __init__(self, url: str):
+    def __init__(self, url: str, learner_key: str | None = None):
         self._url = f"{url}/_mock/transcript"
+        self._headers = _headers(learner_key)
 
     def _get(self, **params) -> dict:
-        answer = requests.get(self._url, params=params, timeout=5)
+        answer = requests.get(self._url, params=params, headers=self._headers, timeout=5)
         answer.raise_for_status()
         return answer.json()
 

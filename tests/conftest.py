@@ -38,6 +38,26 @@ def server(start_server):
     return start_server(seed=7)
 
 
+@pytest.fixture(scope="session")
+def class_server(tmp_path_factory):
+    """One class server for the session (SQLite, two granian workers); tests join their own learners."""
+    from workshop import ClassServer
+
+    server = ClassServer(str(tmp_path_factory.mktemp("class") / "class.sqlite3"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server's URL for the session (workshop.postgres_server says which)."""
+    from workshop import postgres_server
+
+    url, stop = postgres_server()
+    yield url
+    stop()
+
+
 @pytest.fixture(scope="module")
 def lab():
     """What a notebook's `lab = setup()` gives, on a fresh server of this module's own (seed=None:

@@ -10,7 +10,7 @@ from mock_server.settings import Switches
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = (ROOT / "mock_server" / "RULES.md").read_text()
-CITED = re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", RULES)
+CITED = re.findall(r"`(tests/(?:browser/)?test_\w+\.py)::(test_\w+)`", RULES)
 RULE_FILES = ("test_rules_*.py", "test_livechat_profile.py")  # the files that test RULES.md
 
 

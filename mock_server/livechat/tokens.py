@@ -50,7 +50,7 @@ def revoke():
         return json_error(400, "invalid_request", "Send the token to revoke: Authorization: Bearer <token>.")
     token = find_token(presented)
     if token is not None:  # an unknown token is answered the same: no token probing (RFC 7009 §2.2)
-        if presented == token.refresh_token:
+        if token.is_refresh_token(presented):
             revoke_family(token.family_id)  # RFC 7009 §2.1: the grant's access tokens go too
         else:
             revoke_access_and_refresh(token)
@@ -67,7 +67,7 @@ def revoke_access_and_refresh(token: Token) -> None:
     now = current().clock.timestamp()
     token.access_revoked_at = token.access_revoked_at or now
     for row in current().db.query(Token).filter_by(family_id=token.family_id):
-        if row.refresh_token:
+        if row.refresh_token_hash:
             row.refresh_revoked_at = row.refresh_revoked_at or now
 
 
@@ -79,7 +79,7 @@ def token_info():
         return challenge
     state = current()
     user = state.db.get(User, token.user_id)
-    response = jsonify(access_token=token.access_token, account_id=dialect.account_id(user.id),
+    response = jsonify(access_token=bearer_token(), account_id=dialect.account_id(user.id),
                        client_id=token.client_id, expires_in=token.expires_at - state.clock.timestamp(),
                        organization_id=dialect.organization_id(user),
                        scope=dialect.scope_to_wire(token.scope), token_type="Bearer")

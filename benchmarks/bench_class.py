@@ -1,0 +1,228 @@
+"""A class under load: N learners (default 200) join a class server and run whole flows at once.
+
+Each learner: joins; registers an app (RFC 7591) and takes a client_credentials token with it;
+runs the authorization-code flow with PKCE in a browser of their own (authorize, sign in, consent),
+exchanges the code, calls the API, refreshes, revokes; and tries a neighbour's token at their own
+API and a neighbour's app at their own token endpoint — each a cross-tenant leak if it works.
+
+    .venv/bin/python benchmarks/bench_class.py [--learners 200] [--concurrency 32] [--workers 2]
+        [--db postgresql://…] [--crash]
+
+--crash: SIGKILL the whole server mid-load, restart it on the same database and port, check that
+every app and unexpired token answered before the kill still works, and let every learner go on.
+Prints throughput, p50/p99 per step, errors (must be 0) and leaks (must be 0). Not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import requests
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from oauth_lab.user_agent import UserAgent  # noqa: E402
+
+CLASS_CODE = "load-test"
+CALLBACK = "http://127.0.0.1:8765/callback"
+SCOPE = "customers:ro"
+
+
+class Server:
+    def __init__(self, db: str, workers: int, port: int):
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mock_server", "--workshop", "--port", str(port), "--db", db,
+             "--class-code", CLASS_CODE, "--workers", str(workers)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(300):
+            try:
+                requests.get(self.url, timeout=2)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("the class server did not start")
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(15)
+
+
+class Tally:
+    def __init__(self):
+        self.times, self.errors, self.leaks, self.lock = defaultdict(list), [], 0, threading.Lock()
+        self.requests = 0
+
+    def step(self, name: str, call, expect: int):
+        started = time.perf_counter()
+        answer = call()
+        with self.lock:
+            self.times[name].append(time.perf_counter() - started)
+            self.requests += 1
+            if answer.status_code != expect:
+                self.errors.append(f"{name}: {answer.status_code} {answer.text[:120]}")
+        return answer
+
+
+class Learner:
+    def __init__(self, number: int, server: Server, tally: Tally):
+        self.number, self.server, self.tally = number, server, tally
+        self.http = requests.Session()
+        self.issuer = self.app = self.kept_token = None
+
+    def join(self):
+        answer = self.tally.step("join", lambda: self.http.post(f"{self.server.url}/workshop/join", json={
+            "class_code": CLASS_CODE, "name": f"learner {self.number}"}), 201)
+        self.issuer = answer.json()["issuer"]
+
+    def register(self):
+        answer = self.tally.step("register", lambda: self.http.post(f"{self.issuer}/register", json={
+            "client_name": "Load", "redirect_uris": [CALLBACK], "scope": SCOPE,
+            "grant_types": ["authorization_code", "client_credentials"]}), 201)
+        self.app = (answer.json()["client_id"], answer.json()["client_secret"])
+        got = self.tally.step("client_credentials", lambda: self.token(self.app, grant_type="client_credentials",
+                                                                        scope=SCOPE), 200)
+        self.kept_token = got.json()["access_token"]
+
+    def token(self, auth=("fernhollow-reports", "reports-secret"), **form):
+        return self.http.post(f"{self.issuer}/token", data=form, auth=auth)
+
+    def flow(self):
+        verifier = secrets.token_urlsafe(48)
+        state = secrets.token_urlsafe(8)
+        url = f"{self.issuer}/authorize?" + urlencode({
+            "response_type": "code", "client_id": "fernhollow-reports", "redirect_uri": CALLBACK,
+            "scope": SCOPE, "state": state, "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256"})
+        browser = UserAgent()
+        page = self.tally.step("authorize+login", lambda: _page(browser.consent_page(url, self.issuer)), 200)
+        location = self.tally.step("consent", lambda: _redirect(browser.decide(page)), 302).location
+        code = dict(parse_qsl(urlsplit(location).query))["code"]
+        tokens = self.tally.step("token", lambda: self.token(grant_type="authorization_code", code=code,
+                                                             redirect_uri=CALLBACK, code_verifier=verifier), 200).json()
+        self.tally.step("api", lambda: self.api(tokens["access_token"]), 200)
+        refreshed = self.tally.step("refresh", lambda: self.token(grant_type="refresh_token",
+                                                                  refresh_token=tokens["refresh_token"]), 200).json()
+        self.tally.step("revoke", lambda: self.http.post(f"{self.issuer}/revoke", auth=(
+            "fernhollow-reports", "reports-secret"), data={"token": refreshed["refresh_token"]}), 200)
+
+    def api(self, access_token: str):
+        return self.http.post(f"{self.issuer}/v3.5/agent/action/list_customers", json={},
+                              headers={"Authorization": f"Bearer {access_token}"})
+
+    def attack(self, neighbour: "Learner"):
+        """A neighbour's token at my API, a neighbour's app at my token endpoint: both must fail."""
+        stolen = self.api(neighbour.kept_token).status_code
+        borrowed = self.token(neighbour.app, grant_type="client_credentials", scope=SCOPE).status_code
+        with self.tally.lock:
+            self.tally.requests += 2
+            self.tally.leaks += (stolen != 401) + (borrowed != 401)
+
+
+class _page:  # the consent page, as a response-like object for Tally.step
+    def __init__(self, page):
+        self.page, self.status_code = page, getattr(page, "status_code", 0)
+        self.text = getattr(page, "text", str(page))
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
+
+
+class _redirect:
+    def __init__(self, location: str):
+        self.location, self.status_code, self.text = location, 302 if "code=" in location else 0, location
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))] * 1000
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--learners", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=32, help="learners at once (threads)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--db", help="postgresql://… (default: a SQLite file in a temporary folder)")
+    parser.add_argument("--crash", action="store_true", help="SIGKILL mid-load, restart, verify")
+    args = parser.parse_args(argv)
+    from mock_server import free_port
+
+    folder = tempfile.mkdtemp(prefix="bench-class-")
+    db, port = args.db or f"{folder}/class.sqlite3", free_port()
+    server, tally = Server(db, args.workers, port), Tally()
+    learners = [Learner(i, server, tally) for i in range(args.learners)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.concurrency) as pool:
+        list(pool.map(lambda learner: (learner.join(), learner.register()), learners))
+        if args.crash:  # mid-load: once a quarter of the flows have exchanged their code
+            threading.Thread(target=kill_when, args=(server, tally, args.learners // 4), daemon=True).start()
+        interrupted = [learner for learner in pool.map(flow_unless_killed, learners) if learner]
+        if args.crash:
+            server = restart_and_check(server, db, args.workers, learners, tally)
+            print(f"{len(interrupted)} learners were cut off mid-flow; they start it again")
+            list(pool.map(Learner.flow, interrupted))
+        list(pool.map(lambda i: learners[i].attack(learners[(i + 1) % len(learners)]), range(len(learners))))
+    seconds = time.perf_counter() - started
+    server.stop()
+    print(f"{args.learners} learners, {args.concurrency} at once, {args.workers} workers, "
+          f"{'PostgreSQL' if args.db else 'SQLite'}{', killed and restarted mid-load' if args.crash else ''}")
+    print(f"{tally.requests} requests in {seconds:.1f} s: {tally.requests / seconds:.0f} requests/s")
+    print(f"{'step':20} {'count':>6} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, times in tally.times.items():
+        print(f"{name:20} {len(times):6} {percentile(times, 50):8.1f} {percentile(times, 99):8.1f}")
+    print(f"errors: {len(tally.errors)}" + "".join(f"\n  {e}" for e in tally.errors[:10]))
+    print(f"cross-tenant leaks: {tally.leaks}")
+    return 1 if tally.errors or tally.leaks else 0
+
+
+def flow_unless_killed(learner: Learner) -> Learner | None:
+    """Run the learner's flow; the learner, when the server died under it."""
+    try:
+        learner.flow()
+    except requests.ConnectionError:
+        return learner
+    return None
+
+
+def kill_when(server: Server, tally: Tally, tokens: int) -> None:
+    while len(tally.times["token"]) < tokens:
+        time.sleep(0.01)
+    server.kill()
+
+
+def restart_and_check(server: Server, db: str, workers: int, learners: list, tally: Tally) -> Server:
+    """Restart on the same database and port; check what was answered before the SIGKILL."""
+    killed = time.perf_counter()
+    server = Server(db, workers, server.port)
+    print(f"killed with SIGKILL mid-load, restarted on the same database in "
+          f"{time.perf_counter() - killed:.1f} s")
+    for learner in learners:
+        learner.http = requests.Session()  # its connections died with the server
+    broken = sum(learner.token(learner.app, grant_type="client_credentials", scope=SCOPE).status_code != 200
+                 or learner.api(learner.kept_token).status_code != 200 for learner in learners)
+    tally.requests += 2 * len(learners)
+    print(f"after the restart: {len(learners)} apps and {len(learners)} tokens checked, {broken} broken")
+    if broken:
+        tally.errors.append(f"{broken} apps or tokens lost in the crash")
+    return server
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The class database's own tables: the tenants, and every learner's transcript and progress.
+
+Separate from a world's tables (``mock_server.models``): a tenant's world lives in its own SQLite
+file or PostgreSQL schema; these rows are the class's, read by every worker and the dashboard.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase
+
+
+class ClassBase(DeclarativeBase):
+    pass
+
+
+class Tenant(ClassBase):
+    """One learner's world: its id is the path segment of its issuer, ``<base>/t/<id>``."""
+
+    __tablename__ = "workshop_tenants"
+    id = Column(String(16), primary_key=True)
+    name = Column(Text, nullable=False)
+    learner_key_hash = Column(String(64), nullable=False)  # storage.credential_hash of the key
+    app_redirect_uris = Column(Text, nullable=False)  # JSON list: the learner's app's callbacks
+    clock_offset = Column(Float, nullable=False, default=0.0)  # seconds fast-forwarded
+    generation = Column(Integer, nullable=False, default=0)  # +1 at each reset: caches are stale
+    created_at = Column(Float, nullable=False)
+
+
+class TranscriptEntry(ClassBase):
+    """One message of a learner's transcript (mock_server.transcript.Message, as a row)."""
+
+    __tablename__ = "workshop_transcript"
+    id = Column(Integer, primary_key=True)  # the message's seq: increasing within each tenant
+    tenant = Column(String(16), nullable=False)
+    time = Column(Integer, nullable=False)  # the learner's virtual clock
+    recorded_at = Column(Float, nullable=False)  # real time: the dashboard's "right now"
+    channel = Column(String(5), nullable=False)
+    method = Column(String(10), nullable=False)
+    path = Column(Text, nullable=False)
+    request_headers = Column(Text, nullable=False)  # JSON
+    request_body = Column(Text, nullable=False)
+    status = Column(Integer, nullable=False)
+    response_headers = Column(Text, nullable=False)  # JSON
+    response_body = Column(Text, nullable=False)
+    keys = Column(Text, nullable=False)  # " key1 key2 ": space-delimited, for LIKE '% key %'
+    error = Column(Text)  # "invalid_grant: This code was already used…" (progress.error_of)
+    __table_args__ = (Index("workshop_transcript_by_tenant", "tenant", "id"),
+                      Index("workshop_transcript_errors", "recorded_at"))
+
+
+class Milestone(ClassBase):
+    """The first time a learner reached a phase of the course (progress.MILESTONES)."""
+
+    __tablename__ = "workshop_milestones"
+    id = Column(Integer, primary_key=True)
+    tenant = Column(String(16), nullable=False)
+    phase = Column(String(40), nullable=False)
+    reached_at = Column(Float, nullable=False)
+    __table_args__ = (UniqueConstraint("tenant", "phase"),)
+
+
+class JoinFailure(ClassBase):
+    """A join with a wrong class code, kept a while to rate-limit guessing it."""
+
+    __tablename__ = "workshop_join_failures"
+    id = Column(Integer, primary_key=True)
+    address = Column(String(64), nullable=False, index=True)
+    at = Column(Float, nullable=False)
+
+
+class AgentData(ClassBase):
+    """A learner's agent API data (mock_server.agent_api.World) as JSON: agents, chats, webhooks."""
+
+    __tablename__ = "workshop_agent_data"
+    tenant = Column(String(16), primary_key=True)
+    version = Column(Integer, nullable=False, default=0)  # +1 at every action: the row lock
+    data = Column(Text, nullable=False)
