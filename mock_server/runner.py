@@ -6,6 +6,7 @@ if the settings changed, it restarts with the new ones.
 """
 from __future__ import annotations
 
+import random
 import socket
 import threading
 
@@ -130,7 +131,21 @@ def port_in_use(host: str, port: int) -> bool:
         return probe.connect_ex((host if host != "0.0.0.0" else "127.0.0.1", port)) == 0
 
 
+# Below Linux's ephemeral range (32768–60999): a port the kernel hands out for bind(0) is also one
+# it hands to outgoing connections, so between "free" and the server's own bind any client on the
+# machine (a test's requests, Chromium) could take it as its source port.
+# From the OS's randomness, not the random module's: a seeded run must not give two processes the
+# same sequence of ports.
+_FREE_PORTS, _pick = range(20000, 32768), random.SystemRandom()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port nothing listens on now, for a server about to start (tests, a notebook's second server)."""
+    for port in _pick.sample(_FREE_PORTS, 50):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32767 on 127.0.0.1")

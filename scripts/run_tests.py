@@ -3,7 +3,8 @@
 The notebooks' committed outputs name the default ports (5001 for the server, 8765 for the app),
 so they run in a process of their own with those ports. Everything else runs at the same time on
 `--workers` processes, each with ports of its own (tests/conftest.py), grouped by module so a
-module's servers and JupyterLab start once. The notebooks' report follows the others'.
+module's servers start once (the JupyterLab runs are four classes of tests/browser/test_jupyterlab.py,
+one per worker: four workers, measured best on 2 cores). The notebooks' report follows the others'.
 
     python scripts/run_tests.py [--workers N] [pytest arguments for the tests/ run]
 """
@@ -22,7 +23,7 @@ PORTS = ("MOCK_SERVER_PORT", "MOCK_APP_PORT")  # the notebooks' run must see the
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4)
     args, rest = parser.parse_known_args(argv)
     notebooks_env = {k: v for k, v in os.environ.items() if k not in PORTS}
     with tempfile.TemporaryFile("w+") as notebooks_log:

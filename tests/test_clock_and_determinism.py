@@ -145,11 +145,15 @@ def test_stop_is_immediate_and_the_same_port_serves_again():
     # A notebook cell restarting its server (and every test's teardown) waits for stop().
     import time
 
+    import statistics
+
     port, took = mock_server.free_port(), []
-    for _ in range(8):
+    for _ in range(9):
         handle = mock_server.start(port=port)
         assert requests.get(f"{handle.url}/.well-known/jwks.json").status_code == 200
         started = time.perf_counter()
         handle.stop()
         took.append(time.perf_counter() - started)
-    assert sum(took) < 1.0, took  # serve_forever's default 0.5 s poll made this about 2 s
+    # serve_forever's default 0.5 s poll made a stop wait 0.25 s in the median (uniform over the
+    # poll). The median, not the sum: on a loaded CI machine one stop now and then waits for a core.
+    assert statistics.median(took) < 0.15, took

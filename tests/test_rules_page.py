@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ CITED = re.findall(r"`(tests/(?:browser/)?test_\w+\.py)::(test_\w+)`", RULES)
 RULE_FILES = ("test_rules_*.py", "test_livechat_profile.py")  # the files that test RULES.md
 
 
+@functools.cache  # RULES.md cites a few files a hundred times
 def defined_tests(path: str) -> set[str]:
     tree = ast.parse((ROOT / path).read_text())
     return {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}

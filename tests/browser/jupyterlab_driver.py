@@ -63,9 +63,34 @@ def wait_for_widgets(page) -> None:
     _wait_until(page, lambda: pending.count() == 0, "widgets to render", timeout_ms=30_000)
 
 
-def open_notebook(page, base: str, name: str) -> None:
-    page.goto(f"{base}/lab/tree/{name}.ipynb?reset")
+def load_lab(page, base: str) -> None:
+    """Load JupyterLab once (its JavaScript costs Chromium about 5 s of CPU per load); the notebooks
+    then open in it one after the other. The app is reachable as window.jupyterapp
+    (--LabApp.expose_app_in_browser): the commands below are the ones its menus and file browser run."""
+    page.goto(f"{base}/lab?reset")
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')",
+                           timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored")  # the workspace restored: the shell is ready
+
+
+def open_notebook(page, name: str) -> None:
+    """Open `name` as a double click in the file browser does, and wait for its kernel."""
+    page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path})", f"{name}.ipynb")
     wait_for_kernel(page)
+
+
+def close_everything(page) -> None:
+    """Between notebooks: every extra tab (a consent page a test opened) and every notebook closed,
+    saved first (the copy is throw-away) so that no "Save your work?" dialog is left open."""
+    for other in page.context.pages:
+        if other is not page:
+            other.close()
+    page.evaluate("""async () => {
+        const commands = window.jupyterapp.commands;
+        await commands.execute('docmanager:save-all');
+        await commands.execute('application:close-all');
+    }""")
+    page.context.clear_cookies()  # the next notebook's server must not find Jane signed in
 
 
 def menu(page, *path: str) -> None:
@@ -147,7 +172,12 @@ def assert_no_errors(page, name: str) -> None:
 
 def screenshot(page, path: Path, cell=None) -> None:
     """The whole notebook in one image (or just `cell`, e.g. a clicked widget, uncropped): grow
-    the viewport to the notebook's height first."""
+    the viewport to the notebook's height first. A cell that fits the viewport needs no growing (a
+    resize lays the whole notebook out twice: most of what a screenshot costs)."""
+    if cell is not None and cell.bounding_box()["height"] < page.viewport_size["height"] - 100:
+        cell.scroll_into_view_if_needed()
+        cell.screenshot(path=path)
+        return
     panel = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer")
     height = panel.evaluate("e => e.scrollHeight")
     size = page.viewport_size

@@ -21,7 +21,10 @@ a learner would (CLICKS below):
 Each clicked state is screenshotted to test-artifacts/notebook-<name>-<what>.png.
 
 Every notebook's kernel starts the mock server on port 5001 in-process (``lab = setup()``), so the
-notebooks run one at a time and each test shuts its kernel down before the next one starts.
+notebooks of a group run one at a time and each test shuts its kernel down before the next one
+starts (under pytest-xdist each worker has ports of its own: tests/conftest.py). A group's notebooks
+open one after the other in one JupyterLab page, loaded once, as a learner opens them from the file
+browser; between two, every tab is closed and the cookies cleared.
 """
 from __future__ import annotations
 
@@ -38,20 +41,16 @@ from pathlib import Path
 
 import pytest
 
+import mock_server
 from jupyterlab_driver import (LAB_SETTINGS, MOCK_SERVER_PORT, NAMES, NOTEBOOK, NOTEBOOKS,
-                                REPO, uses_widgets, assert_no_errors, open_notebook, run_all, screenshot)
+                                REPO, uses_widgets, assert_no_errors, close_everything, load_lab,
+                                open_notebook, run_all, screenshot)
 
 # --- the server --------------------------------------------------------------------------------
 
 def _port_taken(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _api(base: str, path: str, method: str = "GET", body: dict | None = None):
@@ -95,7 +94,7 @@ def jupyter(chromium, tmp_path_factory, artifacts):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(values))
 
-    port = _free_port()
+    port = mock_server.free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = artifacts / "jupyterlab-server.log"
     with open(log_path, "wb") as log:
@@ -103,7 +102,7 @@ def jupyter(chromium, tmp_path_factory, artifacts):
             [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
              "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=",
              "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-             "--allow-root", f"--ServerApp.root_dir={root}",
+             "--allow-root", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
              "--KernelSpecManager.ensure_native_kernel=True"],
             env=env, cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -162,11 +161,23 @@ def shutdown_kernels(base: str) -> None:
     _wait_port_free(MOCK_SERVER_PORT)
 
 
-@pytest.fixture
-def lab(jupyter, page):
-    """A browser page on the JupyterLab server; its kernels are shut down afterwards."""
-    shutdown_kernels(jupyter)
+@pytest.fixture(scope="class")
+def lab_page(chromium, jupyter):
+    """One browser page per group of notebooks, with JupyterLab loaded once."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    load_lab(page, jupyter)
     yield page
+    context.close()
+
+
+@pytest.fixture
+def lab(jupyter, lab_page):
+    """The JupyterLab page with nothing open and no kernel running; afterwards the same again."""
+    shutdown_kernels(jupyter)
+    yield lab_page
+    close_everything(lab_page)
     shutdown_kernels(jupyter)
 
 
@@ -183,10 +194,9 @@ def clicks() -> dict:
 CLICKS = clicks()
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_notebook_in_jupyterlab(jupyter, lab, artifacts, name):
+def check_in_jupyterlab(jupyter, lab, artifacts, name):
     """Run All, nothing fails, the widgets render — then click what a learner would click."""
-    open_notebook(lab, jupyter, name)
+    open_notebook(lab, name)
     run_all(lab)
     screenshot(lab, artifacts / f"notebook-{name}.png")
     assert_no_errors(lab, name)
@@ -196,3 +206,40 @@ def test_notebook_in_jupyterlab(jupyter, lab, artifacts, name):
     if name in CLICKS:
         CLICKS[name](lab, artifacts, name)
         assert_no_errors(lab, name)
+
+
+# Four groups of about the same length, each a class: `make test` (pytest-xdist, --dist loadscope)
+# runs them on four workers at once, each with its own JupyterLab, Chromium and ports. The tests
+# mostly wait (kernels, rendering), so four at once cost little more CPU than one.
+def notebooks_from(first: str, last: str) -> list[str]:
+    return [name for name in NAMES if first <= name[:2] <= last]
+
+
+class TestNotebooks00To03:
+    @pytest.mark.parametrize("name", notebooks_from("00", "03"))
+    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
+        check_in_jupyterlab(jupyter, lab, artifacts, name)
+
+
+class TestNotebooks04To06:
+    @pytest.mark.parametrize("name", notebooks_from("04", "06"))
+    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
+        check_in_jupyterlab(jupyter, lab, artifacts, name)
+
+
+class TestNotebooks07To10:
+    @pytest.mark.parametrize("name", notebooks_from("07", "10"))
+    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
+        check_in_jupyterlab(jupyter, lab, artifacts, name)
+
+
+class TestNotebooks11ToTheIndex:
+    @pytest.mark.parametrize("name", notebooks_from("11", "zz"))
+    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
+        check_in_jupyterlab(jupyter, lab, artifacts, name)
+
+
+def test_every_notebook_is_in_one_group():
+    groups = [notebooks_from("00", "03"), notebooks_from("04", "06"), notebooks_from("07", "10"),
+              notebooks_from("11", "zz")]
+    assert sorted(sum(groups, [])) == NAMES
