@@ -22,7 +22,7 @@ from .keys import SigningKeys
 from .recording import install_recorder
 from .resource import ResourceProtector
 from .retention import Purger
-from .sessions import DatabaseSessionInterface
+from .sessions import DatabaseSessionInterface, cookie_name
 from .settings import LIVECHAT, Settings
 from .state import ServerState, current
 from .storage import Storage
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         clients=clients.ClientCache(),
     )
     app.extensions["mock_server"] = state
-    app.config.update(SESSION_COOKIE_NAME="mock_oauth_session", SESSION_COOKIE_SAMESITE="Lax",
+    app.config.update(SESSION_COOKIE_NAME=cookie_name(settings), SESSION_COOKIE_SAMESITE="Lax",
                       MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, MAX_FORM_MEMORY_SIZE=MAX_CONTENT_LENGTH)
     app.session_interface = DatabaseSessionInterface()
     with app.app_context():

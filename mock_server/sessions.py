@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import json
 import secrets
+from urllib.parse import urlsplit
 
 from flask import request
 from flask.sessions import SecureCookieSession, SessionInterface
 
 from .models import BrowserSession
 from .state import current
+
+
+def cookie_name(settings) -> str:
+    """``mock_oauth_session_<port>``, the port of the server's own URL. Browsers keep cookies per
+    host, not per port (RFC 6265 §8.5): with one name, signing in to a second server on 127.0.0.1
+    (notebook 12's weakened one) would replace the first one's cookie and sign Jane out there.
+    Processes behind one public URL share its port, so they share the cookie and the session."""
+    return f"mock_oauth_session_{urlsplit(settings.issuer).port or 'default'}"
 
 
 class ServerSession(SecureCookieSession):

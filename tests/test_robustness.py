@@ -121,7 +121,7 @@ def csrf_of(html: str) -> str:
 @contextmanager
 def fuzzed_server():
     """One deterministic server for many examples, with live tokens and a signed-in browser."""
-    server = mock_server.start(port=mock_server.free_port(), seed=7)
+    server = mock_server.start(port=PORT, seed=7)
     try:
         http = requests.Session()
         # Throwaway tokens and codes for the form endpoints (revoking them is fine).
@@ -230,11 +230,13 @@ authorizations = st.one_of(
     st.sampled_from((Live("access"), Live("refresh"), Live("id_token"))),
 )
 
+PORT = mock_server.free_port()  # known here: the session cookie's name carries it
+COOKIE = f"mock_oauth_session_{PORT}".encode()
 extra_headers = st.dictionaries(
     st.sampled_from(("Accept", "Origin", "Cookie", "X-Forwarded-For", "Accept-Charset",
                      "Content-Encoding", "Transfer-Encoding-X", "DPoP", "X-Whatever")),
     st.one_of(st.text(max_size=30).map(header_bytes),
-              st.sampled_from((b"mock_oauth_session=garbage", b"mock_oauth_session=",
+              st.sampled_from((COOKIE + b"=garbage", COOKIE + b"=",
                                b"application/json", b"text/html", b"gzip", b"null", b"*/*"))),
     max_size=2)
 

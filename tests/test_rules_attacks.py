@@ -41,8 +41,8 @@ def is_signed_in(browser: requests.Session, server) -> bool:
     return "Sign in" not in {button for form in forms_of(page.text) for button in form.buttons}
 
 
-def sign_in(server, user=JANE) -> requests.Session:
-    browser = requests.Session()
+def sign_in(server, user=JANE, browser: requests.Session | None = None) -> requests.Session:
+    browser = browser or requests.Session()
     login = browser.get(f"{server.url}/login")
     answer = browser.post(f"{server.url}/login", allow_redirects=False, data={
         "username": user[0], "password": user[1], "csrf_token": csrf_of(login.text), "next": "/"})
@@ -341,15 +341,28 @@ def test_a_request_that_fails_keeps_nothing_it_did_to_the_session():
 def test_the_session_cookie_holds_only_an_id(server):
     browser = sign_in(server)
     (cookie,) = browser.cookies
-    assert cookie.name == "mock_oauth_session" and re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie.value)
+    assert cookie.name == f"mock_oauth_session_{server.settings.port}"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie.value)
     assert cookie.has_nonstandard_attr("HttpOnly")
 
 
 def test_sessions_live_in_the_database_shared_by_two_servers(start_server, tmp_path):
     db = str(tmp_path / "shared.sqlite3")
-    first, second = start_server(db=db), start_server(db=db)
+    first = start_server(db=db)
+    second = start_server(db=db, public_url=first.url)  # as behind one load balancer
     browser = sign_in(first)  # the cookie jar sends the same cookie to both ports of 127.0.0.1
     assert is_signed_in(browser, second)
     page = browser.get(f"{second.url}/console")
     browser.post(f"{second.url}/logout", data={"csrf_token": csrf_of(page.text)})
     assert not is_signed_in(browser, first)
+
+
+def test_two_servers_on_one_host_keep_their_own_sessions(start_server):
+    # Browsers share cookies across the ports of a host (RFC 6265 §8.5): one cookie name would let
+    # signing in to one server (notebook 12's weakened one) sign Jane out of the other.
+    first, second = start_server(), start_server()
+    browser = sign_in(first)
+    sign_in(second, browser=browser)
+    assert is_signed_in(browser, first) and is_signed_in(browser, second)
+    assert sorted(c.name for c in browser.cookies) == sorted(
+        f"mock_oauth_session_{s.settings.port}" for s in (first, second))
