@@ -209,37 +209,26 @@ def check_in_jupyterlab(jupyter, lab, artifacts, name):
 
 
 # Four groups of about the same length, each a class: `make test` (pytest-xdist, --dist loadscope)
-# runs them on four workers at once, each with its own JupyterLab, Chromium and ports. The tests
-# mostly wait (kernels, rendering), so four at once cost little more CPU than one.
+# runs them on four workers at once, each with its own JupyterLab, Chromium and ports. They are
+# most of the suite's CPU (Chromium laying out JupyterLab): started together, they keep both cores
+# busy from the first minute while the other workers' tests fill the gaps.
 def notebooks_from(first: str, last: str) -> list[str]:
     return [name for name in NAMES if first <= name[:2] <= last]
 
 
-class TestNotebooks00To03:
-    @pytest.mark.parametrize("name", notebooks_from("00", "03"))
-    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
-        check_in_jupyterlab(jupyter, lab, artifacts, name)
+def group(first: str, last: str) -> type:
+    """A class of tests: one notebook each, from `first` to `last` (their numbers)."""
+    class Group:
+        @pytest.mark.parametrize("name", notebooks_from(first, last))
+        def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
+            check_in_jupyterlab(jupyter, lab, artifacts, name)
+    return Group
 
 
-class TestNotebooks04To06:
-    @pytest.mark.parametrize("name", notebooks_from("04", "06"))
-    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
-        check_in_jupyterlab(jupyter, lab, artifacts, name)
-
-
-class TestNotebooks07To10:
-    @pytest.mark.parametrize("name", notebooks_from("07", "10"))
-    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
-        check_in_jupyterlab(jupyter, lab, artifacts, name)
-
-
-class TestNotebooks11ToTheIndex:
-    @pytest.mark.parametrize("name", notebooks_from("11", "zz"))
-    def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
-        check_in_jupyterlab(jupyter, lab, artifacts, name)
+GROUPS = {"00": "03", "04": "06", "07": "10", "11": "zz"}
+TestNotebooks00To03, TestNotebooks04To06, TestNotebooks07To10, TestNotebooks11ToTheIndex = (
+    group(first, last) for first, last in GROUPS.items())
 
 
 def test_every_notebook_is_in_one_group():
-    groups = [notebooks_from("00", "03"), notebooks_from("04", "06"), notebooks_from("07", "10"),
-              notebooks_from("11", "zz")]
-    assert sorted(sum(groups, [])) == NAMES
+    assert sorted(sum((notebooks_from(first, last) for first, last in GROUPS.items()), [])) == NAMES
