@@ -18,7 +18,7 @@ from joserfc.errors import JoseError
 from .widgets.base import escape
 
 RFC = {
-    "invalid_request": "RFC 6749 §5.2 — a parameter is missing, repeated or malformed",
+    "invalid_request": "RFC 6749 §4.1.2.1 / §5.2 — a parameter is missing, repeated or malformed",
     "invalid_client": "RFC 6749 §5.2 — the app could not prove who it is",
     "invalid_grant": "RFC 6749 §5.2 — the code or refresh token is invalid, expired, used or not yours",
     "unauthorized_client": "RFC 6749 §5.2 — this app may not use this grant type",
