@@ -47,6 +47,8 @@ CATALOG: dict[str, Scope] = _catalog(
     Scope("chats--all:rw", "Read and manage all chats in your organisation", "Chats"),
     Scope("chats--access:ro", "Read chats in the groups you have access to", "Chats"),
     Scope("chats--access:rw", "Read and manage chats in the groups you have access to", "Chats"),
+    # The course's addition (LiveChat lists `my` for agents and groups, not chats): all three
+    # levels of reach on one resource. Notebook 03 says so.
     Scope("chats--my:ro", "Read the chats you take part in", "Chats"),
     Scope("chats--my:rw", "Read and manage the chats you take part in", "Chats"),
     Scope("chats.conversation--all:rw", "Send messages in any chat in your organisation", "Chats"),
