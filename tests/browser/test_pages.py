@@ -94,7 +94,8 @@ def register_app(page, name, redirect_uris=CONSOLE_REDIRECT, app_type="server-si
     page.get_by_label("Redirect URIs").fill(redirect_uris)
     for scope in scopes:
         scope_checkbox(page, scope).check()
-    page.get_by_role("button", name="Register app").click()
+    with page.expect_navigation():  # the form posts; read the page it answers with, not this one
+        page.get_by_role("button", name="Register app").click()
 
 
 def credentials(page) -> dict:
