@@ -143,9 +143,8 @@ def test_user_agent_reports_a_wrong_password(server):
 
 def test_stop_is_immediate_and_the_same_port_serves_again():
     # A notebook cell restarting its server (and every test's teardown) waits for stop().
-    import time
-
     import statistics
+    import time
 
     port, took = mock_server.free_port(), []
     for _ in range(9):

@@ -194,7 +194,7 @@ def clicks() -> dict:
 CLICKS = clicks()
 
 
-def check_in_jupyterlab(jupyter, lab, artifacts, name):
+def check_in_jupyterlab(lab, artifacts, name):
     """Run All, nothing fails, the widgets render — then click what a learner would click."""
     open_notebook(lab, name)
     run_all(lab)
@@ -220,8 +220,8 @@ def group(first: str, last: str) -> type:
     """A class of tests: one notebook each, from `first` to `last` (their numbers)."""
     class Group:
         @pytest.mark.parametrize("name", notebooks_from(first, last))
-        def test_in_jupyterlab(self, jupyter, lab, artifacts, name):
-            check_in_jupyterlab(jupyter, lab, artifacts, name)
+        def test_in_jupyterlab(self, lab, artifacts, name):
+            check_in_jupyterlab(lab, artifacts, name)
     return Group
 
 
