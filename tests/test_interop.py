@@ -15,7 +15,6 @@ import json
 import queue
 import secrets
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -30,11 +29,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from flows import APP_CALLBACK, REPORTS, query_of
+from node_packages import npm_installed
 from oauth_lab.user_agent import UserAgent
 
 INTEROP = Path(__file__).parent / "interop"
-NODE = shutil.which("node")
-NPM_CI = ["npm", "ci", "--prefix", str(INTEROP), "--no-audit", "--no-fund"]
 
 
 def discover(server) -> dict:
@@ -190,21 +188,8 @@ def test_authlib_client_after_dynamic_registration(start_server):
 
 @pytest.fixture(scope="session")
 def openid_client():
-    """`node` on the PATH and openid-client installed from the committed lock file.
-
-    Skips only when Node is missing. With Node present, a missing node_modules is installed here
-    (`npm ci`, exactly the lock file); an install that fails is a test failure, not a skip."""
-    if NODE is None:
-        if os.environ.get("REQUIRE_NODE"):
-            pytest.fail("REQUIRE_NODE is set but node is not installed")
-        pytest.skip("node is not installed: the openid-client interop test needs Node >= 20 "
-                    "(set REQUIRE_NODE=1 to make this a failure, as CI does)")
-    if not (INTEROP / "node_modules" / "openid-client" / "package.json").is_file():
-        if shutil.which("npm") is None:
-            pytest.fail("node is installed but npm is not: cannot install tests/interop (npm ci)")
-        done = subprocess.run(NPM_CI, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, f"{' '.join(NPM_CI)} failed:\n{done.stdout}\n{done.stderr}"
-    return NODE
+    """`node` on the PATH and openid-client installed from the committed lock file."""
+    return npm_installed(INTEROP, "openid-client", "the openid-client interop test")
 
 
 class NodeRelyingParty:

@@ -13,17 +13,7 @@ from jupyterlab_driver import (_wait_until, button, choose, code_cell, control, 
                                screenshot, synced, virtual_time, wait_for_output)
 
 def click_scopes_and_consent(lab, artifacts, name):
-    picker = code_cell(lab, "ScopePicker(")
-    clicks = {"chats--all:ro": False, "customers:ro": True, "profile": True}  # scope → ticked?
-    for scope, ticked in clicks.items():
-        box = picker.get_by_role("checkbox", name=scope, exact=True)
-        box.set_checked(ticked)
-        assert box.is_checked() is ticked
-    chosen = {scope for scope, ticked in clicks.items() if ticked}
-    ticked_now = {box.inner_text().strip() for box in picker.locator(".widget-checkbox").all()
-                  if box.locator("input[type=checkbox]").is_checked()}
-    assert ticked_now == chosen
-
+    chosen = tick_scopes(lab, {"chats--all:ro": False, "customers:ro": True, "profile": True})
     request = run_cell_containing(lab, "authorization_url, state = oauth.authorization_url(")
     printed = request.locator(".jp-OutputArea-output").all_inner_texts()
     url = next(line for text in printed for line in text.splitlines() if line.startswith("http"))
@@ -39,23 +29,46 @@ def click_scopes_and_consent(lab, artifacts, name):
     token = run_cell_containing(lab, "oauth.fetch_token(")
     run_cell_containing(lab, "SequenceDiagram(lab.transcript.flow(")  # the new flow, drawn
     screenshot(lab, artifacts / f"notebook-{name}-clicked.png")
-    shown = token.locator(".jp-OutputArea-output[data-mime-type='text/plain']").inner_text()
-    scopes = ast.literal_eval(shown)
-    scopes = scopes.split() if isinstance(scopes, str) else scopes
-    assert sorted(scopes) == sorted(chosen), f"token scopes {shown} ≠ clicked {sorted(chosen)}"
+    assert_token_scopes(token, chosen)
 
     decide_on_the_real_page(lab, artifacts, name)
 
 
-def decide_on_the_real_page(lab, artifacts, name):
+def tick_scopes(lab, clicks: dict[str, bool]) -> set[str]:
+    """Tick or untick the ScopePicker's checkboxes (scope → ticked?); the scopes now chosen."""
+    picker = code_cell(lab, "ScopePicker(")
+    for scope, ticked in clicks.items():
+        box = picker.get_by_role("checkbox", name=scope, exact=True)
+        box.set_checked(ticked)
+        assert box.is_checked() is ticked
+    chosen = {scope for scope, ticked in clicks.items() if ticked}
+    ticked_now = {box.inner_text().strip() for box in picker.locator(".widget-checkbox").all()
+                  if box.locator("input[type=checkbox]").is_checked()}
+    assert ticked_now == chosen
+    return chosen
+
+
+def assert_token_scopes(token_cell, chosen: set[str]) -> None:
+    """The `token["scope"]` the cell shows is exactly `chosen`."""
+    shown = token_cell.locator(".jp-OutputArea-output[data-mime-type='text/plain']").inner_text()
+    scopes = ast.literal_eval(shown)
+    scopes = scopes.split() if isinstance(scopes, str) else scopes
+    assert sorted(scopes) == sorted(chosen), f"token scopes {shown} ≠ clicked {sorted(chosen)}"
+
+
+LOOPBACK_CALLBACK = re.compile(r"^http://127\.0\.0\.1:\d+/callback\?")  # the app's redirect URI, on a laptop
+
+
+def decide_on_the_real_page(lab, artifacts, name, callback: re.Pattern = LOOPBACK_CALLBACK):
     """The real-browser path: a new request, the panel's link to the real consent page, Jane
-    decides there, the browser lands on the app's redirect URI, the panel reads it from the app."""
+    decides there, the browser lands on the app's redirect URI (`callback`: where the app is
+    reached), the panel reads it from the app."""
     request = run_cell_containing(lab, "authorization_url, state = oauth.authorization_url(")
     state = re.search(r"state = (\S+)", output_text(request))[1]
     consent = run_cell_containing(lab, "ConsentPanel(lab, authorization_url")
     real = open_and_sign_in(lab, consent, "Open the real consent page in your browser")
     real.get_by_role("button", name="Allow").click()
-    real.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/callback\?"))
+    real.wait_for_url(callback)
     landed = real.url
     assert real.get_by_role("heading", level=1).inner_text() == "Your app's redirect URI"
     assert parse_qs(urlsplit(landed).query)["state"] == [state], landed

@@ -29,7 +29,8 @@ def _chromium_missing() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def playwright():
+    """Playwright, once per worker (it cannot run twice in one thread); skips as said above."""
     problem = _chromium_missing()
     if problem:
         if os.environ.get("REQUIRE_BROWSER"):
@@ -38,10 +39,20 @@ def chromium():
                     "`apt-get install chromium` (Debian); CI sets REQUIRE_BROWSER=1.")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with sync_playwright() as driver:
+        yield driver
+
+
+def launch_chromium(playwright, *extra_args: str):
+    """Debian's Chromium with the arguments above (and `extra_args`)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright):
+    browser = launch_chromium(playwright)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -68,6 +68,11 @@ def load_lab(page, base: str) -> None:
     then open in it one after the other. The app is reachable as window.jupyterapp
     (--LabApp.expose_app_in_browser): the commands below are the ones its menus and file browser run."""
     page.goto(f"{base}/lab?reset")
+    wait_for_lab(page)
+
+
+def wait_for_lab(page) -> None:
+    """Until the JupyterLab this page is loading (or being sent to) is ready to take commands."""
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('docmanager:open')",
                            timeout=60_000)
     page.evaluate("() => window.jupyterapp.restored")  # the workspace restored: the shell is ready
@@ -116,12 +121,17 @@ def _wait_until(page, condition, what: str, timeout_ms: int = RUN_TIMEOUT_MS) ->
         page.wait_for_timeout(200)
 
 
-def run_all(page) -> None:
-    """Clear every output (so stored results cannot pass for new ones), then Run → Run All Cells,
+def run_all(page, restart: bool = False) -> None:
+    """Clear every output (so stored results cannot pass for new ones), then Run → Run All Cells
+    (or, with `restart`, Kernel → Restart Kernel and Run All Cells… and Restart in its dialog),
     and wait until no cell is running or queued any more: all ran, or an error stopped the run."""
     menu(page, "Edit", "Clear Outputs of All Cells")
     _wait_until(page, lambda: not any(DONE_PROMPT.match(p) for p in _prompts(page)), "outputs cleared")
-    menu(page, "Run", "Run All Cells")
+    if restart:
+        menu(page, "Kernel", "Restart Kernel and Run All Cells…")
+        page.locator(".jp-Dialog .jp-mod-accept", has_text="Restart").click()
+    else:
+        menu(page, "Run", "Run All Cells")
 
     def settled() -> bool:
         prompts = _prompts(page)
