@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import transport
 from .app import create_app
 from .clients import demo_apps
 from .metadata import teaching_switches
@@ -28,6 +29,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--profile", choices=PROFILES,
                         help="behave as one vendor's docs describe (livechat: LiveChat's accounts server)")
     parser.add_argument("--registration-token", help="initial access token for RFC 7591 off loopback")
+    parser.add_argument("--allow-plain-http", action="store_true",
+                        help="INSECURE: accept plain http from other machines (OAuth requires TLS "
+                             "there; for a lab on a network you trust, e.g. a hub without TLS)")
     parser.add_argument("--app-redirect-uri", action="append", metavar="URI",
                         help="a redirect URI of the learner's app to register for the demo apps, "
                              f"besides {APP_REDIRECT_URI} (repeatable; Binder adds its proxied one)")
@@ -69,7 +73,8 @@ def settings_from_args(args: argparse.Namespace):
         redirect_matching=args.redirect_matching, refresh_rotation=args.refresh_rotation,
         allow_token_in_query=args.allow_token_in_query, allow_framing=args.allow_framing,
         registration_token=args.registration_token,
-        app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())), profile=args.profile)
+        app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())), profile=args.profile,
+        allow_plain_http=args.allow_plain_http)
 
 
 def banner(settings) -> str:
@@ -94,6 +99,7 @@ def banner(settings) -> str:
         lines.append(f"WARNING: listening on {settings.host}, not loopback: reachable from other machines.")
         lines.append(f"  Registration needs the initial access token: "
                      f"{settings.registration_token or '(none set: --registration-token)'}")
+    lines += transport.banner_lines(settings, (settings.issuer, f"http://{settings.host}:{settings.port}"))
     if teaching := teaching_switches(settings):
         lines.append("INSECURE teaching switches ON: " + ", ".join(f"{k}={v}" for k, v in teaching.items()))
     return "\n".join(lines)

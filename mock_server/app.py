@@ -8,11 +8,12 @@ from __future__ import annotations
 import io
 import threading
 
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
 from . import admin, agent_api, clients, consent, device, errors, livechat, metadata, oidc
-from . import resource_api, tokens, users
+from . import resource_api, tokens, transport, users
 from .authorization_server import AuthorizationServer
 from .clock import DETERMINISTIC_START, Clock, route_authlib_through_clock
 from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, ImplicitGrant,
@@ -45,6 +46,7 @@ def populate(state: ServerState) -> None:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings()
     route_authlib_through_clock()
+    transport.route_authlib_transport_check()
     app = Flask(__name__)
     deterministic = settings.seed is not None
     state = ServerState(
@@ -99,6 +101,7 @@ def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer
 def _install_request_hooks(app: Flask, state: ServerState) -> None:
     if state.settings.seed is not None:
         app.wsgi_app = _one_at_a_time(app.wsgi_app)
+    app.wsgi_app = transport.PublicAddress(app.wsgi_app, state)
     app.before_request(errors.guard_host)  # first: before any other hook or view runs
     install_recorder(app)
     app.before_request(errors.guard_request)
@@ -121,6 +124,7 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
         served.purger.maybe_purge(served)
 
     app.register_error_handler(HTTPException, errors.handle_http_exception)
+    app.register_error_handler(InsecureTransportError, transport.refused)
     app.register_error_handler(Exception, errors.handle_unexpected)
 
 

@@ -6,8 +6,10 @@ it), and a failed client authentication says what to check.
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _AuthorizationServer
-from authlib.oauth2.rfc6749.errors import InvalidClientError, UnsupportedResponseTypeError
+from authlib.oauth2.rfc6749.errors import (InsecureTransportError, InvalidClientError,
+                                           UnsupportedResponseTypeError)
 
+from . import transport
 from .errors import rfc_text
 from .metadata import authorization_server_metadata
 
@@ -39,6 +41,8 @@ class AuthorizationServer(_AuthorizationServer):
 
 def describe(error) -> str:
     """The error's description, in a sentence a learner can act on."""
+    if isinstance(error, InsecureTransportError):
+        return transport.explanation()
     if isinstance(error, UnsupportedResponseTypeError):
         # Authlib 1.9 passes its message and the response type to this error in swapped
         # order, so `description` holds the bare response type: say it in a sentence.

@@ -51,6 +51,8 @@ def authorization_server_metadata() -> dict:
     }
     if teaching := teaching_switches(settings):
         metadata["mock_server_teaching_switches"] = teaching
+    if settings.allow_plain_http:  # a deployment choice, not a lesson: listed apart (transport.py)
+        metadata["mock_server_allows_plain_http"] = True
     if settings.profile == LIVECHAT:
         from .livechat.discovery import livechat_metadata  # the profile imports this module
 

@@ -91,6 +91,9 @@ class Settings:
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     switches: Switches = field(default_factory=Switches)
     profile: str | None = None  # None: the standards; "livechat": LiveChat's rules
+    # Plain http from other machines (a lab on a trusted network: a hub or class without TLS).
+    # OAuth requires TLS there (RFC 6749 §3.1): off by default, and loud when on (transport.py).
+    allow_plain_http: bool = False
 
     def __post_init__(self):
         if self.access_token_format not in ("jwt", "opaque"):

@@ -197,8 +197,11 @@ class UserAgent:
         self._reach_map = {public: back for public, back in reach.items() if public != back}
 
     def _reach(self, url: str) -> str:
-        for public, back in self._reach_map.items():
-            if url.startswith(public):
+        """`url` as this kernel reaches it. A public address stands for a whole origin-and-path:
+        it matches up to a path-segment boundary only (``…/oauth`` is not the start of
+        ``…/oauth-app/callback``), and the longest address that matches wins."""
+        for public, back in sorted(self._reach_map.items(), key=lambda item: -len(item[0])):
+            if url.startswith(public) and url[len(public):len(public) + 1] in ("", "/", "?", "#"):
                 return back + url[len(public):]
         return url
 

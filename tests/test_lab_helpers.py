@@ -150,6 +150,21 @@ def test_the_browser_follows_redirects_across_sites_loads_images_and_keeps_its_h
         shop.stop()
 
 
+@pytest.mark.parametrize("order", ["server first", "app first"])
+def test_a_public_address_stands_for_whole_path_segments(app, order):
+    """On a hub the server is at …/oauth and the app at …/oauth-app: the first is a string prefix
+    of the second, never its path. The redirect back to the app must reach the app."""
+    public = "https://hub.test/user/learner"
+    server_back = f"http://127.0.0.1:{mock_server.free_port()}"  # nothing listens: a wrong match fails
+    app.public_url = f"{public}/oauth-app"
+    reach = {f"{public}/oauth": server_back, app.public_url: app.url}
+    browser = UserAgent(reach=dict(reversed(reach.items())) if order == "app first" else reach)
+    page = browser.visit(f"{app.redirect_uri}?code=ac_1&state=s")
+    assert page is not None and page.status_code == 200, "the app's callback was not reached"
+    assert app.received()[-1] == f"{app.redirect_uri}?code=ac_1&state=s"
+    assert browser.visit(f"{public}/oauth/authorize") is None  # …/oauth itself goes to the server
+
+
 # --- setup() ------------------------------------------------------------------------------------
 
 def test_a_weakened_server_beside_the_default_one(lab):
