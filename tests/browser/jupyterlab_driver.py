@@ -80,7 +80,9 @@ def wait_for_lab(page) -> None:
 
 def open_notebook(page, name: str) -> None:
     """Open `name` as a double click in the file browser does, and wait for its kernel."""
-    page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path})", f"{name}.ipynb")
+    # (returns nothing: the widget it opened, or found open already, is too deep to serialize)
+    page.evaluate("async path => { await window.jupyterapp.commands.execute('docmanager:open', {path}); }",
+                  f"{name}.ipynb")
     wait_for_kernel(page)
 
 
@@ -243,6 +245,12 @@ def open_and_sign_in(page, scope, link: str, user: str = "jane"):
     with page.context.expect_page() as opened:
         scope.get_by_role("link", name=link).click()
     real = opened.value
+    real.wait_for_load_state()
+    if real.get_by_label("Username").count() == 0:  # say what the learner sees instead
+        ARTIFACTS.mkdir(exist_ok=True)
+        real.screenshot(path=ARTIFACTS / "sign-in-missing.png", full_page=True)
+        pytest.fail(f"{link!r} opened no sign-in form but {real.url}:\n{real.locator('body').inner_text()}"
+                    "\n(see test-artifacts/sign-in-missing.png)")
     real.get_by_label("Username").fill(user)
     real.get_by_label("Password").fill(f"{user}-password")
     real.get_by_role("button", name="Sign in").click()

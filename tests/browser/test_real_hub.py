@@ -237,6 +237,7 @@ def page(browser, hub):
 # --- the committed outputs -----------------------------------------------------------------------
 
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+AT_HASH = re.compile(r"'at_hash': '[A-Za-z0-9_-]{22}'")  # an ID token's hash of its access token (a JWT)
 
 
 def hub_to_committed(text: str, hub: Hub) -> str:
@@ -246,7 +247,8 @@ def hub_to_committed(text: str, hub: Hub) -> str:
     (``https://hub.test:P/user/learner/oauth`` and ``…/oauth-app``, also URL-encoded inside
     authorization URLs); the committed outputs, made on a laptop, show 127.0.0.1:5001 and :8765.
     That is the whole intended difference — and what follows from it: a signed token (JWT) names
-    its issuer, so its bytes differ; every JWT is replaced by one placeholder on both sides.
+    its issuer, so its bytes differ, and so does an ID token's ``at_hash`` (OIDC Core §3.1.3.6: a
+    hash of the access token, itself a JWT here); both are replaced by placeholders on both sides.
     Back-channel addresses use this test's own ports (the notebooks' nbval run holds 5001/8765
     beside it in `make test`)."""
     public = f"{hub.jupyter}oauth"
@@ -258,7 +260,7 @@ def hub_to_committed(text: str, hub: Hub) -> str:
 
 
 def without_jwts(text: str) -> str:
-    return JWT.sub("<JWT>", text)
+    return AT_HASH.sub("'at_hash': '<hash of a JWT>'", JWT.sub("<JWT>", text))
 
 
 def outputs(notebook: dict, normalise) -> list[tuple[str, list[str]]]:
@@ -322,7 +324,7 @@ def open_launcher_tile(page, hub: Hub, artifacts: Path) -> None:
 
 def saved_outputs(page, hub: Hub, name: str) -> dict:
     """Save the shown notebook (File → Save, as the learner would) and read it from the learner's home."""
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('docmanager:save'); }")
     return json.loads((hub.home / "notebooks" / f"{name}.ipynb").read_text())
 
 
