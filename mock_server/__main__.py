@@ -6,9 +6,11 @@ whole class instead (``mock_server.workshop``): a world per learner, on granian.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 
-from . import transport
+from . import owner, transport
 from .app import create_app
 from .clients import demo_apps
 from .metadata import teaching_switches
@@ -32,6 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--allow-plain-http", action="store_true",
                         help="INSECURE: accept plain http from other machines (OAuth requires TLS "
                              "there; for a lab on a network you trust, e.g. a hub without TLS)")
+    parser.add_argument("--jupyter-prefix", metavar="PREFIX",
+                        help="behind a hub's Jupyter server at PREFIX (JUPYTERHUB_SERVICE_PREFIX): "
+                             "the first page viewed at PREFIX/oauth/ learns the public URL")
     parser.add_argument("--app-redirect-uri", action="append", metavar="URI",
                         help="a redirect URI of the learner's app to register for the demo apps, "
                              f"besides {APP_REDIRECT_URI} (repeatable; Binder adds its proxied one)")
@@ -74,7 +79,7 @@ def settings_from_args(args: argparse.Namespace):
         allow_token_in_query=args.allow_token_in_query, allow_framing=args.allow_framing,
         registration_token=args.registration_token,
         app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())), profile=args.profile,
-        allow_plain_http=args.allow_plain_http)
+        allow_plain_http=args.allow_plain_http, jupyter_prefix=args.jupyter_prefix)
 
 
 def banner(settings) -> str:
@@ -117,10 +122,17 @@ def main(argv=None) -> int:
         print(f"python -m mock_server: {error}", file=sys.stderr)
         return 2
     app = create_app(settings)
+    state = app.extensions["mock_server"]
+    state.started_by = f"python -m mock_server (process {os.getpid()})"
     print(banner(settings), flush=True)
     from waitress import serve
 
-    serve(app, host=settings.host, port=settings.port, threads=8, ident=SERVER_SOFTWARE)
+    owner.write_card(settings.base_url, state.owner_key, state.started_by)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the card goes when the server does
+    try:
+        serve(app, host=settings.host, port=settings.port, threads=8, ident=SERVER_SOFTWARE)
+    finally:
+        owner.remove_card(settings.base_url, state.owner_key)
     return 0
 
 

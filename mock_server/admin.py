@@ -1,35 +1,76 @@
-"""Loopback-only admin routes: the virtual clock, the transcript, and learning the public URL.
+"""The owner's admin routes: the virtual clock, the transcript, and starting the world over.
 
-For a notebook attached to a server it did not start (another process, Binder's background
-server). Refused to anyone not on this machine: on a shared class server, students must not move
-the instructor's clock or read everyone's secrets from the transcript.
+For a notebook driving a server over HTTP — its own, or one it did not start (Binder's background
+server, ``make server``, another notebook's). They answer only on this machine and only with the
+server's owner key (``owner.py``): the transcript holds every secret, and on a shared machine
+loopback is everyone. A class server's worlds ask for the learner's key instead (workshop/).
+
+A notebook that joins a deterministic server starts its world over (``POST /_mock/start-over``),
+so Restart & Run All gives the outputs the text shows, whatever ran before. Each start is a *run*
+with its own id; a notebook's clock and transcript calls name their run (``X-Mock-Run``), and once
+another notebook has started the world over they are told so (409) instead of reading its flows.
 """
 from __future__ import annotations
 
 import hmac
-import re
-import secrets
 
 from flask import Blueprint, abort, jsonify, request
 
-from .clients import ensure_demo_apps
-from .errors import json_body
-from .settings import APP_CALLBACK, behind_jupyter
+from .errors import json_body, json_error
 from .state import current
 from .transcript import FOLLOWED
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_mock")
 
 
+RUN_HEADER = "X-Mock-Run"
+
+
 @blueprint.before_request
 def check_access():
-    return current().admin_access()
+    refused = current().admin_access()
+    if refused is not None:
+        return refused
+    run = request.headers.get(RUN_HEADER)
+    if run is not None and request.endpoint != "admin.start_over" and run != current().run:
+        return json_error(409, "started_over", "This server's world was started over since yours "
+                          "began (by another notebook, or a later setup() in this one): its flows "
+                          "are not yours. Run setup() again here to start it over for this notebook.")
+    return None
 
 
-def loopback_only():
-    """Who may use the admin routes of a learner's own server: callers on this machine."""
+def owner_only():
+    """Who may use the admin routes of a learner's own server: the owner, on this machine."""
     if request.remote_addr not in ("127.0.0.1", "::1"):
         abort(403, description="The admin routes answer only on loopback.")
+    sent, key = request.authorization, current().owner_key
+    if sent and sent.type == "bearer" and sent.token and hmac.compare_digest(sent.token.encode(), key.encode()):
+        return None
+    return json_error(401, "invalid_token", "The admin routes need this server's owner key: "
+                      "Authorization: Bearer <key>, from the card its owner's processes read "
+                      "(~/.oauth-lab/servers/).", {"WWW-Authenticate": 'Bearer realm="owner"'})
+
+
+@blueprint.get("/run")
+def run():
+    """Which run of the world is current, and whether it can start over (deterministic only)."""
+    state = current()
+    return jsonify(run=state.run, seed=state.settings.seed, started_by=state.started_by)
+
+
+@blueprint.post("/start-over")
+def start_over():
+    """A fresh world: seeded ids from the start, the clock at its first instant, only the demo
+    users and apps, an empty transcript; the settings stay (a learned public URL). Only a
+    deterministic server starts over: any other keeps what its users made."""
+    from .app import start_over as start_world_over
+
+    state = current()
+    if state.settings.seed is None:
+        return json_error(409, "not_deterministic", "Only a server started with --seed starts its "
+                          "world over; this one keeps what its users made.")
+    start_world_over(state)
+    return jsonify(run=state.run, seed=state.settings.seed)
 
 
 @blueprint.get("/clock")
@@ -70,80 +111,3 @@ def transcript():
 def clear_transcript():
     current().transcript.clear()
     return jsonify(cleared=True)
-
-
-# What a browser's `location.origin` looks like (hosts are ASCII there, IDNs in punycode), and a
-# hub's JUPYTERHUB_SERVICE_PREFIX: path segments of RFC 3986 pchars, one slash at each end.
-ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?", re.I)
-PREFIX = re.compile(r"/(?:[A-Za-z0-9._~!$&'()*+,;=:@%-]+/)*")
-
-
-LEARNING = "/_mock/public-url"
-
-
-def learning_request() -> bool:
-    """The browser's one POST that teaches the server its public URL. It comes through the proxy
-    with the hub's Host, which the Host check cannot know yet: it lets this one request through,
-    and the one-time token below decides (a rebinding page cannot get the token: fetching it is
-    Host-checked)."""
-    return request.path == LEARNING and request.method == "POST" and not current().settings.public_url
-
-
-@blueprint.get("/public-url/token")
-def learning_token():
-    """A one-time token for the learning POST; only a caller on loopback with one of our own names
-    in Host (the notebook's kernel) gets it, and puts it into the script the browser runs."""
-    state = current()
-    if state.settings.public_url:
-        abort(409, description=f"The public URL is already set: {state.settings.public_url}.")
-    state.learning_token = secrets.token_urlsafe(32)  # never seeded: it must not be predictable
-    return jsonify(token=state.learning_token)
-
-
-@blueprint.post("/public-url")
-def learn_public_url():
-    """Learn the browser-facing URL, once, on a hub that does not announce it.
-
-    Behind jupyter-server-proxy only the learner's browser knows the address it uses (hubs
-    without ``JUPYTERHUB_PUBLIC_URL`` never tell the container). ``oauth_lab.setup()`` has the
-    browser POST ``{"origin": location.origin, "prefix": "<JUPYTERHUB_SERVICE_PREFIX>"}`` here,
-    through the proxy — so from loopback. The server then announces
-    ``settings.behind_jupyter(origin + prefix)``: issuer, pages and redirects at ``…/oauth``, and
-    the app's ``…/oauth-app/callback`` registered for the demo apps (the loopback one stays).
-
-    400 unless `origin` is an http(s) origin (scheme, host, port: nothing more) and `prefix` a
-    path with a slash at each end; 409 once a public URL is set, configured or learned: an issuer
-    must not change under clients that have read it; 403 without the one-time token of
-    ``GET /_mock/public-url/token``. Answers the new issuer and redirect URIs.
-    """
-    body = json_body()
-    jupyter_url = _jupyter_url(body) if isinstance(body, dict) else None
-    if jupyter_url is None:
-        abort(400, description='Send {"origin": "https://<hub host>", "prefix": "/user/<name>/", '
-                               '"token": "<from GET /_mock/public-url/token>"}.')
-    state = current()
-    if state.settings.public_url:
-        abort(409, description=f"The public URL is already set: {state.settings.public_url}.")
-    sent, expected = body.get("token"), state.learning_token
-    if not (isinstance(sent, str) and expected and hmac.compare_digest(sent.encode(), expected.encode())):
-        abort(403, description="Send the one-time token from GET /_mock/public-url/token.")
-    state.learning_token = None
-    public_url, app_url = behind_jupyter(jupyter_url)
-    redirect_uris = dict.fromkeys((*state.settings.app_redirect_uris, app_url + APP_CALLBACK))
-    # Views read current().settings on every request: the new URL holds from the next one on.
-    state.settings = state.settings.replace(public_url=public_url, app_redirect_uris=tuple(redirect_uris))
-    ensure_demo_apps(state.db, state.settings)
-    return jsonify(issuer=state.settings.issuer, app_redirect_uris=list(redirect_uris))
-
-
-def _jupyter_url(body: dict) -> str | None:
-    """origin + prefix, when both look like what a browser and a hub send; otherwise None."""
-    origin, prefix = body.get("origin"), body.get("prefix")
-    if not (isinstance(origin, str) and isinstance(prefix, str)):
-        return None
-    found = ORIGIN.fullmatch(origin)
-    if not found or int(found[1] or 0) > 65535:
-        return None
-    if not PREFIX.fullmatch(prefix) or {".", ".."} & set(prefix.split("/")):
-        return None
-    return origin + prefix

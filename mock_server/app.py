@@ -12,8 +12,8 @@ from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
-from . import admin, agent_api, clients, consent, device, errors, livechat, metadata, oidc
-from . import resource_api, tokens, transport, users
+from . import admin, agent_api, clients, consent, device, errors, livechat, metadata, oidc, owner
+from . import public_url, resource_api, tokens, transport, users
 from .authorization_server import AuthorizationServer
 from .clock import DETERMINISTIC_START, Clock, route_authlib_through_clock
 from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, ImplicitGrant,
@@ -26,10 +26,10 @@ from .retention import Purger
 from .sessions import DatabaseSessionInterface, cookie_name
 from .settings import LIVECHAT, Settings
 from .state import ServerState, current
-from .storage import Storage
+from .storage import Base, Storage
 from .transcript import Transcript
 
-BLUEPRINTS = (users, consent, clients, device, tokens, oidc, metadata, resource_api, admin)
+BLUEPRINTS = (users, consent, clients, device, tokens, oidc, metadata, resource_api, admin, public_url)
 # Request bodies larger than this answer 413 unread: the largest legitimate one (a registration
 # with a JWK Set, a console form) is a few kilobytes.
 MAX_CONTENT_LENGTH = 256 * 1024
@@ -41,6 +41,26 @@ def populate(state: ServerState) -> None:
     users.ensure_demo_users(state.db)
     clients.ensure_demo_apps(state.db, state.settings)
     state.storage.session.remove()
+
+
+def start_over(state: ServerState) -> None:
+    """A deterministic world from its first instant again, on a running server (admin.py): the
+    seeded ids from the start, the clock frozen at its start, no rows but the demo ones, no
+    messages. The settings stay: a learned public URL is still where the browser reaches us."""
+    state.ids = Ids(state.settings.seed)
+    state.clock = Clock(frozen_at=DETERMINISTIC_START)
+    db = state.db
+    for table in reversed(Base.metadata.sorted_tables):
+        db.execute(table.delete())
+    db.commit()
+    populate(state)
+    state.transcript.clear()
+    state.world = resource_api.InProcessWorld(agent_api.World.demo())
+    state.clients.clear()
+    state.purger = Purger()
+    if state.settings.profile == LIVECHAT:
+        livechat.start_over()
+    state.run = owner.new_key()[:16]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -57,7 +77,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         keys=None,
         transcript=Transcript(),
         world=resource_api.InProcessWorld(agent_api.World.demo()),
-        admin_access=admin.loopback_only,
+        admin_access=admin.owner_only,
+        owner_key=owner.new_key(),
+        run=owner.new_key()[:16],
         purger=Purger(),
         clients=clients.ClientCache(),
     )
@@ -145,6 +167,8 @@ def _one_at_a_time(wsgi_app):
 
 
 def home():
+    if public_url.through_our_jupyter_proxy():  # the launcher tile, before the hub's name is known
+        return public_url.learning_page()
     settings = current().settings
     return render_template("home.html", settings=settings, users=users.DEMO_USERS,
                            apps=clients.demo_apps(settings),

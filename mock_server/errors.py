@@ -61,9 +61,9 @@ def guard_host():
     visits can point its own name at 127.0.0.1 (DNS rebinding); its requests then reach us with
     its name in Host, and must not read the transcript, move the clock or use a signed-in
     session."""
-    from .admin import learning_request  # the one request that may carry a not-yet-known Host
+    from .public_url import may_carry_an_unknown_host  # before the hub's name is learned
 
-    if learning_request():
+    if may_carry_an_unknown_host():
         return None
     allowed = current().settings.allowed_hosts
     try:  # a Host is host[:port]; no user@ part may hide a name

@@ -6,12 +6,14 @@ if the settings changed, it restarts with the new ones.
 """
 from __future__ import annotations
 
+import atexit
 import random
 import socket
 import threading
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from . import owner
 from .app import create_app
 from .settings import APP_REDIRECT_URI, Lifetimes, Settings, Switches
 
@@ -21,6 +23,13 @@ POLL_INTERVAL = 0.05  # seconds
 SERVER_SOFTWARE = "Fernhollow-Accounts (mock OAuth 2.0 server)"
 _running: dict[tuple[str, int], "ServerHandle"] = {}
 _lock = threading.Lock()
+
+
+@atexit.register
+def _remove_cards() -> None:
+    """A kernel that exits (Restart, shutdown) takes its servers with it: their cards go too."""
+    for handle in list(_running.values()):
+        owner.remove_card(handle.url, handle.owner_key)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -46,6 +55,7 @@ class ServerHandle:
                                         kwargs={"poll_interval": POLL_INTERVAL}, daemon=True,
                                         name=f"mock-server-{settings.port}")
         self._thread.start()
+        owner.write_card(self.url, self.owner_key, self._state.started_by)
 
     @property
     def _state(self):
@@ -74,6 +84,15 @@ class ServerHandle:
         return self._state.keys
 
     @property
+    def owner_key(self) -> str:
+        """What the admin routes ask for (owner.py); also on this user's card for the server."""
+        return self._state.owner_key
+
+    @property
+    def admin_headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.owner_key}"}
+
+    @property
     def running(self) -> bool:
         return self._thread.is_alive()
 
@@ -82,6 +101,7 @@ class ServerHandle:
         self._server.server_close()
         self._thread.join(timeout=5)
         self._state.storage.close()
+        owner.remove_card(self.url, self.owner_key)
         with _lock:
             if _running.get((self.settings.host, self.settings.port)) is self:
                 del _running[(self.settings.host, self.settings.port)]
@@ -99,12 +119,12 @@ class ServerHandle:
 def settings_from(host="127.0.0.1", port=5001, seed=None, db=None, public_url=None,
                   access_token_format="jwt", registration_token=None, lifetimes: dict | None = None,
                   app_redirect_uris=(APP_REDIRECT_URI,), profile=None, allow_plain_http=False,
-                  **switches) -> Settings:
+                  jupyter_prefix=None, **switches) -> Settings:
     """Keyword arguments (as a notebook writes them) to a ``Settings``."""
     return Settings(host=host, port=port, seed=seed, db=db, public_url=public_url,
                     access_token_format=access_token_format, registration_token=registration_token,
                     app_redirect_uris=tuple(app_redirect_uris), profile=profile,
-                    allow_plain_http=allow_plain_http,
+                    allow_plain_http=allow_plain_http, jupyter_prefix=jupyter_prefix,
                     lifetimes=Lifetimes(**(lifetimes or {})), switches=Switches(**switches))
 
 
@@ -126,6 +146,13 @@ def start(**options) -> ServerHandle:
     with _lock:
         _running[key] = handle
     return handle
+
+
+def running_here(host: str, port: int) -> ServerHandle | None:
+    """The server this process runs on host:port (a notebook's, from an earlier Run All), if any."""
+    with _lock:
+        handle = _running.get((host, port))
+    return handle if handle is not None and handle.running else None
 
 
 def port_in_use(host: str, port: int) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -94,10 +95,15 @@ class Settings:
     # Plain http from other machines (a lab on a trusted network: a hub or class without TLS).
     # OAuth requires TLS there (RFC 6749 §3.1): off by default, and loud when on (transport.py).
     allow_plain_http: bool = False
+    # Started for a Jupyter server at this path (JUPYTERHUB_SERVICE_PREFIX, "/user/<name>/"): its
+    # proxy serves us at {prefix}oauth, where the first page viewed learns the public URL.
+    jupyter_prefix: str | None = None
 
     def __post_init__(self):
         if self.access_token_format not in ("jwt", "opaque"):
             raise ValueError("access_token_format must be 'jwt' or 'opaque'")
+        if self.jupyter_prefix is not None and not re.fullmatch(r"/(?:[^/?#]+/)*", self.jupyter_prefix):
+            raise ValueError("jupyter_prefix is a path with a slash at each end, e.g. /user/jane/")
         if self.profile not in (None, *PROFILES):
             raise ValueError(f"profile must be one of {PROFILES} (or None)")
         if self.profile and (self.switches.insecure() or self.lifetimes.access_token != Lifetimes().access_token):

@@ -36,10 +36,13 @@ class ServerState:
     authorization_server: Any = None  # Authlib's AuthorizationServer, set up by the app factory
     registration: Any = None  # the RFC 7591 endpoint
     resource_protector: Any = None  # RFC 6750 bearer-token checks
-    learning_token: str | None = None  # one-time token for learning the public URL (admin.py)
+    learning_token: str | None = None  # one-time token for learning the public URL (public_url.py)
     # Who may use the admin routes: a function of the request that answers a refusal (a response)
-    # or None. Default: callers on this machine (admin.py); a workshop: the learner's key.
+    # or None. Default: the owner, on this machine (admin.py); a workshop: the learner's key.
     admin_access: Any = None
+    owner_key: str = ""  # what the owner's processes send to the admin routes (owner.py)
+    run: str = ""  # this start of the world; a new one each time it starts over (admin.py)
+    started_by: str = "a notebook kernel"  # said to a notebook that joins the server later
     purger: Any = None  # retention.Purger: expired rows go, at most once a minute
     clients: Any = None  # clients.ClientCache: the apps, by client_id, for a few seconds
 

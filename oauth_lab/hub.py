@@ -5,8 +5,9 @@ jupyter-server-proxy serves them at ``{Jupyter's public URL}oauth`` and ``…oau
 knows the path (``JUPYTERHUB_SERVICE_PREFIX``) but not always the host: many hubs never set
 ``JUPYTERHUB_PUBLIC_URL``. Your browser knows it — so ``setup()`` shows a one-line script that
 sends ``location.origin`` through the proxy to the server, which then announces its public URL
-(``mock_server/admin.py``, ``POST /_mock/public-url``). Headless runs (nbval, CI) have no hub
-prefix: nothing is shown, nothing waited for.
+(``mock_server/public_url.py``, ``POST /_mock/public-url``; the server's launcher tile does the
+same on its first view). Headless runs (nbval, CI) have no hub prefix: nothing is shown, nothing
+waited for.
 """
 from __future__ import annotations
 
@@ -35,12 +36,13 @@ def unannounced(metadata: dict, url: str) -> bool:
     return metadata["issuer"] == url
 
 
-def learn_public_url(url: str, prefix: str, timeout: float = LEARN_TIMEOUT) -> dict:
-    """Have the learner's browser tell the server (back channel `url`) its origin; wait up to
-    `timeout` seconds for the server to announce it. Returns the metadata, learned or not."""
+def learn_public_url(url: str, key: str, prefix: str, timeout: float = LEARN_TIMEOUT) -> dict:
+    """Have the learner's browser tell the server (back channel `url`, owner `key`) its origin;
+    wait up to `timeout` seconds for the server to announce it. Returns the metadata, learned or not."""
     from IPython.display import display
 
-    token = requests.get(f"{url}/_mock/public-url/token", timeout=5).json()["token"]
+    token = requests.get(f"{url}/_mock/public-url/token", timeout=5,
+                         headers={"Authorization": f"Bearer {key}"}).json()["token"]
     display({"application/javascript": _script(prefix, token),
              "text/plain": "(asking your browser for the address it reaches this hub at)"}, raw=True)
     deadline = time.monotonic() + timeout

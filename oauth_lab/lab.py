@@ -90,9 +90,8 @@ class Lab:
     def api(self, action: str) -> str:
         return f"{self.url}/v3.5/agent/action/{action}"
 
-    def __repr__(self):
-        mode = "started here" if self.handle else "found running"
-        return (f"Lab(authorization server {self.issuer}, {mode}; your app at {self.app.public_url}; "
+    def __repr__(self):  # where it runs, and whose, setup() has said
+        return (f"Lab(authorization server {self.issuer}; your app at {self.app.public_url}; "
                 f"virtual time {self.clock.isoformat()})")
 
 
@@ -114,6 +113,12 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
           name: str | None = None, **switches) -> Lab:
     """Find the server on `port`, or start one in this kernel (deterministic with `seed`).
 
+    A deterministic server found running (Binder's, ``make server ARGS="--seed 1"``, this
+    kernel's from an earlier Run All, another notebook's) starts its world over for this notebook,
+    so Restart & Run All gives the outputs the text shows — and a notebook that ran before sees,
+    from its clock and transcript calls, that the world is no longer its own. A server of another
+    user's (no card for it here: ``mock_server.owner``) is refused, never joined.
+
     ``switches`` are the server's teaching switches (``require_pkce=False``...): a second,
     weakened server beside the default one is ``setup(port=5002, make_current=False,
     require_pkce=False)``. ``profile="livechat"`` makes it behave as LiveChat's docs describe.
@@ -124,30 +129,91 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     proxied = int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))  # the one a hub's proxy serves
     # requests-oauthlib refuses plain http unless told: fine on loopback, never anywhere else.
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-    if seed is not None:
-        seed_client_randomness(seed)
     app = RedirectionEndpoint(int(os.environ.get("MOCK_APP_PORT", APP_PORT)),
                               os.environ.get("MOCK_APP_PUBLIC_URL"))
     class_server = class_server or os.environ.get("MOCK_CLASS_SERVER")
     if port is None and profile is None and not switches and (class_server or os.environ.get("MOCK_LEARNER_KEY")):
-        return _remember(_class_lab(app, class_server, class_code, name), make_current)
+        lab = _class_lab(app, class_server, class_code, name)
+        print(f"Fernhollow Accounts: your own world on the class server, {lab.issuer}.")
+        return _remember(lab, make_current)
     port = port or proxied
     url = f"http://127.0.0.1:{port}"
-    handle = None
-    if not _answers(url):
+    prefix = hub.hub_prefix() if port == proxied else None  # only the proxied one has a public URL
+    if _answers(url):
+        handle, key = running_here(port), _owner_key(url)
+        _check_switches(port, hub.metadata_of(url), switches, profile)
+        world = _join(url, key, start_over=seed is not None)
+    else:
         import mock_server
 
         redirect_uris = dict.fromkeys((mock_server.settings.APP_REDIRECT_URI, app.redirect_uri))
         handle = mock_server.start(port=port, seed=seed, app_redirect_uris=tuple(redirect_uris),
-                                   profile=profile, **switches)
+                                   profile=profile, jupyter_prefix=prefix, **switches)
+        key, world = handle.owner_key, _run_of(url, handle.owner_key)
+    if make_current and world["seed"] is not None and seed is not None:
+        seed_client_randomness(seed)  # a fresh world: the client starts its sequence again too
     metadata = hub.metadata_of(url)
-    if handle is None:
-        _check_switches(port, metadata, switches, profile)
-    # Only the proxied server can learn its public URL; a second server beside it (07, 12, 13)
-    # keeps its loopback address: the notebook drives it with the scripted browser.
-    if port == proxied and (prefix := hub.hub_prefix()):
-        metadata = _browser_facing(url, metadata, app, prefix)
-    return _remember(Lab(url, metadata, RemoteClock(url), RemoteTranscript(url), app, handle), make_current)
+    if prefix:
+        metadata = _browser_facing(url, key, metadata, app, prefix)
+    lab = Lab(url, metadata, RemoteClock(url, key, world["run"]), RemoteTranscript(url, key, world["run"]),
+              app, handle)
+    if make_current or world["joined"]:
+        print(_whose(lab, world))
+    return _remember(lab, make_current)
+
+
+def running_here(port: int):
+    """The handle of the server this process runs on `port`, if it is one of ours."""
+    from mock_server.runner import running_here as running
+
+    return running("127.0.0.1", port)
+
+
+def _owner_key(url: str) -> str:
+    """The owner key on this user's card for the server at `url` (mock_server.owner): a server with
+    no card here is another user's, or one whose owner has no card to show — not this notebook's."""
+    from mock_server.owner import card_path, read_card
+
+    card = read_card(url)
+    if card is None or requests.get(f"{url}/_mock/run", timeout=5, headers=_bearer(card["key"])).status_code != 200:
+        raise RuntimeError(
+            f"A server answers at {url}, but it is not yours: this user has no card for it "
+            f"({card_path(url)}). It may be another user's on this machine; its flows and its "
+            f"transcript are not yours to use. Use another port — setup(port=...) or "
+            f"MOCK_SERVER_PORT — or stop that server.")
+    return card["key"]
+
+
+def _bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _run_of(url: str, key: str) -> dict:
+    run = requests.get(f"{url}/_mock/run", headers=_bearer(key), timeout=5).json()
+    return {**run, "joined": False, "started_over": False}
+
+
+def _join(url: str, key: str, start_over: bool) -> dict:
+    """Join a server this kernel did not just start: a deterministic one starts its world over."""
+    run = _run_of(url, key)
+    if start_over and run["seed"] is not None:
+        answer = requests.post(f"{url}/_mock/start-over", headers=_bearer(key), timeout=10)
+        answer.raise_for_status()
+        run.update(answer.json(), started_over=True)
+    return {**run, "joined": True}
+
+
+def _whose(lab: Lab, world: dict) -> str:
+    """One line: where the server runs, and what this notebook made of its world."""
+    if not world["joined"]:
+        seeded = f" — deterministic (seed {world['seed']})" if world["seed"] is not None else ""
+        return f"Fernhollow Accounts: started in this kernel at {lab.issuer}{seeded}."
+    where = (f"this kernel's server at {lab.issuer}" if lab.handle else
+             f"joined the server already running at {lab.issuer} (started by {world['started_by']})")
+    if world["started_over"]:
+        return (f"Fernhollow Accounts: {where}; its world started over for this notebook: seed "
+                f"{world['seed']}, clock at {lab.clock.isoformat()}, only the demo users and apps.")
+    return f"Fernhollow Accounts: {where}. It is not deterministic: codes, tokens and times differ from the text's."
 
 
 def _remember(lab: Lab, make_current: bool) -> Lab:
@@ -217,11 +283,11 @@ def _check_switches(port: int, metadata: dict, switches: dict, profile: str | No
             f"use another port.")
 
 
-def _browser_facing(url: str, metadata: dict, app: RedirectionEndpoint, prefix: str) -> dict:
+def _browser_facing(url: str, key: str, metadata: dict, app: RedirectionEndpoint, prefix: str) -> dict:
     """Under a hub prefix: the server's metadata once it knows its public URL (learned from the
     browser if nobody announced it), and the app's public URL beside it unless announced."""
     if hub.unannounced(metadata, url) and hub.in_a_kernel():
-        metadata = hub.learn_public_url(url, prefix)
+        metadata = hub.learn_public_url(url, key, prefix)
     if not os.environ.get("MOCK_APP_PUBLIC_URL"):
         app.public_url = hub.app_public_url(metadata["issuer"], prefix) or app.public_url
     return metadata
@@ -241,23 +307,16 @@ def _answers(url: str) -> bool:
         return False
 
 
-_seeded: int | None = None  # the seed this kernel's client randomness already follows
-
-
 def seed_client_randomness(seed: int) -> None:
     """Make the client library's random values (`state`, PKCE `code_verifier`, a `nonce`) reproducible.
 
     oauthlib draws them from ``SystemRandom``, as it must. For notebook outputs that are identical
     on every run, deterministic mode swaps in a seeded generator — a teaching trick: never do this
-    in an application. Seeded once per kernel: a second ``setup()`` (Run All again, a second
-    server) continues the sequence instead of repeating it, because the server refuses a repeated
-    OpenID Connect ``nonce`` as a replay.
+    in an application. ``setup()`` seeds it each time the notebook's server starts its world over
+    (which also forgets every ``nonce`` it saw, so a repeated one is no replay); a second server
+    beside it (``make_current=False``) continues the sequence, as in a fresh kernel.
     """
     import oauthlib.common
 
-    global _seeded
-    if _seeded == seed:
-        return
     seeded = random.Random(seed)
     oauthlib.common.SystemRandom = lambda: seeded
-    _seeded = seed

@@ -1,5 +1,7 @@
-"""The server's virtual clock and transcript, reached over its admin routes: loopback-only on a
-learner's own server; on a class server, with the learner's key (``Authorization: Bearer``)."""
+"""The server's virtual clock and transcript, reached over its admin routes with a key
+(``Authorization: Bearer``): the owner key on a learner's own server (mock_server.owner), the
+learner's key on a class server. Each call names the world's run it belongs to: once another
+notebook has started the server's world over, the answer says so instead of showing its flows."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,17 +9,28 @@ import datetime as dt
 import requests
 
 
-def _headers(learner_key: str | None) -> dict:
-    return {"Authorization": f"Bearer {learner_key}"} if learner_key else {}
+class StartedOver(RuntimeError):
+    """The server's world is no longer this notebook's: another one started it over."""
+
+
+def _headers(key: str | None, run: str | None) -> dict:
+    return {**({"Authorization": f"Bearer {key}"} if key else {}), **({"X-Mock-Run": run} if run else {})}
+
+
+def _checked(answer: requests.Response) -> dict:
+    if answer.status_code == 409 and answer.json().get("error") == "started_over":
+        raise StartedOver(answer.json()["error_description"])
+    answer.raise_for_status()
+    return answer.json()
 
 
 class RemoteClock:
-    def __init__(self, url: str, learner_key: str | None = None):
+    def __init__(self, url: str, key: str | None = None, run: str | None = None):
         self._url = f"{url}/_mock/clock"
-        self._headers = _headers(learner_key)
+        self._headers = _headers(key, run)
 
     def state(self) -> dict:
-        return requests.get(self._url, headers=self._headers, timeout=5).json()
+        return _checked(requests.get(self._url, headers=self._headers, timeout=5))
 
     def now(self) -> int:
         return self.state()["now"]
@@ -28,8 +41,7 @@ class RemoteClock:
     def advance(self, seconds: float) -> int:
         """Fast-forward the server's clock; returns the new virtual time."""
         answer = requests.post(self._url, json={"advance": seconds}, headers=self._headers, timeout=5)
-        answer.raise_for_status()
-        return answer.json()["now"]
+        return _checked(answer)["now"]
 
     @staticmethod
     def format(timestamp: int) -> str:
@@ -37,14 +49,12 @@ class RemoteClock:
 
 
 class RemoteTranscript:
-    def __init__(self, url: str, learner_key: str | None = None):
+    def __init__(self, url: str, key: str | None = None, run: str | None = None):
         self._url = f"{url}/_mock/transcript"
-        self._headers = _headers(learner_key)
+        self._headers = _headers(key, run)
 
     def _get(self, **params) -> dict:
-        answer = requests.get(self._url, params=params, headers=self._headers, timeout=5)
-        answer.raise_for_status()
-        return answer.json()
+        return _checked(requests.get(self._url, params=params, headers=self._headers, timeout=5))
 
     def last_seq(self) -> int:
         return self._get(since=10**9)["last_seq"]

@@ -1,7 +1,8 @@
 """`make test`: the notebooks under strict nbval, beside every other test on pytest-xdist workers.
 
 The notebooks' committed outputs name the default ports (5001 for the server, 8765 for the app),
-so they run in a process of their own with those ports. Everything else runs at the same time on
+so they run in a process of their own with those ports (scripts/check_notebooks.py: in fresh
+kernels, then twice each against a server already running). Everything else runs at the same time on
 `--workers` processes, each with ports of its own (tests/conftest.py), grouped by module so a
 module's servers start once (the JupyterLab runs are four classes of tests/browser/test_jupyterlab.py,
 one per worker: four workers, measured best on 2 cores). The notebooks' report follows the others'.
@@ -27,7 +28,7 @@ def main(argv: list[str]) -> int:
     args, rest = parser.parse_known_args(argv)
     notebooks_env = {k: v for k, v in os.environ.items() if k not in PORTS}
     with tempfile.TemporaryFile("w+") as notebooks_log:
-        notebooks = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:xdist", "notebooks"],
+        notebooks = subprocess.Popen([sys.executable, "scripts/check_notebooks.py"],
                                      cwd=ROOT, env=notebooks_env, stdout=notebooks_log,
                                      stderr=subprocess.STDOUT, text=True)
         tests = subprocess.call([sys.executable, "-m", "pytest", "-n", str(args.workers),

@@ -11,6 +11,13 @@ if (_worker := os.environ.get("PYTEST_XDIST_WORKER")) is not None:
     os.environ["MOCK_SERVER_PORT"] = str(6100 + 20 * int(_worker.removeprefix("gw")))
     os.environ["MOCK_APP_PORT"] = str(9100 + 20 * int(_worker.removeprefix("gw")))
 
+# Each server started here writes its owner key on a card (mock_server/owner.py): in a folder of
+# this run's, not the user's home; kernels and JupyterLab started by the tests inherit it.
+if "MOCK_SERVER_CARDS" not in os.environ:
+    import tempfile
+
+    os.environ["MOCK_SERVER_CARDS"] = tempfile.mkdtemp(prefix="mock-server-cards-")
+
 import pytest  # noqa: E402
 
 import mock_server  # noqa: E402

@@ -279,8 +279,10 @@ def test_start_derives_what_the_server_learns(jupyter_url, tmp_path):
     prefix = parts.path.rstrip("/") + "/"
     options, jupyter_env = announced(tmp_path, JUPYTERHUB_PUBLIC_URL=jupyter_url,
                                      JUPYTERHUB_SERVICE_PREFIX=prefix)
-    client = mock_server.create_app(Settings(seed=1)).test_client()
-    token = client.get("/_mock/public-url/token").json["token"]
+    app = mock_server.create_app(Settings(seed=1))
+    client = app.test_client()
+    owner = {"Authorization": f"Bearer {app.extensions['mock_server'].owner_key}"}
+    token = client.get("/_mock/public-url/token", headers=owner).json["token"]
     learned = client.post("/_mock/public-url", json={"origin": f"{parts.scheme}://{parts.netloc}",
                                                      "prefix": prefix, "token": token})
     assert learned.status_code == 200, learned.json

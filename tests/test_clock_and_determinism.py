@@ -63,11 +63,12 @@ def test_tokens_carry_virtual_timestamps(server):
 
 
 def test_clock_over_http_on_loopback(server):
-    assert requests.get(f"{server.url}/_mock/clock").json()["iso"] == "2026-01-05T09:00:00+00:00"
-    moved = requests.post(f"{server.url}/_mock/clock", json={"advance": 60}).json()
+    owner = server.admin_headers
+    assert requests.get(f"{server.url}/_mock/clock", headers=owner).json()["iso"] == "2026-01-05T09:00:00+00:00"
+    moved = requests.post(f"{server.url}/_mock/clock", json={"advance": 60}, headers=owner).json()
     assert moved["now"] == 1767603660 and server.clock.timestamp() == 1767603660
-    assert requests.post(f"{server.url}/_mock/clock", json={"advance": -5}).status_code == 400
-    assert requests.post(f"{server.url}/_mock/clock", json={"advance": "soon"}).status_code == 400
+    assert requests.post(f"{server.url}/_mock/clock", json={"advance": -5}, headers=owner).status_code == 400
+    assert requests.post(f"{server.url}/_mock/clock", json={"advance": "soon"}, headers=owner).status_code == 400
 
 
 def _one_flow(server) -> list[dict]:

@@ -1,6 +1,6 @@
 """On a JupyterHub that does not announce its public URL: the server learns it from the browser.
 
-The admin route ``POST /_mock/public-url`` (mock_server/admin.py) over real HTTP: it learns once,
+The route ``POST /_mock/public-url`` (mock_server/public_url.py) over real HTTP: it learns once,
 from loopback, from an http(s) origin and a hub prefix, and then every browser-facing URL is the
 proxied one. ``setup()`` in a real kernel (jupyter_client): without a hub prefix it shows nothing
 and waits for nothing; with one and no browser to answer, it asks, waits its 3 s and goes on; once
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import requests
 
 import mock_server
 from flows import authorization_url, query_of
+from mock_server.owner import read_card
 from mock_server.settings import APP_REDIRECT_URI
 from oauth_lab.hub import LEARN_TIMEOUT
 from oauth_lab.user_agent import UserAgent
@@ -30,7 +32,8 @@ APP_PUBLIC_CALLBACK = "https://hub.example.org/user/demo/oauth-app/callback"
 
 def learning_token(server) -> str | None:
     """None once the server knows its public URL (the token route answers 409 then)."""
-    return requests.get(f"{server.url}/_mock/public-url/token", timeout=5).json().get("token")
+    return requests.get(f"{server.url}/_mock/public-url/token", timeout=5,
+                        headers=server.admin_headers).json().get("token")
 
 
 def learn(server, body, **kwargs) -> requests.Response:
@@ -118,7 +121,48 @@ def test_a_token_teaches_once_and_only_the_latest_counts(start_server):
     assert_refused(post({**HUB, "token": older}), 403)
     assert post({**HUB, "token": token}).status_code == 200
     assert_refused(post({**HUB, "token": token}), 409)  # learned: the route is closed
-    assert requests.get(f"{server.url}/_mock/public-url/token").status_code == 409
+    assert requests.get(f"{server.url}/_mock/public-url/token", headers=server.admin_headers).status_code == 409
+
+
+# --- the launcher tile: the first page viewed through the proxy learns the address -------------------
+
+PROXIED = {"Host": "hub.example.org", "X-Forwarded-Context": "/user/demo/oauth"}  # jupyter-server-proxy's
+
+
+def test_the_launcher_tile_works_on_its_first_click(start_server):
+    """binder/start tells the server its Jupyter prefix; the tile's first view is a page whose
+    script sends the browser's origin (as setup()'s does), then reloads onto the home page."""
+    server = start_server(seed=7, jupyter_prefix="/user/demo/")
+    first = requests.get(f"{server.url}/", headers=PROXIED, timeout=5)
+    assert first.status_code == 200 and "Finding the address your browser reaches" in first.text
+    assert 'fetch("/user/demo/oauth/_mock/public-url"' in first.text and "location.origin" in first.text
+    token = re.search(r'token: "([^"]+)"', first.text)[1]
+    taught = requests.post(f"{server.url}/_mock/public-url", json={**HUB, "token": token}, timeout=5,
+                           headers={"Host": "hub.example.org"})  # the page's POST, through the proxy
+    assert taught.status_code == 200 and issuer_of(server) == PUBLIC
+    home = requests.get(f"{server.url}/", headers=PROXIED, timeout=5)
+    assert home.status_code == 200 and f'href="{PUBLIC}/console"' in home.text and "<script" not in home.text
+
+
+@pytest.mark.parametrize("case, settings, headers", [
+    ("not through the proxy", {"jupyter_prefix": "/user/demo/"}, {"Host": "hub.example.org"}),
+    ("another user's prefix", {"jupyter_prefix": "/user/demo/"},
+     {**PROXIED, "X-Forwarded-Context": "/user/someone-else/oauth"}),
+    ("the app's entry", {"jupyter_prefix": "/user/demo/"}, {**PROXIED, "X-Forwarded-Context": "/user/demo/oauth-app"}),
+    ("a server not started for a hub", {}, PROXIED),
+    ("a public URL configured", {"jupyter_prefix": "/user/demo/", "public_url": "https://configured.example/oauth"},
+     PROXIED),
+])
+def test_the_tile_teaches_only_through_our_own_proxy(start_server, case, settings, headers):
+    server = start_server(seed=7, **settings)
+    answer = requests.get(f"{server.url}/", headers=headers, timeout=5)
+    assert answer.status_code == 400 and "Wrong host" in answer.text and "token" not in answer.text
+
+
+def test_the_tile_never_hands_a_token_to_another_machine():
+    app = mock_server.create_app(mock_server.Settings(seed=1, jupyter_prefix="/user/demo/"))
+    answer = app.test_client().get("/", headers=PROXIED, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert answer.status_code == 400 and b"token" not in answer.data
 
 
 GARBAGE = {
@@ -169,7 +213,8 @@ def kernel(tmp_path):
     """A python3 kernel of this venv, in an environment with no hub and our own ports."""
     from jupyter_client.manager import start_new_kernel
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "MOCK_", "JUPYTER_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("JUPYTERHUB_", "MOCK_", "JUPYTER_")) or k == "MOCK_SERVER_CARDS"}
     env.update(IPYTHONDIR=str(tmp_path / "ipython"), MOCK_APP_PORT=str(mock_server.free_port()),
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
     manager, client = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
@@ -244,7 +289,8 @@ def test_setup_asks_the_browser_only_under_a_hub(kernel):
 
     # Once a browser has told it (as the script would, through the proxy), the next setup() —
     # another notebook — asks nothing and uses the public URLs: the server's and the app's beside it.
-    token = requests.get(f"http://127.0.0.1:{port}/_mock/public-url/token", timeout=5).json()["token"]
+    owner = {"Authorization": f"Bearer {read_card(f'http://127.0.0.1:{port}')['key']}"}
+    token = requests.get(f"http://127.0.0.1:{port}/_mock/public-url/token", timeout=5, headers=owner).json()["token"]
     requests.post(f"http://127.0.0.1:{port}/_mock/public-url", json={**HUB, "token": token},
                   timeout=5).raise_for_status()
     taught = run(kernel, SETUP.format(port=port))

@@ -183,7 +183,7 @@ def test_a_running_server_with_other_switches_is_refused(lab):
     with pytest.raises(RuntimeError, match="has teaching switches off, not {'require_pkce': False}"):
         setup(seed=None, port=port, require_pkce=False)
     found = setup(seed=None, port=port)  # the same switches: found, not started again
-    assert found.handle is None and found.issuer == lab.issuer
+    assert found.handle is lab.handle and found.issuer == lab.issuer
 
 
 def test_links_and_addresses(lab):
@@ -248,21 +248,37 @@ def test_the_device_flow_notebook_has_the_device_flows_strip():
     assert "sign-in & consent" not in strip and "authorization request" not in strip
 
 
-def test_deterministic_mode_seeds_the_client_once_per_kernel(monkeypatch):
-    """Run All twice in one kernel must not repeat a nonce: the server refuses it as a replay."""
+def test_run_all_again_repeats_the_state_and_the_server_forgets_the_old_nonce(monkeypatch):
+    """Run All again (same kernel, server still running) gives the same `state`, PKCE verifier and
+    nonce as the first run — the server's world started over, so the nonce is no replay — while
+    a second server beside the first continues the client's sequence, as in a fresh kernel."""
     import oauthlib.common
+    from requests_oauthlib import OAuth2Session
 
     from oauth_lab import lab as lab_module
 
     monkeypatch.setattr(oauthlib.common, "SystemRandom", oauthlib.common.SystemRandom)
-    monkeypatch.setattr(lab_module, "_seeded", None)
-    lab_module.seed_client_randomness(7)
-    first = oauthlib.common.generate_token()
-    lab_module.seed_client_randomness(7)  # a second setup() in the same kernel
-    assert oauthlib.common.generate_token() != first
-    monkeypatch.setattr(lab_module, "_seeded", None)  # a fresh kernel
-    lab_module.seed_client_randomness(7)
-    assert oauthlib.common.generate_token() == first
+    monkeypatch.setattr(lab_module, "_current", lab_module._current)  # this test's labs are its own
+    port, beside = mock_server.free_port(), mock_server.free_port()
+
+    def run_all():
+        lab = setup(seed=7, port=port)
+        oidc = OAuth2Session("fernhollow-reports", redirect_uri=lab.redirect_uri, scope=["openid"])
+        url, state = oidc.authorization_url(lab.metadata["authorization_endpoint"], nonce=oauthlib.common.generate_token())
+        received = UserAgent(reach=lab.reach()).authorize(url)
+        token = oidc.fetch_token(lab.endpoint("token"), authorization_response=received,
+                                 client_secret="reports-secret")
+        weak = setup(seed=7, port=beside, make_current=False, require_pkce=False)
+        return lab, weak, state, token["id_token"], oauthlib.common.generate_token()
+
+    first = run_all()
+    try:
+        assert first[4] != first[2], "the second server must not restart the client's sequence"
+        again = run_all()  # would fail with "Replay attack" if the server remembered the nonce
+        assert again[2:] == first[2:], "the same state, the same ID token, the same next value"
+    finally:
+        first[0].handle.stop()
+        first[1].handle.stop()
 
 
 def test_the_apps_port_is_where_its_own_servers_count_from(app):

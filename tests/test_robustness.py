@@ -95,12 +95,14 @@ class Fuzzed:
                 return self.csrf
             if value.name == "callback":
                 return APP_CALLBACK
+            if value.name == "owner":  # the admin routes' key (mock_server/owner.py)
+                return self.server.owner_key
             return self.values[value.name]
         return value
 
     def _fresh_user_tokens(self):
         """Re-mint the user tokens if a fuzzed ``POST /_mock/clock`` moved time past them."""
-        now = self.http.get(f"{self.url}/_mock/clock").json()["now"]
+        now = self.http.get(f"{self.url}/_mock/clock", headers=self.server.admin_headers).json()["now"]
         if now != self.minted_at:
             mint_user_tokens(self)
             self.minted_at = now
@@ -500,13 +502,17 @@ def check_browser_page(fuzzed, call):
 
 OTHER_PATHS = st.one_of(
     st.sampled_from(("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
-                     "/.well-known/jwks.json", "/_mock/clock", "/_mock/transcript",
+                     "/.well-known/jwks.json", "/_mock/clock", "/_mock/transcript", "/_mock/run",
+                     "/_mock/public-url", "/_mock/public-url/token",
                      "/.well-known/", "/_mock/", "/static/x", "/favicon.ico", "/token/", "/revoke/x",
                      "/%2e%2e/%2e%2e/etc/passwd", "/.well-known/jwks.json/..")),
     st.text(st.characters(min_codepoint=0x20, exclude_categories=["Cs"]), max_size=20).map(
         lambda tail: "/nope/" + quote(tail, safe="/")),
 )
-OTHER_CALLS = calls(OTHER_PATHS, body=json_first)
+# The admin routes answer their owner only: half the calls carry the owner key, so their bodies
+# and parameters are fuzzed too, not just the refusal.
+OTHER_CALLS = st.builds(Call, methods, OTHER_PATHS, st.one_of(st.just([]), param_lists),
+                        st.one_of(authorizations, st.just(Live("owner"))), extra_headers, json_first)
 
 
 def check_other_path(fuzzed, call):
@@ -608,7 +614,8 @@ KNOWN_INPUTS = {
     "POST /login with next=/\\r\\nX":
         ("browser", _signed_in_form("/login", username="jane", password="jane-password", next="/\r\nX")),
     "POST /logout with next=/\\r\\nX": ("browser", _signed_in_form("/logout", next="/\r\nX")),
-    "GET /_mock/transcript?since=²": ("other", _call("GET", "/_mock/transcript", query=[("since", "²")])),
+    "GET /_mock/transcript?since=²":
+        ("other", _call("GET", "/_mock/transcript", Live("owner"), query=[("since", "²")])),
     "POST /userinfo without a token":
         ("resource", _call("POST", "/userinfo")),
     "POST list_chats, valid token, JSON nested 1000 deep":
@@ -617,7 +624,7 @@ KNOWN_INPUTS = {
     "GET / with JSON nested 1000 deep":
         ("browser", _call("GET", "/", body=Body("json", DEEP, "application/json"))),
     "POST /_mock/clock with JSON nested 1000 deep":
-        ("other", _call("POST", "/_mock/clock", body=Body("json", DEEP, "application/json"))),
+        ("other", _call("POST", "/_mock/clock", Live("owner"), body=Body("json", DEEP, "application/json"))),
 }
 
 

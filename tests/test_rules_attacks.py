@@ -228,7 +228,7 @@ def test_logout_with_crlf_in_next_signs_out(server):
 
 @pytest.mark.parametrize("since, status", [("²", 400), ("-1", 400), ("x", 400), ("0", 200), ("3", 200)])
 def test_transcript_since_must_be_a_message_number(server, since, status):
-    answer = requests.get(f"{server.url}/_mock/transcript", params={"since": since})
+    answer = requests.get(f"{server.url}/_mock/transcript", params={"since": since}, headers=server.admin_headers)
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"].startswith("application/json")
 

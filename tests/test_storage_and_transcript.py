@@ -78,10 +78,12 @@ def test_flow_collects_front_and_back_channel_messages_of_one_flow(server):
 
 def test_transcript_over_http(server):
     code_tokens(server, scope="customers:ro", state="over-http")
-    messages = requests.get(f"{server.url}/_mock/transcript", params={"key": "state:over-http"}).json()["messages"]
+    owner = server.admin_headers
+    messages = requests.get(f"{server.url}/_mock/transcript", params={"key": "state:over-http"},
+                            headers=owner).json()["messages"]
     assert [m["path"].split("?")[0] for m in messages] == ["/authorize", "/login", "/authorize", "/authorize"]
-    assert requests.get(f"{server.url}/_mock/transcript", params={"since": "x"}).status_code == 400
-    assert requests.delete(f"{server.url}/_mock/transcript").json() == {"cleared": True}
+    assert requests.get(f"{server.url}/_mock/transcript", params={"since": "x"}, headers=owner).status_code == 400
+    assert requests.delete(f"{server.url}/_mock/transcript", headers=owner).json() == {"cleared": True}
 
 
 def test_a_console_registration_names_its_app_in_the_transcript(server):

@@ -148,7 +148,7 @@ def test_text_faces(inspector):
 
 
 def test_a_real_flow(server):
-    lab = SimpleNamespace(transcript=RemoteTranscript(server.url))  # what for_flow reads of a Lab
+    lab = SimpleNamespace(transcript=RemoteTranscript(server.url, server.owner_key))  # what for_flow reads
     step = lab.transcript.mark()
     code_tokens(server)  # front channel through UserAgent (state "s-123"), then POST /token
     inspector = ExchangeInspector.for_flow(lab, state="s-123")

@@ -20,9 +20,10 @@ from __future__ import annotations
 from flask import abort, request
 
 from . import authorize, tokens
+from .authorize import start_over
 from .grants import authorization_server
 
-__all__ = ["authorization_server", "install"]
+__all__ = ["authorization_server", "install", "start_over"]
 
 # The standard server's paths that LiveChat's accounts server does not have.
 STANDARD_ONLY = ("/authorize", "/token", "/revoke", "/introspect", "/register", "/device_authorization",

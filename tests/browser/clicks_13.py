@@ -8,7 +8,7 @@ import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 from jupyterlab_driver import (MOCK_SERVER_PORT, button, code_cell, open_and_sign_in, output_text,
-                               run_cell_containing, screenshot)
+                               owner_headers, run_cell_containing, screenshot)
 
 LIVECHAT = f"http://127.0.0.1:{MOCK_SERVER_PORT + 9}"  # the notebook's `lc`: setup(port=lab.port + 9, ...)
 
@@ -17,7 +17,8 @@ def advance_livechat_clock(seconds: int) -> None:
     """LiveChat allows 3 authorization redirects per 30 s per app and user, and Run All made its
     last three at the same frozen instant: move the profile server's clock, as the notebook does."""
     request = urllib.request.Request(f"{LIVECHAT}/_mock/clock", data=json.dumps({"advance": seconds}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+                                     headers={"Content-Type": "application/json", **owner_headers(LIVECHAT)},
+                                     method="POST")
     urllib.request.urlopen(request, timeout=10).close()
 
 

@@ -267,11 +267,20 @@ def wait_for_output(page, cell, pattern: str, what: str) -> str:
     return output_text(cell)
 
 
+def owner_headers(url: str) -> dict:
+    """The owner key of the server at `url`, from the card its kernel wrote (mock_server/owner.py;
+    the kernels inherit this process's MOCK_SERVER_CARDS)."""
+    from mock_server.owner import read_card
+
+    return {"Authorization": f"Bearer {read_card(url)['key']}"}
+
+
 def mock_server(path: str, **params):
     """GET one of the mock server's own /_mock/ endpoints (virtual clock, transcript): the server
     runs in the notebook's kernel, so this is the state the widgets show, read behind their back."""
     url = f"{MOCK_SERVER}/_mock/{path}" + (f"?{urlencode(params)}" if params else "")
-    with urllib.request.urlopen(url, timeout=10) as response:
+    request = urllib.request.Request(url, headers=owner_headers(MOCK_SERVER))
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 

@@ -1,0 +1,70 @@
+"""The notebooks under strict nbval, as learners run them: (1) each in a fresh kernel that starts the
+server itself (a laptop: `make lab`); then (2) each twice in a row — Restart & Run All, twice —
+against a server that outlives the kernels (Binder: binder/start runs `python -m mock_server --seed
+1` in the background). Both must give the committed outputs. The second pass differs from the first
+in one line only, the setup cell's "Fernhollow Accounts: …" (which server the notebook joined):
+tests/nbval-running-server.cfg normalises that line, and nothing else.
+
+The committed outputs name the default ports (5001 for the server, 8765 for the app), so this runs
+with those, in a process of its own (scripts/run_tests.py starts it beside the other tests).
+
+    python scripts/check_notebooks.py [notebooks/03-*.ipynb ...]
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("*.ipynb"))
+SANITIZE = ROOT / "tests" / "nbval-running-server.cfg"
+PORT = 5001
+
+
+def nbval(notebooks: list[str], *options: str) -> int:
+    return subprocess.call([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider",
+                            *options, *notebooks], cwd=ROOT)
+
+
+def background_server(env: dict) -> subprocess.Popen:
+    """binder/start's server: the same command, seed and port."""
+    server = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(PORT), "--seed", "1"],
+                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"http://127.0.0.1:{PORT}/.well-known/oauth-authorization-server", timeout=1)
+            return server
+        except requests.ConnectionError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the background server did not start on port {PORT}") from None
+            time.sleep(0.1)
+
+
+def main(argv: list[str]) -> int:
+    notebooks = argv or NOTEBOOKS
+    with tempfile.TemporaryDirectory(prefix="mock-server-cards-") as cards:
+        # The servers' owner cards (mock_server/owner.py): here, not in the user's home. nbval's
+        # kernels and the background server inherit this process's environment.
+        os.environ["MOCK_SERVER_CARDS"] = cards
+        print("=== 1. each notebook in a fresh kernel that starts its own server ===", flush=True)
+        fresh = nbval(notebooks)
+        print("\n=== 2. Restart & Run All twice, each, against a server already running ===", flush=True)
+        server = background_server(dict(os.environ))
+        try:
+            twice = [notebook for notebook in notebooks for _ in range(2)]
+            running = nbval(twice, "--keep-duplicates", f"--nbval-sanitize-with={SANITIZE}")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    return fresh or running
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
