@@ -238,6 +238,8 @@ def page(browser, hub):
 
 JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 AT_HASH = re.compile(r"'at_hash': '[A-Za-z0-9_-]{22}'")  # an ID token's hash of its access token (a JWT)
+SETUP_LINE = re.compile(r"^Fernhollow Accounts: .*$", re.M)  # setup()'s line: which server it joined
+STARTED_OVER = "its world started over for this notebook: seed 1,"
 
 
 def hub_to_committed(text: str, hub: Hub) -> str:
@@ -250,16 +252,19 @@ def hub_to_committed(text: str, hub: Hub) -> str:
     its issuer, so its bytes differ, and so does an ID token's ``at_hash`` (OIDC Core §3.1.3.6: a
     hash of the access token, itself a JWT here); both are replaced by placeholders on both sides.
     Back-channel addresses use this test's own ports (the notebooks' nbval run holds 5001/8765
-    beside it in `make test`)."""
+    beside it in `make test`). And setup()'s one line says which server it joined: the committed
+    run started its own, the hub's kernel joins binder/start's (the test checks what it says)."""
     public = f"{hub.jupyter}oauth"
     for hub_url, committed in ((f"{public}-app", COMMITTED_APP), (public, COMMITTED_SERVER),
                                (f"http://127.0.0.1:{hub.app_port}", COMMITTED_APP),
                                (f"http://127.0.0.1:{hub.mock_port}", COMMITTED_SERVER)):
         text = text.replace(hub_url, committed).replace(quote(hub_url, safe=""), quote(committed, safe=""))
-    return without_jwts(text)
+    return committed_form(text)
 
 
-def without_jwts(text: str) -> str:
+def committed_form(text: str) -> str:
+    """What both sides are compared in: signed tokens and setup()'s line as placeholders."""
+    text = SETUP_LINE.sub("Fernhollow Accounts: <the server this notebook joined>", text)
     return AT_HASH.sub("'at_hash': '<hash of a JWT>'", JWT.sub("<JWT>", text))
 
 
@@ -357,7 +362,11 @@ def test_the_course_on_a_real_hub(hub, page, artifacts):
             assert_no_errors(page, name)
             committed = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
             got = saved_outputs(page, hub, name)
+            joined = [line for _, texts in outputs(got, str) for text in texts
+                      for line in SETUP_LINE.findall(text)]
+            assert len(joined) == 1 and STARTED_OVER in joined[0], (
+                f"{name}: setup() should join binder/start's server and start its world over: {joined}")
             differ = differences(outputs(got, lambda text: hub_to_committed(text, hub)),
-                                 outputs(committed, without_jwts))
+                                 outputs(committed, committed_form))
             assert not differ, f"{name}, Restart and Run All #{run}: not the committed outputs:\n{differ}"
     assert not page.elsewhere, f"the browser was sent beyond the hub: {page.elsewhere}"
