@@ -5,7 +5,9 @@ so they run in a process of their own with those ports (scripts/check_notebooks.
 kernels, then twice each against a server already running). Everything else runs at the same time on
 `--workers` processes, each with ports of its own (tests/conftest.py), grouped by module so a
 module's servers start once (the JupyterLab runs are four classes of tests/browser/test_jupyterlab.py,
-one per worker: four workers, measured best on 2 cores). The notebooks' report follows the others'.
+one per worker: four workers, measured best on 2 cores; tests/browser/test_real_hub.py, a JupyterHub
+with its own JupyterLab and Chromium, is a fifth such load, about 70 s). The notebooks' report
+follows the others'.
 
     python scripts/run_tests.py [--workers N] [pytest arguments for the tests/ run]
 """

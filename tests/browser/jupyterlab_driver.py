@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 import urllib.request
 from datetime import datetime, timezone
@@ -40,6 +41,17 @@ LAB_SETTINGS = {
         {"fetchNews": "false", "checkForUpdates": False},
 }
 RUN_TIMEOUT_MS = 90_000  # the slowest notebook runs in well under this on 2 cores
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server this test started (Jupyter, a hub): terminate, then kill if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
 
 
 # --- driving JupyterLab ------------------------------------------------------------------------

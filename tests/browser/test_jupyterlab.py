@@ -44,7 +44,7 @@ import pytest
 import mock_server
 from jupyterlab_driver import (LAB_SETTINGS, MOCK_SERVER_PORT, NAMES, NOTEBOOK, NOTEBOOKS,
                                 REPO, uses_widgets, assert_no_errors, close_everything, load_lab,
-                                open_notebook, run_all, screenshot)
+                                open_notebook, run_all, screenshot, stop)
 
 # --- the server --------------------------------------------------------------------------------
 
@@ -120,12 +120,7 @@ def jupyter(chromium, tmp_path_factory, artifacts):
         _check_kernel_is_the_venvs(base, server.pid)
         yield base
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def _check_kernel_is_the_venvs(base: str, server_pid: int) -> None:

@@ -35,6 +35,7 @@ import pytest
 import requests
 
 import mock_server
+from jupyterlab_driver import stop
 from mock_server.settings import APP_CALLBACK, APP_REDIRECT_URI, behind_jupyter
 from oauth_lab.redirection_endpoint import RedirectionEndpoint
 from oauth_lab.user_agent import UserAgent, forms_of
@@ -92,16 +93,6 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=2).ok
     except requests.ConnectionError:
         return False
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,11 @@
 """The course as mybinder.org serves it: a real JupyterHub, a host name that is not loopback, TLS.
 
 tests/browser/test_proxy.py checks the proxied set-up with a browser on ``http://127.0.0.1``; on
-Binder the browser is never on loopback, always on https, always under a path prefix, and two
-bugs hid in that gap (an ``insecure_transport`` refusal behind the TLS hop; ``…/oauth`` taken for
-the start of ``…/oauth-app``). Here:
+Binder the browser is never on loopback, always on https, always under a path prefix, the hub
+announces no public URL, and the server outlives the kernels. Bugs hid in that gap: ``…/oauth``
+taken for the start of ``…/oauth-app`` (Run All of 03 failed), an ``insecure_transport`` refusal
+behind the TLS hop, a launcher tile that answered "Wrong host", and a seeded world that Restart &
+Run All replayed into the running server (a nonce "Replay attack" in 11, doubled diagrams). Here:
 
 - a real JupyterHub (PyPI ``jupyterhub``) with its proxy (npm ``configurable-http-proxy``, pinned in
   hub/package-lock.json), serving https with a certificate made for ``hub.test`` by this test;
@@ -21,8 +23,10 @@ server's home page, before any notebook ran ``setup()``); notebook 03: Run All; 
 picker, open the real consent page through the proxy from the consent panel's link, sign in as
 Jane, Allow, "Read what my app received", exchange the code, see exactly the ticked scopes; then
 Restart Kernel and Run All of 03 and of 11, twice each, with binder/start's server left running,
-each run's outputs compared with the committed ones (see `hub_to_committed` for the one difference
-allowed). Screenshots: test-artifacts/hub-*.png; the hub's and the mock server's logs beside them.
+each run's outputs compared with the committed ones (`hub_to_committed` says which differences are
+allowed, and why). Screenshots in test-artifacts/: hub-login, hub-launcher-tile, hub-03-run-all,
+notebook-hub-03-real-callback and -real-decision, hub-03-token, hub-<NN>-restart-run-all-<run> (the
+setup cell; the whole notebook when the outputs differ); the hub's and the mock server's logs too.
 """
 from __future__ import annotations
 
@@ -54,7 +58,8 @@ import mock_server
 from clicks_core import assert_token_scopes, decide_on_the_real_page, tick_scopes
 from conftest import launch_chromium
 from jupyterlab_driver import (LAB_SETTINGS, NOTEBOOK, NOTEBOOKS, REPO, assert_no_errors, code_cell,
-                               open_notebook, run_all, run_cell_containing, screenshot, wait_for_lab)
+                               open_notebook, run_all, run_cell_containing, screenshot, stop,
+                               wait_for_lab)
 from node_packages import npm_installed
 
 HUB_DIR = Path(__file__).parent / "hub"
@@ -152,12 +157,7 @@ def marked(marker: str) -> list[int]:
 def stop_all(hub: subprocess.Popen, marker: str) -> None:
     """The hub first (it stops its proxy and the single-user server), then whatever is left with
     the hub's marker: binder/start's mock server (nohup) at least."""
-    hub.terminate()
-    try:
-        hub.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        hub.kill()
-        hub.wait()
+    stop(hub)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in marked(marker):
             try:
@@ -333,6 +333,25 @@ def saved_outputs(page, hub: Hub, name: str) -> dict:
     return json.loads((hub.home / "notebooks" / f"{name}.ipynb").read_text())
 
 
+def restart_and_run_all(page, hub: Hub, artifacts: Path, name: str, run: int) -> None:
+    """Kernel → Restart Kernel and Run All Cells…: no error, setup() says it joined the running
+    server and started its world over, and every output is the committed one (`hub_to_committed`)."""
+    open_notebook(page, f"notebooks/{name}")
+    run_all(page, restart=True)
+    shot = artifacts / f"hub-{name[:2]}-restart-run-all-{run}.png"
+    screenshot(page, shot, code_cell(page, "setup()"))
+    assert_no_errors(page, name)
+    got = saved_outputs(page, hub, name)
+    joined = [line for _, texts in outputs(got, str) for text in texts for line in SETUP_LINE.findall(text)]
+    assert len(joined) == 1 and STARTED_OVER in joined[0], (
+        f"{name}: setup() should join binder/start's server and start its world over: {joined}")
+    committed = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+    differ = differences(outputs(got, lambda text: hub_to_committed(text, hub)), outputs(committed, committed_form))
+    if differ:
+        screenshot(page, shot)  # the whole notebook, to see the difference in place
+    assert not differ, f"{name}, Restart and Run All #{run}: not the committed outputs:\n{differ}"
+
+
 # --- the test ------------------------------------------------------------------------------------
 
 def test_the_course_on_a_real_hub(hub, page, artifacts):
@@ -354,19 +373,9 @@ def test_the_course_on_a_real_hub(hub, page, artifacts):
     assert_token_scopes(token, chosen)
     assert_no_errors(page, name)
 
+    # Both kernels stay alive, as when a learner moves on without closing a tab: 11 runs beside
+    # 03's kernel, and binder/start's server outlives every kernel.
     for run in (1, 2):
         for name in NOTEBOOKS_TWICE:
-            open_notebook(page, f"notebooks/{name}")
-            run_all(page, restart=True)
-            screenshot(page, artifacts / f"hub-{name[:2]}-restart-run-all-{run}.png")
-            assert_no_errors(page, name)
-            committed = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
-            got = saved_outputs(page, hub, name)
-            joined = [line for _, texts in outputs(got, str) for text in texts
-                      for line in SETUP_LINE.findall(text)]
-            assert len(joined) == 1 and STARTED_OVER in joined[0], (
-                f"{name}: setup() should join binder/start's server and start its world over: {joined}")
-            differ = differences(outputs(got, lambda text: hub_to_committed(text, hub)),
-                                 outputs(committed, committed_form))
-            assert not differ, f"{name}, Restart and Run All #{run}: not the committed outputs:\n{differ}"
+            restart_and_run_all(page, hub, artifacts, name, run)
     assert not page.elsewhere, f"the browser was sent beyond the hub: {page.elsewhere}"
