@@ -268,21 +268,25 @@ def committed_form(text: str) -> str:
     return AT_HASH.sub("'at_hash': '<hash of a JWT>'", JWT.sub("<JWT>", text))
 
 
+COMPARED = ("text/plain", "text/html")  # nbval skips widget views, images, metadata, counts
+
+
 def outputs(notebook: dict, normalise) -> list[tuple[str, list[str]]]:
-    """Per code cell (its first line), what a learner reads: stream text and text/plain, as nbval
-    compares them (it ignores widget views, images, metadata, execution counts)."""
+    """Per code cell (its first line), what a learner reads, as nbval compares it: streams,
+    errors, and the text and HTML of results and displays."""
     shown = []
     for cell in notebook["cells"]:
         if cell["cell_type"] != "code":
             continue
         texts = []
         for output in cell.get("outputs", []):
-            text = output.get("text") or output.get("data", {}).get("text/plain")
-            if output["output_type"] == "error":
-                text = f"{output['ename']}: {output['evalue']}"
-            if text is not None:
-                texts.append(normalise("".join(text)))
-        shown.append(("".join(cell["source"]).splitlines()[0], texts))
+            if output["output_type"] == "stream":
+                texts.append(output["text"])
+            elif output["output_type"] == "error":
+                texts.append(f"{output['ename']}: {output['evalue']}")
+            else:
+                texts += [output["data"][kind] for kind in COMPARED if kind in output["data"]]
+        shown.append(("".join(cell["source"]).splitlines()[0], [normalise("".join(text)) for text in texts]))
     return shown
 
 
