@@ -155,8 +155,8 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     metadata = hub.metadata_of(url)
     if prefix:
         metadata = _browser_facing(url, key, metadata, app, prefix)
-    lab = Lab(url, metadata, RemoteClock(url, key, world["run"]), RemoteTranscript(url, key, world["run"]),
-              app, handle)
+    lab = Lab(url, metadata, RemoteClock(url, key, world["run"]),
+              RemoteTranscript(url, key, world["run"], metadata["issuer"]), app, handle)
     if make_current or world["joined"]:
         print(_whose(lab, world))
     return _remember(lab, make_current)
@@ -233,7 +233,7 @@ def _class_lab(app: RedirectionEndpoint, class_server: str | None, class_code: s
         issuer, key = _joined(class_server, name) or join_class(
             class_server, class_code or os.environ.get("MOCK_CLASS_CODE", ""), name, app.redirect_uri)
     return Lab(issuer, hub.metadata_of(issuer), RemoteClock(issuer, key),
-               RemoteTranscript(issuer, key), app)
+               RemoteTranscript(issuer, key, server=issuer), app)
 
 
 def join_class(class_server: str, class_code: str, name: str, redirect_uri: str) -> tuple[str, str]:

@@ -49,12 +49,19 @@ class RemoteClock:
 
 
 class RemoteTranscript:
-    def __init__(self, url: str, key: str | None = None, run: str | None = None):
+    """`server`: the issuer, as the browser reaches the server; each message is marked with it, so
+    a view can tell the server's own URLs (``…/oauth/authorize`` behind a hub) from others."""
+
+    def __init__(self, url: str, key: str | None = None, run: str | None = None, server: str | None = None):
         self._url = f"{url}/_mock/transcript"
         self._headers = _headers(key, run)
+        self._server = server
 
     def _get(self, **params) -> dict:
-        return _checked(requests.get(self._url, params=params, headers=self._headers, timeout=5))
+        answer = _checked(requests.get(self._url, params=params, headers=self._headers, timeout=5))
+        for message in answer["messages"]:
+            message["server"] = self._server
+        return answer
 
     def last_seq(self) -> int:
         return self._get(since=10**9)["last_seq"]

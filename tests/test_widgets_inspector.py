@@ -158,3 +158,17 @@ def test_a_real_flow(server):
     assert any("User's browser → App (your code): redirect to callback: code, state" in line for line in lines)
     assert "back POST /token → 200" in inspector.text()
     assert ExchangeInspector.for_step(step).text() == inspector.text()  # the mark's own call left out
+
+
+@pytest.mark.parametrize("server, shown", [
+    (None, "303 → /user/learner/oauth/authorize"),  # a transcript read without knowing the server
+    ("https://hub.test/user/learner/oauth", "303 → /authorize"),  # as its requests' paths read
+    ("https://elsewhere.example", "303 → /user/learner/oauth/authorize"),
+])
+def test_a_redirect_within_the_server_reads_as_its_own_path_behind_a_hub(server, shown):
+    """Behind a hub the server redirects to its public URL (…/oauth/authorize) while the next
+    request reads /authorize: the diagram names both the same way."""
+    login = {**message(2, "POST", "/login", 303, response_headers={
+        "Location": "https://hub.test/user/learner/oauth/authorize?response_type=code"}), "server": server}
+    lines = SequenceDiagram([login]).text().splitlines()
+    assert lines[-1].endswith(f"Authorization server ⇢ User's browser: {shown}"), lines

@@ -129,6 +129,14 @@ def _json_summary(body: str) -> str | None:
     return ", ".join(issued or list(data)[:3] + (["…"] if len(data) > 3 else []))
 
 
+def server_path(location: str, server: str | None) -> str:
+    """Where a redirect within the server goes, as a path of the server — the way its requests'
+    paths read (``/authorize``), also when it is served under a prefix (a hub's ``…/oauth``)."""
+    if server and location.startswith(server):
+        return urlsplit(location[len(server):] or "/").path or "/"
+    return urlsplit(location).path
+
+
 def _page(location: str) -> str:
     return urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1] or "app"
 
@@ -157,7 +165,7 @@ def response_label(message: dict, show: bool) -> str:
     if location and redirect_target(message):
         return f"{status} → {_page(location)} {_compact(location, show)}".rstrip()
     if location:
-        return f"{status} → {urlsplit(location).path}"
+        return f"{status} → {server_path(location, message.get('server'))}"
     if body.startswith("<HTML page:"):
         title = body[len("<HTML page:"):-1].split(" — ")[0].strip()
         return f"{status} page" if title == "untitled" else f"{status} page “{title}”"
