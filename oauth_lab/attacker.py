@@ -24,12 +24,13 @@ import base64
 import html
 import json
 import re
+import textwrap
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
 from .loopback_site import Site, SiteHandler
-from .user_agent import main_text
 
 # A transparent 1×1 GIF: the banner's pixels matter to nobody, its request to the attacker.
 PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
@@ -106,13 +107,13 @@ class Window:
     ``<object>``, which shows its fallback content when the page does not load, unlike a frame.
     Everywhere else (nbviewer, GitHub, an HTML export, Binder, whose browser cannot reach these
     loopback ports) the fallback: a drawing of the page, made from the same layout (``_prize``)
-    and from the framed page's own text and headers. A caption says what the learner is seeing;
+    and from the framed page's own content and headers. A caption says what the learner is seeing;
     ``text()`` says it for nbval."""
 
     def __init__(self, url: str, width: int = 740, height: int = 580):
         self.url, self.width, self.height = url, width, height
         self.framed = dict(parse_qsl(urlsplit(url).query)).get("frame")
-        self.refusal, self.framed_text = _framed_page(self.framed) if self.framed else (None, "")
+        self.refusal, self.framed_page = _framed_page(self.framed) if self.framed else (None, [])
 
     def caption(self) -> str:
         """What the learner sees in the frame, and why."""
@@ -121,11 +122,10 @@ class Window:
         if self.refusal is None:
             return "The framed page did not answer."
         if self.refusal:
-            host = urlsplit(self.framed).hostname
             return (f"Your browser refuses to show Fernhollow's page in the attacker's frame: the page "
-                    f"answers {self.refusal}. Chromium shows a faint “{host} refused to connect” in "
-                    "the frame instead (Firefox: “Firefox Can’t Open This Page”). Nothing crashed: that "
-                    "is the defence working, and the decoy is just a button.")
+                    f"answers {self.refusal}. Chromium shows its error page there instead, faint: "
+                    f"“{urlsplit(self.framed).hostname} refused to connect” (Firefox: “Firefox Can’t Open "
+                    "This Page”). Nothing crashed: that is the defence working, and the decoy is just a button.")
         return ("The framed page shows, nearly transparent (an attacker would make it invisible), "
                 "over the decoy: this server lets any site frame its pages.")
 
@@ -137,37 +137,38 @@ class Window:
         """The page as a browser lays it out (``_prize``), drawn: the prize, the decoy, and over them
         the frame, nearly transparent, with what the browser shows in it."""
         left, top = DECOY["left"], DECOY["top"]
-        if self.refusal:
-            inside = [(f"{urlsplit(self.framed).hostname} refused to connect.", 20, "bold")]
+        if self.refusal:  # Chromium's error page: an icon, and one line under it
+            inside = ("<rect x='346' y='236' width='28' height='34' rx='2' fill='none' stroke='#5f6368' "
+                      "stroke-width='3'/><text x='360' y='310' font-size='16' text-anchor='middle'>"
+                      f"{html.escape(urlsplit(self.framed).hostname)} refused to connect.</text>")
         else:
-            inside = [(line, 15, "normal") for line in self.framed_text.splitlines()]
-        lines = "".join(f"<text x='40' y='{70 + 36 * i}' font-size='{size}' font-weight='{weight}'>"
-                        f"{html.escape(line[:75])}</text>" for i, (line, size, weight) in enumerate(inside))
+            inside = sketch(self.framed_page)
         return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{self.width}' height='{self.height}' "
                 f"viewBox='0 0 {self.width} {self.height}' font-family='sans-serif'>"
                 f"<rect width='{self.width}' height='{self.height}' fill='white'/>"
-                f"<text x='30' y='52' font-size='30' font-weight='bold'>{html.escape(PRIZE)}</text>"
+                f"<text x='30' y='52' font-size='32' font-weight='bold'>{html.escape(PRIZE)}</text>"
                 f"<rect x='{left}' y='{top}' width='{DECOY['width']}' height='{DECOY['height']}' rx='4' fill='#e8590c'/>"
                 f"<text x='{left + DECOY['width'] // 2}' y='{top + 24}' font-size='16' fill='white' "
-                f"text-anchor='middle'>Claim!</text><g opacity='.15'>{lines}</g></svg>")
+                f"text-anchor='middle'>Claim!</text><g opacity='.2'>{inside}</g></svg>")
 
     def _repr_html_(self) -> str:
         picture = base64.b64encode(self.svg().encode()).decode()
-        return (f"<object data='{html.escape(self.url)}' type='text/html' width='{self.width}' "
-                f"height='{self.height}' title=\"the attacker's page\" style='border:1px solid #adb5bd'>"
+        return (f"<div style='display:inline-block;width:{self.width}px;max-width:100%;border:1px solid #adb5bd'>"
+                f"<object data='{html.escape(self.url)}' type='text/html' width='{self.width}' "
+                f"height='{self.height}' title=\"the attacker's page\">"
                 f"<img src='data:image/svg+xml;base64,{picture}' width='{self.width}' height='{self.height}' "
-                f"alt='{html.escape(self.text())}' style='border:1px solid #adb5bd;max-width:100%;height:auto'>"
+                f"alt='{html.escape(self.text())}' style='max-width:100%;height:auto'>"
                 "<br><small>A drawing of the attacker's page: your browser could not load the page "
                 "itself here (run the cell in JupyterLab on your own machine to see it live).</small>"
-                f"</object><p>{html.escape(self.caption())}</p>")
+                f"</object></div><p>{html.escape(self.caption())}</p>")
 
     def __repr__(self) -> str:
         return self.text()
 
 
-def _framed_page(url: str) -> tuple[str | None, str]:
+def _framed_page(url: str) -> tuple[str | None, list]:
     """What stops a browser showing `url` in the attacker's frame ("" when nothing does, None when
-    the page did not answer), and the page's text (its heading, then its main content)."""
+    the page did not answer), and the page's parts, to draw (``sketch``)."""
     from .lab import current_lab
 
     try:
@@ -177,10 +178,65 @@ def _framed_page(url: str) -> tuple[str | None, str]:
     try:
         page = requests.get(url, timeout=5, allow_redirects=False)
     except requests.RequestException:
-        return None, ""
-    heading = re.search(r"<h1>(.*?)</h1>", page.text, re.S)
-    text = "\n".join(filter(None, [html.unescape(heading.group(1)) if heading else "", main_text(page.text)]))
-    return " and ".join(refusing_headers(page.headers)), text
+        return None, []
+    parts = _Parts()
+    parts.feed(page.text)
+    return " and ".join(refusing_headers(page.headers)), parts.found
+
+
+class _Parts(HTMLParser):
+    """A page's visible parts in order: ("h1" | "p" | "label" | "button", text), ("input", ""),
+    ("rule", "") where its header ends."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+        self._open: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h1", "p", "label", "button"):
+            self._open = tag
+            self.found.append((tag, ""))
+        elif tag == "input" and dict(attrs).get("type") != "hidden":
+            self.found.append(("input", ""))
+
+    def handle_endtag(self, tag):
+        if tag == self._open:
+            self._open = None
+        elif tag == "header":
+            self.found.append(("rule", ""))
+
+    def handle_data(self, data):
+        if self._open:
+            kind, text = self.found[-1]
+            self.found[-1] = (kind, " ".join(f"{text} {data}".split()))
+
+
+def sketch(parts: list[tuple[str, str]]) -> str:
+    """SVG for a page of the server's, laid out roughly as its stylesheet does (a 640 px column at
+    40 px in a 720 px frame): headings, paragraphs, labels, fields and buttons, top to bottom."""
+    drawn, y = [], 32
+    for kind, text in parts:
+        if kind == "h1":
+            drawn.append(f"<text x='40' y='{y + 32}' font-size='32' font-weight='bold'>{html.escape(text)}</text>")
+            y += 58
+        elif kind == "rule":
+            drawn.append(f"<rect x='40' y='{y}' width='640' height='2' fill='#2d6cdf'/>")
+            y += 26
+        elif kind in ("p", "label"):
+            weight = "bold" if kind == "label" else "normal"
+            for line in textwrap.wrap(text, 78) or [""]:
+                drawn.append(f"<text x='40' y='{y + 16}' font-size='16' font-weight='{weight}'>{html.escape(line)}</text>")
+                y += 22
+            y += 10 if kind == "label" else 18
+        elif kind == "input":
+            drawn.append(f"<rect x='40' y='{y}' width='640' height='34' fill='white' stroke='#767676'/>")
+            y += 44
+        elif kind == "button":
+            drawn.append(f"<rect x='40' y='{y}' width='{24 + 9 * len(text)}' height='36' rx='4' fill='#2d6cdf'/>"
+                         f"<text x='52' y='{y + 24}' font-size='16' fill='white'>{html.escape(text)}</text>")
+            y += 52
+    return "".join(drawn)
 
 
 def refusing_headers(headers) -> list[str]:

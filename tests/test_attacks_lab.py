@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -394,7 +395,12 @@ def test_the_window_on_the_framing_server_draws_the_framed_sign_in_page(weak, si
     window = Window(prize(weak(allow_framing=True), site))
     assert "The framed page shows, nearly transparent" in window.text() and "refuses" not in window.text()
     drawing = window.svg()
-    assert ">Sign in</text>" in drawing and "Username Password [Sign in]" in drawing  # the page's own text
+    texts = re.findall(r"<text [^>]*>([^<]*)</text>", drawing)
+    assert texts[:2] == [PRIZE, "Claim!"]  # the attacker's page; then the framed one, from its own HTML:
+    assert texts[2:4] == ["Sign in", "Mock OAuth 2.0 authorization server for learning — demo data only."]
+    assert texts[-4:] == ["Username", "Password", "Sign in",
+                          "Demo users: jane / jane-password (agent), ada / ada-password (administrator)."]
+    assert drawing.count("fill='white' stroke='#767676'") == 2  # its two fields; no hidden ones
     assert "refused to connect" not in drawing
 
 
@@ -404,7 +410,7 @@ def test_the_window_is_live_where_the_page_loads_and_a_drawing_elsewhere(lab, si
     window = Window(prize(lab, site))
     page = window._repr_html_()
     live, fallback = page.split("<img", 1)
-    assert live.startswith(f"<object data='{html.escape(window.url)}' type='text/html' width='740' height='580'")
+    assert f"<object data='{html.escape(window.url)}' type='text/html' width='740' height='580'" in live
     assert base64.b64encode(window.svg().encode()).decode() in fallback
     assert f"alt='{html.escape(window.text())}'" in fallback and "</object>" in fallback
     assert page.endswith(f"<p>{html.escape(window.caption())}</p>")
