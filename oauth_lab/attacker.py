@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
+from .lab import current_lab
 from .loopback_site import Site, SiteHandler
 
 # A transparent 1×1 GIF: the banner's pixels matter to nobody, its request to the attacker.
@@ -169,8 +170,6 @@ class Window:
 def _framed_page(url: str) -> tuple[str | None, list]:
     """What stops a browser showing `url` in the attacker's frame ("" when nothing does, None when
     the page did not answer), and the page's parts, to draw (``sketch``)."""
-    from .lab import current_lab
-
     try:
         url = current_lab().back_channel(url)  # behind a proxy the kernel reaches it on loopback
     except RuntimeError:

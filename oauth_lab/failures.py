@@ -216,7 +216,7 @@ def uncaught(error: OAuth2Error) -> Failure:
 
 
 def _latest_answer_with(code: str) -> dict | None:
-    from .lab import current_lab
+    from .lab import current_lab  # here: lab imports this module (setup() calls show_oauth_errors)
 
     try:
         transcript = current_lab().transcript
