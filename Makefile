@@ -1,27 +1,39 @@
 # The two commands a learner needs: `make lab` and `make test`.
 VENV   ?= .venv
 PYTHON ?= python3
+PORT   ?= 8888
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+# Each set-up step prints one line; pip's output goes to this log, shown only when a step fails.
+LOG     = $(VENV)/install.log
+STEP    = sh scripts/step.sh $(LOG)
+# JupyterLab reads setting overrides from the environment's settings folder: the course ships its
+# defaults there (no "get Jupyter news?" pop-up, no update checks) rather than asking the learner.
+LAB_SETTINGS = $(VENV)/share/jupyter/lab/settings/overrides.d/oauth-hands-on.json
 
 .PHONY: lab test notebooks server workshop bench fuzz clean
 
 $(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	@echo "Installing requirements.txt (JupyterLab, Flask, Authlib, Playwright...) into $(VENV):"
-	@echo "about 120 MB to download and 500 MB on disk. The first time this takes a few minutes,"
-	@echo "depending on your network; with pip's cache warm, about 20 seconds."
-	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	@mkdir -p $(VENV) && : > $(LOG)
+	@$(STEP) "Creating the Python environment $(VENV) (about 5 s)" $(PYTHON) -m venv $(VENV)
+	@$(STEP) "Updating pip (about 5 s)" $(PY) -m pip install --upgrade pip
+	@$(STEP) "Installing requirements.txt: JupyterLab, Flask, Authlib (120 MB; a few minutes, 30 s \
+	from pip's cache)" $(PY) -m pip install -r requirements.txt
+	@$(STEP) "Installing the course's packages, oauth_lab and mock_server (about 5 s)" \
+		$(PY) -m pip install --no-deps -e .
+	@touch $(STAMP)
 
+$(LAB_SETTINGS): jupyter-settings/overrides.json
+	@mkdir -p $(@D) && cp $< $@
+
+# The printed link opens notebook 00 (default_url); JupyterLab logs only warnings and the link.
 # As root (a container, a dev box) JupyterLab refuses to start without --allow-root.
-lab: $(STAMP)  ## open JupyterLab on the first notebook (the server starts from the notebook)
+lab: $(STAMP) $(LAB_SETTINGS)  ## JupyterLab on notebook 00 (make lab PORT=9999 for another port)
 	@if [ "$$(id -u)" = 0 ]; then root=--allow-root; else root=; fi; \
-	if [ -f notebooks/00-start-here.ipynb ]; then \
-		$(VENV)/bin/jupyter lab $$root notebooks/00-start-here.ipynb; \
-	else $(PY) -m mock_server; fi
+	echo "Starting JupyterLab on port $(PORT) (about 5 s). Open the link it prints: notebook 00 opens."; \
+	echo "(Ctrl-C twice stops it.)"; \
+	$(VENV)/bin/jupyter lab notebooks $$root --port=$(PORT) --LabApp.default_url=/lab/tree/00-start-here.ipynb \
+		--ServerApp.log_level=WARN --LabApp.log_level=WARN
 
 test: $(STAMP)  ## every test: the notebooks (strict nbval) beside the rest on pytest-xdist workers
 	$(PY) scripts/run_tests.py $(ARGS)

@@ -20,12 +20,17 @@ whose script sends its own URL fragment (where the implicit grant puts the acces
 """
 from __future__ import annotations
 
+import base64
 import html
 import json
+import re
+import textwrap
+from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 
+from .lab import current_lab
 from .loopback_site import Site, SiteHandler
 
 # A transparent 1×1 GIF: the banner's pixels matter to nobody, its request to the attacker.
@@ -60,6 +65,9 @@ def _html(title: str, body: str) -> str:
             f"</title></head><body>{body}</body></html>")
 
 
+PRIZE = "You won a pair of trail runners!"
+
+
 def _prize(framed: str) -> str:
     """The clickjacking page: a decoy button, and the framed page on top of it where the user
     cannot see it (opacity .15 here, so that you can; an attacker uses 0)."""
@@ -67,7 +75,7 @@ def _prize(framed: str) -> str:
              "font-size:1rem;background:#e8590c;color:white;border:0;border-radius:4px").format(**DECOY)
     frame = "position:absolute;left:0;top:0;width:720px;height:560px;border:0;opacity:.15;z-index:2"
     return _html("You won!", (
-        "<h1 style='margin:1rem 30px;font-family:sans-serif'>You won a pair of trail runners!</h1>"
+        f"<h1 style='margin:1rem 30px;font-family:sans-serif'>{PRIZE}</h1>"
         f"<button style='{decoy}'>Claim!</button>"
         f"<iframe src='{html.escape(framed)}' style='{frame}' title='prize'></iframe>"))
 
@@ -94,20 +102,152 @@ class AttackerSite(Site):
 
 
 class Window:
-    """A page of the attacker's, shown in the notebook the way a browser shows it: in a frame, live
-    in JupyterLab on this machine (your browser loads it); a line of text everywhere else."""
+    """A page of the attacker's, shown in the notebook the way a browser shows it.
+
+    Live where your browser can load the page (JupyterLab on this machine, once the cell ran): an
+    ``<object>``, which shows its fallback content when the page does not load, unlike a frame.
+    Everywhere else (nbviewer, GitHub, an HTML export, Binder, whose browser cannot reach these
+    loopback ports) the fallback: a drawing of the page, made from the same layout (``_prize``)
+    and from the framed page's own content and headers. A caption says what the learner is seeing;
+    ``text()`` says it for nbval."""
 
     def __init__(self, url: str, width: int = 740, height: int = 580):
         self.url, self.width, self.height = url, width, height
+        self.framed = dict(parse_qsl(urlsplit(url).query)).get("frame")
+        self.refusal, self.framed_page = _framed_page(self.framed) if self.framed else (None, [])
+
+    def caption(self) -> str:
+        """What the learner sees in the frame, and why."""
+        if not self.framed:
+            return "The attacker's page."
+        if self.refusal is None:
+            return "The framed page did not answer."
+        if self.refusal:
+            return (f"Your browser refuses to show Fernhollow's page in the attacker's frame: the page "
+                    f"answers {self.refusal}. Chromium shows its error page there instead, faint: "
+                    f"“{urlsplit(self.framed).hostname} refused to connect” (Firefox: “Firefox Can’t Open "
+                    "This Page”). Nothing crashed: that is the defence working, and the decoy is just a button.")
+        return ("The framed page shows, nearly transparent (an attacker would make it invisible), "
+                "over the decoy: this server lets any site frame its pages.")
+
+    def text(self) -> str:
+        where = f", framing {self.framed.split('?')[0]}" if self.framed else ""
+        return f"the attacker's page {self.url.split('?')[0]}{where}. {self.caption()}"
+
+    def svg(self) -> str:
+        """The page as a browser lays it out (``_prize``), drawn: the prize, the decoy, and over them
+        the frame, nearly transparent, with what the browser shows in it."""
+        left, top = DECOY["left"], DECOY["top"]
+        if self.refusal:  # Chromium's error page: an icon, and one line under it
+            inside = ("<rect x='346' y='236' width='28' height='34' rx='2' fill='none' stroke='#5f6368' "
+                      "stroke-width='3'/><text x='360' y='310' font-size='16' text-anchor='middle'>"
+                      f"{html.escape(urlsplit(self.framed).hostname)} refused to connect.</text>")
+        else:
+            inside = sketch(self.framed_page)
+        return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{self.width}' height='{self.height}' "
+                f"viewBox='0 0 {self.width} {self.height}' font-family='sans-serif'>"
+                f"<rect width='{self.width}' height='{self.height}' fill='white'/>"
+                f"<text x='30' y='52' font-size='32' font-weight='bold'>{html.escape(PRIZE)}</text>"
+                f"<rect x='{left}' y='{top}' width='{DECOY['width']}' height='{DECOY['height']}' rx='4' fill='#e8590c'/>"
+                f"<text x='{left + DECOY['width'] // 2}' y='{top + 24}' font-size='16' fill='white' "
+                f"text-anchor='middle'>Claim!</text><g opacity='.2'>{inside}</g></svg>")
 
     def _repr_html_(self) -> str:
-        return (f"<iframe src='{html.escape(self.url)}' width='{self.width}' height='{self.height}' "
-                "title=\"the attacker's page\" style='border:1px solid #adb5bd'></iframe>")
+        picture = base64.b64encode(self.svg().encode()).decode()
+        return (f"<div style='display:inline-block;width:{self.width}px;max-width:100%;border:1px solid #adb5bd'>"
+                f"<object data='{html.escape(self.url)}' type='text/html' width='{self.width}' "
+                f"height='{self.height}' title=\"the attacker's page\">"
+                f"<img src='data:image/svg+xml;base64,{picture}' width='{self.width}' height='{self.height}' "
+                f"alt='{html.escape(self.text())}' style='max-width:100%;height:auto'>"
+                "<br><small>A drawing of the attacker's page: your browser could not load the page "
+                "itself here (run the cell in JupyterLab on your own machine to see it live).</small>"
+                f"</object></div><p>{html.escape(self.caption())}</p>")
 
     def __repr__(self) -> str:
-        framed = dict(parse_qsl(urlsplit(self.url).query)).get("frame")
-        where = f", framing {framed.split('?')[0]}" if framed else ""
-        return f"the attacker's page {self.url.split('?')[0]}{where} (shown live in JupyterLab)"
+        return self.text()
+
+
+def _framed_page(url: str) -> tuple[str | None, list]:
+    """What stops a browser showing `url` in the attacker's frame ("" when nothing does, None when
+    the page did not answer), and the page's parts, to draw (``sketch``)."""
+    try:
+        url = current_lab().back_channel(url)  # behind a proxy the kernel reaches it on loopback
+    except RuntimeError:
+        pass
+    try:
+        page = requests.get(url, timeout=5, allow_redirects=False)
+    except requests.RequestException:
+        return None, []
+    parts = _Parts()
+    parts.feed(page.text)
+    return " and ".join(refusing_headers(page.headers)), parts.found
+
+
+class _Parts(HTMLParser):
+    """A page's visible parts in order: ("h1" | "p" | "label" | "button", text), ("input", ""),
+    ("rule", "") where its header ends."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, str]] = []
+        self._open: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("h1", "p", "label", "button"):
+            self._open = tag
+            self.found.append((tag, ""))
+        elif tag == "input" and dict(attrs).get("type") != "hidden":
+            self.found.append(("input", ""))
+
+    def handle_endtag(self, tag):
+        if tag == self._open:
+            self._open = None
+        elif tag == "header":
+            self.found.append(("rule", ""))
+
+    def handle_data(self, data):
+        if self._open:
+            kind, text = self.found[-1]
+            self.found[-1] = (kind, " ".join(f"{text} {data}".split()))
+
+
+def sketch(parts: list[tuple[str, str]]) -> str:
+    """SVG for a page of the server's, laid out roughly as its stylesheet does (a 640 px column at
+    40 px in a 720 px frame): headings, paragraphs, labels, fields and buttons, top to bottom."""
+    drawn, y = [], 32
+    for kind, text in parts:
+        if kind == "h1":
+            drawn.append(f"<text x='40' y='{y + 32}' font-size='32' font-weight='bold'>{html.escape(text)}</text>")
+            y += 58
+        elif kind == "rule":
+            drawn.append(f"<rect x='40' y='{y}' width='640' height='2' fill='#2d6cdf'/>")
+            y += 26
+        elif kind in ("p", "label"):
+            weight = "bold" if kind == "label" else "normal"
+            for line in textwrap.wrap(text, 78) or [""]:
+                drawn.append(f"<text x='40' y='{y + 16}' font-size='16' font-weight='{weight}'>{html.escape(line)}</text>")
+                y += 22
+            y += 10 if kind == "label" else 18
+        elif kind == "input":
+            drawn.append(f"<rect x='40' y='{y}' width='640' height='34' fill='white' stroke='#767676'/>")
+            y += 44
+        elif kind == "button":
+            drawn.append(f"<rect x='40' y='{y}' width='{24 + 9 * len(text)}' height='36' rx='4' fill='#2d6cdf'/>"
+                         f"<text x='52' y='{y + 24}' font-size='16' fill='white'>{html.escape(text)}</text>")
+            y += 52
+    return "".join(drawn)
+
+
+def refusing_headers(headers) -> list[str]:
+    """The headers that keep a page out of a frame on another origin: X-Frame-Options DENY or
+    SAMEORIGIN (RFC 7034 §2.1), or CSP's frame-ancestors 'none' or 'self' (CSP Level 2 §7.7)."""
+    refusing = []
+    if headers.get("X-Frame-Options", "").strip().upper() in ("DENY", "SAMEORIGIN"):
+        refusing.append(f"X-Frame-Options: {headers['X-Frame-Options']}")
+    ancestors = re.search(r"frame-ancestors\s+([^;]*)", headers.get("Content-Security-Policy", ""))
+    if ancestors and ancestors.group(1).split() in (["'none'"], ["'self'"]):
+        refusing.append(f"Content-Security-Policy: {headers['Content-Security-Policy']}")
+    return refusing
 
 
 class _AuthorizationServerHandler(SiteHandler):

@@ -4,18 +4,24 @@
         oauth.fetch_token(...)          # raises: the code was already used
     failure                             # the library's exception + the server's answer + the RFC
 
-No traceback: the exception your app would see, and what the server actually said.
+No traceback: the exception your app would see, and what the server actually said. An OAuth error
+nobody provoked (Jane clicked Deny in your browser, and the next cell exchanges the "code") shows
+the same way: ``setup()`` has IPython show oauthlib's errors as a Failure (``show_oauth_errors``).
 """
 from __future__ import annotations
 
 import json
+import sys
+import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
 from joserfc.errors import JoseError
+from oauthlib.oauth2 import OAuth2Error
 
-from .widgets.base import escape
+from .widgets.base import html_table
 
 RFC = {
     "invalid_request": "RFC 6749 §4.1.2.1 / §5.2 — a parameter is missing, repeated or malformed",
@@ -51,6 +57,16 @@ JOSE = {
 }
 
 
+# Where oauthlib turns an `error` the server sent into an exception (RFC 6749 §4.1.2.1 in a
+# redirect, §5.2 in a token response), and where requests-oauthlib hands it the redirect's URL.
+SERVER_SENT, IN_THE_REDIRECT = "raise_from_error", "parse_request_uri_response"
+
+
+def raised_in(error: BaseException) -> set[str]:
+    """The functions the exception passed through, from where it was raised up to here."""
+    return {frame.f_code.co_name for frame, _ in traceback.walk_tb(error.__traceback__)}
+
+
 @dataclass
 class Failure:
     exception: BaseException | None = None
@@ -76,7 +92,14 @@ class Failure:
             return [("Result", "no error — the call succeeded, which this cell did not expect")]
         rows = [("Your app sees", f"{type(self.exception).__module__.split('.')[0]}: "
                                   f"{type(self.exception).__name__}")]
-        if not self.answer:
+        if not self.answer and SERVER_SENT in raised_in(self.exception):
+            way = ("in the redirect to your app (the front channel)" if IN_THE_REDIRECT in raised_in(self.exception)
+                   else "in its answer to the app's request")
+            rows.append(("Server answered", f"with an error, {way}"))
+            rows.append(("error", self.exception.error))
+            if self.exception.description:
+                rows.append(("error_description", self.exception.description))
+        elif not self.answer:
             rows.append(("Server answered", "nothing: no request reached it"))
             rows.append(("It says", str(getattr(self.exception, "description", "") or self.exception)))
         else:
@@ -107,9 +130,7 @@ class Failure:
         return self.text()
 
     def _repr_html_(self):
-        rows = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
-                       for k, v in self.lines())
-        return f"<table>{rows}</table>"
+        return html_table(self.lines(), headings=0)
 
 
 @contextmanager
@@ -135,27 +156,73 @@ class RedirectReading:
     def params(self) -> dict:
         return dict(parse_qsl(urlsplit(self.url).query))
 
-    def lines(self) -> list[tuple[str, str]]:
+    def explained(self) -> list[tuple[str, str, str]]:
+        """(parameter, value, what it means) for each parameter of the redirect."""
         meaning = {"code": "the authorization code: single use, short-lived",
                    "state": "your own value, back unchanged: compare it with what you sent",
                    "iss": "who answered (RFC 9207): check it is the server you asked",
                    "error_description": "a human-readable reason"}
-        rows = []
-        for key, value in self.params().items():
-            rows.append((f"{key} = {value}", RFC.get(value, meaning.get(key, "")) if key == "error"
-                         else meaning.get(key, "")))
-        return rows
+        return [(key, value, RFC.get(value, meaning.get(key, "")) if key == "error" else meaning.get(key, ""))
+                for key, value in self.params().items()]
 
     def text(self) -> str:
-        return "\n".join(f"{k}  — {v}" if v else k for k, v in self.lines())
+        return "\n".join(f"{k} = {v}  — {m}" if m else f"{k} = {v}" for k, v, m in self.explained())
 
     def __repr__(self):
         return self.text()
 
     def _repr_html_(self):
-        rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td>{escape(v)}</td></tr>" for k, v in self.lines())
-        return f"<table>{rows}</table>"
+        return html_table(self.explained(), header=("parameter", "value", "what it means"), code=(0, 1))
 
 
 def read_redirect(url: str) -> RedirectReading:
     return RedirectReading(url)
+
+
+# --- uncaught: an OAuth error in a cell that did not expect one ---------------------------------
+
+def show_oauth_errors() -> None:
+    """In a notebook, an oauthlib error that no cell caught shows as a Failure, not as a 40-line
+    traceback: the cell still stops there (Run All too), with one line saying so; ``%tb`` shows
+    the traceback. Outside IPython, nothing changes. ``setup()`` calls this."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((OAuth2Error,), _show_uncaught)
+
+
+def _show_uncaught(shell, kind, error, tb, tb_offset=None) -> list[str]:
+    from IPython.display import display
+
+    display(uncaught(error))
+    # Then what IPython does with any error, one line standing for the traceback: keep the error
+    # for %tb, and show the line (a kernel sends it as the cell's error output, which stops Run All).
+    sys.last_type, sys.last_value, sys.last_traceback = kind, error, tb
+    line = [f"{kind.__name__}: the cell stopped here (the failure above; %tb shows the traceback)"]
+    shell._showtraceback(kind, error, line)
+    return line
+
+
+def uncaught(error: OAuth2Error) -> Failure:
+    """The Failure for an OAuth error no cell expected; the server's answer, if the error is its
+    latest one (the transcript of this notebook's server: a request to another server has none)."""
+    failure = Failure(error)
+    if SERVER_SENT in raised_in(error) and IN_THE_REDIRECT not in raised_in(error):
+        failure.answer = _latest_answer_with(error.error)
+    return failure
+
+
+def _latest_answer_with(code: str) -> dict | None:
+    from .lab import current_lab  # here: lab imports this module (setup() calls show_oauth_errors)
+
+    try:
+        transcript = current_lab().transcript
+        latest = transcript.messages(since=max(transcript.last_seq() - 1, 0))
+    except (RuntimeError, requests.RequestException, ValueError):  # no lab, or its server is gone
+        return None
+    if latest and latest[-1]["status"] >= 400 and Failure(answer=latest[-1]).error == code:
+        return latest[-1]
+    return None

@@ -34,6 +34,7 @@ import requests
 from mock_server.tokens import api_audience
 
 from . import hub
+from .failures import show_oauth_errors
 from .redirection_endpoint import APP_PORT, RedirectionEndpoint
 from .server_link import RemoteClock, RemoteTranscript
 
@@ -129,6 +130,7 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     proxied = int(os.environ.get("MOCK_SERVER_PORT", DEFAULT_PORT))  # the one a hub's proxy serves
     # requests-oauthlib refuses plain http unless told: fine on loopback, never anywhere else.
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    show_oauth_errors()  # an uncaught OAuth error (a Deny in your browser) shows as a Failure, not a traceback
     app = RedirectionEndpoint(int(os.environ.get("MOCK_APP_PORT", APP_PORT)),
                               os.environ.get("MOCK_APP_PUBLIC_URL"))
     class_server = class_server or os.environ.get("MOCK_CLASS_SERVER")

@@ -37,6 +37,15 @@ class CallbackHandler(SiteHandler):
                     {"Referrer-Policy": "no-referrer"})
 
 
+# The app's own look: plain and readable like the server's pages, in another colour, so that the
+# learner sees at a glance that this page is another site's. Inline, since the page loads nothing.
+APP_STYLE = ("body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;"
+             "color:#1d2433}header{border-bottom:2px solid #2b8a3e;margin-bottom:1.5rem}"
+             "header p{color:#5b6478;margin-top:0}table{border-collapse:collapse}"
+             "th,td{border:1px solid #d3e5d7;padding:.3rem .6rem;text-align:left;vertical-align:top}"
+             "th{background:#ebfbee}code{word-break:break-all}")
+
+
 def callback_page(path: str, app_name: str, banner: str | None = None) -> str:
     """The page an app shows at its redirect URI: the parameters it received (and, on a careless
     app's page, a partner's `banner` image)."""
@@ -46,8 +55,9 @@ def callback_page(path: str, app_name: str, banner: str | None = None) -> str:
                "height='40'></p>" if banner else "")
     title = html.escape(app_name[:1].upper() + app_name[1:])
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{title} received the authorization response</title>"
-            f"</head><body><h1>{title}'s redirect URI</h1><p>This page is "
+            f"<title>{title} received the authorization response</title><style>{APP_STYLE}</style>"
+            f"</head><body><header><h1>{title}'s redirect URI</h1><p>A page of the app, not of "
+            "Fernhollow Accounts.</p></header><p>This page is "
             f"served by <b>{html.escape(app_name)}</b> (the notebook's kernel), not by the "
             "authorization server. The browser brought these parameters; the notebook can read them "
             "now, and the app trades the code for tokens on the back channel.</p>"
@@ -75,9 +85,13 @@ class RedirectionEndpoint(Site):
         """Every authorization response the app received, oldest first, as the browser sent it."""
         return [self.public_url + path for path in self.log()]
 
+    def answers(self, state: str) -> list[str]:
+        """Every response carrying this `state`, oldest first (a request sent again gets another)."""
+        return [url for url in self.received() if dict(parse_qsl(urlsplit(url).query)).get("state") == state]
+
     def find(self, state: str) -> str | None:
         """The latest response carrying this `state`, if the browser brought one."""
-        matching = [url for url in self.received() if dict(parse_qsl(urlsplit(url).query)).get("state") == state]
+        matching = self.answers(state)
         return matching[-1] if matching else None
 
     def __repr__(self):

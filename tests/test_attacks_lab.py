@@ -7,6 +7,9 @@ browser is the scripted UserAgent.
 """
 from __future__ import annotations
 
+import base64
+import html
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -17,7 +20,7 @@ from requests_oauthlib import OAuth2Session
 
 import mock_server
 from flows import WIDGET, assert_oauth_error
-from oauth_lab.attacker import AttackerAuthorizationServer, AttackerSite
+from oauth_lab.attacker import PRIZE, AttackerAuthorizationServer, AttackerSite, Window, refusing_headers
 from oauth_lab.careless_app import CarelessApp
 from oauth_lab.flows import authorization_code_flow
 from oauth_lab.lab import setup
@@ -364,3 +367,71 @@ def test_a_click_on_allow_in_the_frame_gives_the_attackers_app_janes_chats(weak,
     attackers.fetch_token(framing.endpoint("token"), code=site.caught()[-1]["code"],
                           client_secret=gift_cards["client_secret"])
     assert attackers.post(framing.api("list_chats"), json={}).status_code == 200
+
+
+# --- the attacker's page in the notebook: live, or a drawing of it ------------------------------
+
+def prize(server, site) -> str:
+    """The attacker's prize page, framing the consent page for the attacker's own app (notebook 12)."""
+    gift_cards = requests.post(server.endpoint("registration"), json={
+        "redirect_uris": [site.page("catch")], "scope": "chats--access:ro"}).json()
+    url, _ = OAuth2Session(gift_cards["client_id"], redirect_uri=site.page("catch"), scope=SCOPE).authorization_url(
+        server.metadata["authorization_endpoint"])
+    return site.page("prize", frame=url)
+
+
+def test_the_window_on_the_default_server_says_the_browser_refuses_the_frame(lab, site):
+    window = Window(prize(lab, site))
+    assert window.text().startswith(f"the attacker's page {site.url}/prize, framing {lab.issuer}/authorize. ")
+    assert "refuses to show Fernhollow's page" in window.text()
+    assert "X-Frame-Options: DENY and Content-Security-Policy: frame-ancestors 'none'" in window.text()
+    assert "“127.0.0.1 refused to connect”" in window.caption() and "Nothing crashed" in window.caption()
+    drawing = window.svg()
+    assert "127.0.0.1 refused to connect." in drawing and PRIZE in drawing and "Claim!" in drawing
+    assert "Sign in" not in drawing  # the browser shows none of the framed page
+
+
+def test_the_window_on_the_framing_server_draws_the_framed_sign_in_page(weak, site):
+    window = Window(prize(weak(allow_framing=True), site))
+    assert "The framed page shows, nearly transparent" in window.text() and "refuses" not in window.text()
+    drawing = window.svg()
+    texts = re.findall(r"<text [^>]*>([^<]*)</text>", drawing)
+    assert texts[:2] == [PRIZE, "Claim!"]  # the attacker's page; then the framed one, from its own HTML:
+    assert texts[2:4] == ["Sign in", "Mock OAuth 2.0 authorization server for learning — demo data only."]
+    assert texts[-4:] == ["Username", "Password", "Sign in",
+                          "Demo users: jane / jane-password (agent), ada / ada-password (administrator)."]
+    assert drawing.count("fill='white' stroke='#767676'") == 2  # its two fields; no hidden ones
+    assert "refused to connect" not in drawing
+
+
+def test_the_window_is_live_where_the_page_loads_and_a_drawing_elsewhere(lab, site):
+    """An <object> shows its content when the page loads, its fallback when it does not (a frame
+    would show a broken box): the drawing, its text as alt text, and a caption under both."""
+    window = Window(prize(lab, site))
+    page = window._repr_html_()
+    live, fallback = page.split("<img", 1)
+    assert f"<object data='{html.escape(window.url)}' type='text/html' width='740' height='580'" in live
+    assert base64.b64encode(window.svg().encode()).decode() in fallback
+    assert f"alt='{html.escape(window.text())}'" in fallback and "</object>" in fallback
+    assert page.endswith(f"<p>{html.escape(window.caption())}</p>")
+    assert "<iframe" not in page
+
+
+def test_a_window_whose_framed_page_does_not_answer_says_so(site):
+    window = Window(site.page("prize", frame=f"http://127.0.0.1:{mock_server.free_port()}/authorize"))
+    assert window.caption() == "The framed page did not answer." and "refused" not in window.svg()
+
+
+@pytest.mark.parametrize("headers, refusing", [
+    ({"X-Frame-Options": "DENY"}, ["X-Frame-Options: DENY"]),
+    ({"X-Frame-Options": "sameorigin"}, ["X-Frame-Options: sameorigin"]),
+    ({"X-Frame-Options": "ALLOW-FROM http://a.example"}, []),  # obsolete: browsers ignore it
+    ({"Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'"},
+     ["Content-Security-Policy: default-src 'self'; frame-ancestors 'none'"]),
+    ({"Content-Security-Policy": "frame-ancestors 'self'"}, ["Content-Security-Policy: frame-ancestors 'self'"]),
+    ({"Content-Security-Policy": "frame-ancestors *"}, []),
+    ({"Content-Security-Policy": "default-src 'none'"}, []),  # frame-ancestors does not fall back to it
+    ({}, []),
+])
+def test_which_headers_keep_a_page_out_of_another_sites_frame(headers, refusing):
+    assert refusing_headers(headers) == refusing

@@ -2,6 +2,8 @@
 setup() finding the right server, the one-call flow, the course frame."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -40,6 +42,14 @@ def test_the_app_serves_its_redirect_uri_and_logs_what_it_received(app):
     assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
     assert app.received() == [f"{app.redirect_uri}?code=ac_1&state=s%201&iss=http%3A%2F%2Fas.example"]
     assert app.find("s 1") == app.received()[0] and app.find("other") is None
+
+
+def test_the_callback_page_has_the_apps_own_look_and_loads_nothing(app):
+    """Styled like the server's pages, in another colour, and saying whose page it is — with its
+    style inline: the page fetches nothing that a Referer could leak the code to."""
+    page = requests.get(f"{app.redirect_uri}?code=ac_1&state=s1").text
+    assert "<style>" in page and "#2b8a3e" in page and "A page of the app, not of Fernhollow Accounts." in page
+    assert not re.search(r"<(link|script|img|iframe)\b|url\(|@import", page)
 
 
 def test_the_app_answers_404_off_its_callback(app):

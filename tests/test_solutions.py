@@ -1,7 +1,8 @@
 """Every exercise's solution passes its own check, against a real server — and a wrong answer fails.
 
 A solution file is the code a learner would ``%load`` into the exercise cell: it may use ``lab``
-(and ``lc``, the livechat-profile server of notebook 13) and must leave the answer in ``my_answer``.
+(and ``lc``, the livechat-profile server of notebook 13; ``metadata``, the document notebook 00
+reads) and must leave the answer in ``my_answer``.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import runpy
 from pathlib import Path
 
 import pytest
+import requests
 from joserfc import jwt
 
 import mock_server
@@ -44,7 +46,9 @@ def test_every_exercise_has_a_solution_file():
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_solution_passes(lab, lc, name):
     exercise = ALL[name]
-    namespace = runpy.run_path(str(NOTEBOOKS / exercise.solution), init_globals={"lab": lab, "lc": lc})
+    metadata = requests.get(f"{lab.url}/.well-known/oauth-authorization-server", timeout=5).json()
+    namespace = runpy.run_path(str(NOTEBOOKS / exercise.solution),
+                               init_globals={"lab": lab, "lc": lc, "metadata": metadata})
     verdict = exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
     assert verdict.passed, verdict.text()
     assert verdict.text().startswith("✓")
@@ -81,6 +85,7 @@ def public_app(lab, scope: str) -> dict:
 
 @pytest.mark.parametrize("name, wrong, why", [
     ("start_here.token_endpoint", lambda lab: "http://127.0.0.1/token", "is not the token endpoint"),
+    ("start_here.token_endpoint", lambda lab: f"{lab.url}/token", "typed (or rebuilt), not read from `metadata`"),
     ("password.customers_only", lambda lab: {"access_token": "forged"}, "issued to None"),
     ("password.customers_only", lambda lab: authorization_code_flow(
         lab, "fernhollow-widget", ["customers:ro", "chats--access:ro"]).token, "can read chats too"),

@@ -3,9 +3,11 @@ failures and exercise verdicts — as a learner uses them: set a value or click,
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 import requests
+import ipywidgets as widgets
 import traitlets
 from joserfc import jwt
 from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
@@ -20,6 +22,7 @@ from oauth_lab.widgets.consent_panel import ConsentPanel
 from oauth_lab.widgets.registration_form import RegistrationForm
 from oauth_lab.widgets.scope_picker import ScopePicker
 from oauth_lab.widgets.url_builder import AuthorizationUrlBuilder
+from oauth_lab.user_agent import UserAgent
 
 ADMIN_SCOPE = "agents--all:rw"
 
@@ -162,6 +165,15 @@ def test_url_follows_a_linked_scope_picker(lab):
     assert "scope" not in query_of(builder.value)
 
 
+def test_every_label_has_the_room_of_the_longest(lab):
+    """ipywidgets gives a description 80 px and cuts the rest ("code_chal…"): one width for all,
+    set for "code_challenge" (the browser test measures it)."""
+    builder = AuthorizationUrlBuilder(lab, REPORTS[0])
+    fields = [w for w in builder.children if isinstance(w, widgets.Text)]
+    assert [f.description for f in fields] == ["client_id", "redirect_uri", "scope", "state", "code_challenge"]
+    assert {f.style.description_width for f in fields} == {"8.5em"}
+
+
 def test_built_url_is_one_the_server_accepts(lab):
     builder = AuthorizationUrlBuilder(lab, REPORTS[0], scopes=["customers:ro", "chats--all:ro"],
                                       code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
@@ -243,6 +255,72 @@ def test_admin_scope_is_offered_to_an_administrator(lab):
     assert "code" in query_of(consent.decide("Allow"))
 
 
+def test_after_run_all_the_decided_panel_offers_try_again(lab):
+    """Run All: the cell after the panel decided (Allow). Try again sends the same request once more
+    — a new consent page, a new code, the same state — for a click of the learner's own."""
+    session = oauth_session(lab)
+    url, state = session.authorization_url(lab.metadata["authorization_endpoint"])
+    consent = ConsentPanel(lab, url)
+    assert consent.again.layout.display == "none"  # nothing to try again yet
+    first = consent.value or consent.decide("Allow")  # the notebook's next cell
+    assert consent.again.layout.display == "" and "Try again asks once more" in consent._result.value
+    shown = consent.text()
+
+    consent.again.click()
+    assert consent.value == "" and consent.decision is None and consent.text().endswith("Waiting for Allow or Deny.")
+    assert not consent.allow.disabled and not consent.deny.disabled and consent.again.layout.display == "none"
+    assert consent.heading == "Allow Fernhollow Reports?" and consent._result.value == ""
+    consent.deny.click()
+    got = consent.received()
+    assert got["error"] == "access_denied" and got["state"] == state and "code" not in got
+    assert "Run the cells below again to use this answer." in consent._result.value
+    assert consent.text() != shown and consent.text().splitlines()[-1].startswith("Deny → app receives")
+
+    consent.again.click()
+    consent.allow.click()
+    assert query_of(consent.value)["code"] != query_of(first)["code"] and consent.received()["state"] == state
+    # the app's session, still waiting with its state and PKCE verifier, redeems the new code
+    token = session.fetch_token(lab.endpoint("token"), authorization_response=consent.value, client_secret=REPORTS[1])
+    assert token["scope"] == ["chats--all:ro"]
+
+
+def test_read_what_my_app_received_after_try_again_waits_for_the_new_answer(lab):
+    """The first answer (state s) reached the app too: after Try again, only a newer one counts."""
+    url = auth_url(lab)
+    consent = ConsentPanel(lab, url)
+    first = consent.decide("Allow")
+    consent.again.click()
+    assert consent.read_from_app() == "" and "received nothing for this request yet" in consent._result.value
+    browser = UserAgent("jane", "jane-password", lab.reach())  # the learner's own browser
+    browser.visit(browser.authorize(url, "Deny"))
+    assert query_of(consent.read_from_app())["error"] == "access_denied" and consent.value != first
+    assert consent.decision == "Decided in your browser" and consent.again.layout.display == ""
+
+
+@pytest.mark.parametrize("make", [
+    lambda lab: panel(lab, redirect_uri="http://evil.example/callback"),  # error page
+    lambda lab: panel(lab, REPORTS[0], ("no-such:scope",)),  # error redirect, no consent page
+], ids=["error-page", "error-redirect"])
+def test_an_error_is_not_offered_again(lab, make):
+    consent = make(lab)
+    before = (consent.value, consent.text())
+    assert consent.again.layout.display == "none"
+    consent.try_again()
+    assert (consent.value, consent.text()) == before
+
+
+def test_a_request_with_a_nonce_says_which_cell_to_run_instead(lab):
+    """The same request again would replay its nonce, which the server refuses as a replay."""
+    session = OAuth2Session(REPORTS[0], redirect_uri=lab.redirect_uri, scope=["openid"], pkce="S256")
+    consent = ConsentPanel(lab, session.authorization_url(lab.metadata["authorization_endpoint"], nonce="n-1")[0])
+    decided = consent.decide("Allow")
+    assert consent.again.layout.display == "none" and "run this cell again" in consent._result.value
+    consent.try_again()
+    assert consent.value == decided
+    replayed = ConsentPanel(lab, consent.authorization_url)  # what Try again would have sent
+    assert replayed.received()["error"] == "invalid_request" and "code" not in replayed.received()
+
+
 # --- RegistrationForm --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("app_type, method, has_secret", [
@@ -303,7 +381,7 @@ def test_reused_code_shows_the_library_error_and_the_servers_answer(lab):
     for line in ("Your app sees: oauthlib: InvalidGrantError", "Server answered: HTTP 400 from POST /token",
                  f"error_description: {description}", f"Standard: {RFC['invalid_grant']}"):
         assert line in failure.text().splitlines()
-    assert "already used" in description and "<table>" in failure._repr_html_()
+    assert "already used" in description and f">{RFC['invalid_grant']}</td>" in failure._repr_html_()
 
 
 def test_a_call_that_succeeds_says_no_error(lab):
@@ -363,6 +441,17 @@ def test_read_redirect_explains_an_error(lab, error):
                                            "error_description = Said no  — a human-readable reason",
                                            "state = s1  — your own value, back unchanged: compare it "
                                            "with what you sent"]
+
+
+def test_read_redirect_as_a_table_that_reads_straight(lab):
+    """JupyterLab right-aligns table cells: every cell here says left, and each parameter has its
+    name, its value and its meaning in three columns, under a header."""
+    page = read_redirect(f"{lab.redirect_uri}?code=ac_1&state=s1&iss=http%3A%2F%2Fas.example")._repr_html_()
+    cells = re.findall(r"<(t[dh]) style='([^']*)'>(.*?)</t[dh]>", page)
+    assert len(cells) == 3 * 4 and all("text-align:left" in style for _, style, _ in cells)
+    assert [c for _, _, c in cells[:6]] == ["parameter", "value", "what it means", "<code>code</code>",
+                                             "<code>ac_1</code>", "the authorization code: single use, short-lived"]
+    assert [c for _, _, c in cells[9:11]] == ["<code>iss</code>", "<code>http://as.example</code>"]
 
 
 def test_read_redirect_without_parameters_is_empty():

@@ -1,7 +1,10 @@
 """The exchange inspector and its sequence diagram, on a known transcript and on a real flow."""
 from __future__ import annotations
 
+import base64
+import html
 import json
+import re
 import xml.etree.ElementTree as ET
 from types import SimpleNamespace
 
@@ -138,6 +141,19 @@ def test_svg_is_valid_and_deterministic():
     assert root.tag == "{http://www.w3.org/2000/svg}svg" and int(root.get("width")) > 0
     assert svg == SequenceDiagram(json.loads(json.dumps(FLOW)), "Code flow").svg()
     assert ET.fromstring(SequenceDiagram([]).svg()) is not None
+
+
+def test_in_html_the_diagram_is_an_image_that_shrinks_to_the_output(inspector):
+    """JupyterLab shows an image/svg+xml output at the drawing's own width, cut off when the
+    output is narrower; the HTML face is the same drawing, no wider than the output (the browser
+    test measures it)."""
+    diagram = inspector.diagram()
+    page = diagram._repr_html_()
+    found = re.fullmatch(r"<img src='data:image/svg\+xml;base64,([^']+)' alt='([^']*)' "
+                         r"style='max-width:100%;height:auto'>", page)
+    assert found and base64.b64decode(found[1]).decode() == diagram.svg()
+    assert html.unescape(found[2]) == diagram.text()
+    assert int(ET.fromstring(diagram.svg()).get("width")) > 968  # wider than JupyterLab's output at 1280 px
 
 
 def test_text_faces(inspector):

@@ -1,2 +1,2 @@
 # 00 · token endpoint: read it from the server's metadata, never type it.
-my_answer = lab.metadata["token_endpoint"]
+my_answer = metadata["token_endpoint"]

@@ -3,6 +3,10 @@
 Clicking here does what the user's browser does (sign in, submit the consent form, follow the
 redirect to the app) through a scripted browser; the link opens the same page in *your* browser
 instead. Either way the answer is the redirect your app receives: ``panel.value``.
+
+After Run All the panel is already decided (the next cell clicked Allow for you): "Try again" sends
+the same authorization request once more — a new consent page, a new code, the same ``state`` that
+your app's session expects — so you can click for yourself, then run the cells below again.
 """
 from __future__ import annotations
 
@@ -34,13 +38,19 @@ class ConsentPanel(LabWidget):
                                        layout=widgets.Layout(width="auto"))
         self.allow.on_click(lambda _b: self.decide("Allow"))
         self.deny.on_click(lambda _b: self.decide("Deny"))
+        self.again = widgets.Button(description="Try again", icon="refresh", layout=widgets.Layout(display="none"),
+                                    tooltip="The same authorization request once more: a new consent page")
         self.read_app.on_click(lambda _b: self.read_from_app())
+        self.again.on_click(lambda _b: self.try_again())
         self._page = widgets.HTML()
         self._result = widgets.HTML()
-        self.children = [self._page, widgets.HBox([self.allow, self.deny, self.read_app]), self._result]
+        self.children = [self._page, widgets.HBox([self.allow, self.deny, self.read_app, self.again]),
+                         self._result]
+        self.tries = 1
         self._open()
 
     def _open(self):
+        self._consent_page, self._answered_before = None, len(self._answers())
         try:
             page = self.browser.consent_page(self.authorization_url, self.lab.issuer)
         except UserAgentError as error:
@@ -52,7 +62,6 @@ class ConsentPanel(LabWidget):
             return
         if isinstance(page, str):  # sent straight back to the app: an error redirect
             self.asked, self.heading = [], "No consent page: the server answered the app directly"
-            self._consent_page = None
             self.browser.visit(page)
             self._settle(page)
             return
@@ -64,24 +73,38 @@ class ConsentPanel(LabWidget):
                             f"<ul>{items}</ul><a href='{escape(self.authorization_url)}' target='_blank'>"
                             "Open the real consent page in your browser</a>")
 
+    def try_again(self) -> None:
+        """A decided panel: send the authorization request again, for a decision of your own."""
+        if not (self.value and self._consent_page is not None and self.again.layout.display != "none"):
+            return
+        self.tries += 1
+        self.value, self.decision, self._result.value = "", None, ""
+        self.allow.disabled = self.deny.disabled = self.read_app.disabled = False
+        self.again.layout.display = "none"
+        self._open()
+
     def decide(self, decision: str = "Allow") -> str:
         """Click Allow or Deny (once); returns where the browser is sent."""
-        if not self.value and getattr(self, "_consent_page", None) is not None:
+        if not self.value and self._consent_page is not None:
             location = self.browser.decide(self._consent_page, decision)
             self.browser.visit(location)  # the browser goes on to the app's redirect URI
             self._settle(location, decision)
         return self.value
 
     def read_from_app(self) -> str:
-        """The real-browser path: what your app's redirect URI received for this request."""
-        state = dict(parse_qsl(urlsplit(self.authorization_url).query)).get("state", "")
-        location = self.lab.app.find(state) if not self.value else None
-        if location:
-            self._settle(location, "Decided in your browser")
+        """The real-browser path: what your app's redirect URI received for this request (since
+        the panel opened it: an answer to an earlier try carries the same state)."""
+        answers = [] if self.value else self._answers()[self._answered_before:]
+        if answers:
+            self._settle(answers[-1], "Decided in your browser")
         elif not self.value:
             self._result.value = ("<p>Your app has received nothing for this request yet: sign in and "
-                                  "click Allow or Deny on the page the link opened, then try again.</p>")
+                                  "click Allow or Deny on the page the link opened, then press "
+                                  "<b>Read what my app received</b> again.</p>")
         return self.value
+
+    def _answers(self) -> list[str]:
+        return self.lab.app.answers(dict(parse_qsl(urlsplit(self.authorization_url).query)).get("state", ""))
 
     def _settle(self, location: str | None, decision: str | None = None):
         self.allow.disabled = self.deny.disabled = self.read_app.disabled = True
@@ -91,7 +114,20 @@ class ConsentPanel(LabWidget):
             params = "".join(f"<li><code>{escape(k)}={escape(mask(v) if k == 'code' else v)}</code></li>"
                              for k, v in self.received().items())
             where = "back to the app" if self.to_app else "to the server's error page"
-            self._result.value = f"The browser is sent {where} with:<ul>{params}</ul>"
+            self._result.value = f"<b>{escape(decision or 'Answer')}</b>: the browser is sent {where} with:<ul>{params}</ul>"
+            if self._consent_page is not None:  # a decision (not an error): it can be made again
+                self._result.value += f"<p>{escape(self._offer_to_decide_again())}</p>"
+
+    def _offer_to_decide_again(self) -> str:
+        """Show Try again, or (a request with a nonce) say which cell to run again instead: the same
+        request again would replay its nonce, which this server refuses (OIDC Core §3.1.2.1: a
+        nonce ties one login to one ID token)."""
+        if "nonce" in dict(parse_qsl(urlsplit(self.authorization_url).query)):
+            return ("To decide again, run this cell again (a new request with a new nonce: this server "
+                    "accepts each nonce once), then the cells below.")
+        self.again.layout.display = ""
+        return (("Run the cells below again to use this answer. " if self.tries > 1 else "")
+                + "Try again asks once more, for a decision of your own.")
 
     @property
     def to_app(self) -> bool:

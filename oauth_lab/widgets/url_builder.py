@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 import ipywidgets as widgets
 import traitlets
 
-from .base import LabWidget, escape
+from .base import LabWidget, escape, html_table
 
 EXPLAINED = {
     "response_type": "code: the app wants an authorization code (RFC 6749 §4.1.1).",
@@ -21,6 +21,10 @@ EXPLAINED = {
 }
 
 
+# Wide enough for the longest parameter name, "code_challenge" (ipywidgets' default cuts it).
+LABELS = {"description_width": "8.5em"}
+
+
 class AuthorizationUrlBuilder(LabWidget):
     """Change any field (or the linked scope picker) and the URL updates: ``builder.value``."""
 
@@ -30,12 +34,12 @@ class AuthorizationUrlBuilder(LabWidget):
                  state: str = "xyz-123", code_challenge: str | None = None):
         super().__init__()
         self._endpoint = lab.metadata["authorization_endpoint"]
-        self.client_id = widgets.Text(value=client_id, description="client_id")
-        self.redirect_uri = widgets.Text(value=redirect_uri or lab.redirect_uri, description="redirect_uri")
+        self.client_id = widgets.Text(value=client_id, description="client_id", style=LABELS)
+        self.redirect_uri = widgets.Text(value=redirect_uri or lab.redirect_uri, description="redirect_uri", style=LABELS)
         self.scope = widgets.Text(value=scopes.scope() if hasattr(scopes, "scope") else " ".join(scopes or ()),
-                                  description="scope")
-        self.state = widgets.Text(value=state, description="state")
-        self.code_challenge = widgets.Text(value=code_challenge or "", description="code_challenge")
+                                  description="scope", style=LABELS)
+        self.state = widgets.Text(value=state, description="state", style=LABELS)
+        self.code_challenge = widgets.Text(value=code_challenge or "", description="code_challenge", style=LABELS)
         self._url = widgets.HTML()
         fields = [self.client_id, self.redirect_uri, self.scope, self.state, self.code_challenge]
         for field in fields:
@@ -56,10 +60,9 @@ class AuthorizationUrlBuilder(LabWidget):
     def _update(self, _change=None):
         params = self.parameters()
         self.value = f"{self._endpoint}?{urlencode(params)}"
-        rows = "".join(f"<tr><td><code>{escape(k)}</code></td><td><code>{escape(v)}</code></td>"
-                       f"<td>{escape(EXPLAINED[k])}</td></tr>" for k, v in params.items())
+        rows = [(k, v, EXPLAINED[k]) for k, v in params.items()]
         self._url.value = (f"<p><code style='word-break:break-all'>{escape(self.value)}</code></p>"
-                           f"<table>{rows}</table>")
+                           + html_table(rows, code=(0, 1)))
 
     def text(self) -> str:
         lines = [self.value] + [f"  {k} = {v}" for k, v in self.parameters().items()]

@@ -1,7 +1,7 @@
 """Clicking notebook 12's attacker page after Run All, as a learner would (see test_jupyterlab).
 
-The notebook shows the attacker's prize page twice, each framing a server's sign-in page inside a
-frame of the notebook's output: the switched server's (allow_framing=True), and the default one's.
+The notebook shows the attacker's prize page twice, each framing a server's sign-in page, live in
+the notebook's output: the switched server's (allow_framing=True), and the default one's.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from jupyterlab_driver import MOCK_SERVER, _wait_until, code_cell, screenshot
 
 # The attacker's site runs in the notebook's kernel, at the app's port + 4 (oauth_lab.attacker).
 ATTACKER = f"http://127.0.0.1:{int(os.environ.get('MOCK_APP_PORT', '8765')) + 4}"
-PRIZE = "iframe[title=\"the attacker's page\"]"
 
 
 def caught() -> list[dict]:
@@ -23,12 +22,28 @@ def caught() -> list[dict]:
         return [entry for entry in json.loads(response.read()) if entry["path"].startswith("/catch?")]
 
 
+def prize_frame(lab, framing_default: bool):
+    """The attacker's page as the notebook shows it live (an <object>: Playwright's frame_locator
+    takes iframes only, so the frame is found by its URL): the one framing the default server, or
+    the other one."""
+    def matching() -> list:
+        return [f for f in lab.frames if f.url.startswith(f"{ATTACKER}/prize")
+                and dict(parse_qsl(urlsplit(f.url).query))["frame"].startswith(MOCK_SERVER + "/") == framing_default]
+    _wait_until(lab, lambda: matching() != [], "the attacker's page to load")
+    found = matching()
+    assert len(found) == 1, [f.url for f in lab.frames]
+    return found[0]
+
+
 def click_the_prize(lab, artifacts, name):
     """Jane signs in inside the frame on the switched server's prize page and clicks the decoy: the
-    code reaches the attacker. On the default server's prize page the frame stays empty."""
+    code reaches the attacker. On the default server's prize page the frame stays empty, and the
+    caption under it says why."""
     framing = code_cell(lab, "Window(prize_page(framing))")
-    outer = framing.frame_locator(PRIZE)
-    inner = outer.frame_locator("iframe")
+    framing.scroll_into_view_if_needed()
+    outer = prize_frame(lab, framing_default=False)
+    _wait_until(lab, lambda: bool(outer.child_frames), "the frame inside the attacker's page")
+    inner = outer.child_frames[0]
     inner.get_by_role("heading", name="Sign in").wait_for()  # the server's page, inside the attacker's
     inner.get_by_label("Username").fill("jane")
     inner.get_by_label("Password").fill("jane-password")
@@ -46,13 +61,13 @@ def click_the_prize(lab, artifacts, name):
 
     default = code_cell(lab, "Window(prize_page(lab))")
     default.scroll_into_view_if_needed()
-    default.frame_locator(PRIZE).get_by_role("button", name="Claim!").wait_for()
-    prize = [f for f in lab.frames if f.url.startswith(f"{ATTACKER}/prize")
-             and dict(parse_qsl(urlsplit(f.url).query))["frame"].startswith(MOCK_SERVER + "/")]
-    assert len(prize) == 1, [f.url for f in lab.frames]
-    [framed] = prize[0].child_frames
+    prize = prize_frame(lab, framing_default=True)
+    prize.get_by_role("button", name="Claim!").wait_for()
+    [framed] = prize.child_frames
     _wait_until(lab, lambda: framed.url != "about:blank", "the framed page to load or be refused")
     assert framed.url.startswith("chrome-error://"), framed.url  # refused: X-Frame-Options, frame-ancestors
+    assert "refused to connect" in default.locator(".jp-OutputArea-output p").inner_text()  # what it means
+    assert default.locator("img[alt^=\"the attacker's page\"]").is_hidden()  # the drawing: only if no page
     screenshot(lab, artifacts / f"notebook-{name}-refused.png", default)
 
 

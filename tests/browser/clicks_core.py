@@ -13,6 +13,8 @@ from jupyterlab_driver import (_wait_until, button, choose, code_cell, control, 
                                screenshot, synced, virtual_time, wait_for_output)
 
 def click_scopes_and_consent(lab, artifacts, name):
+    measure_what_run_all_drew(lab)
+    try_again_and_deny_after_run_all(lab, artifacts, name)
     chosen = tick_scopes(lab, {"chats--all:ro": False, "customers:ro": True, "profile": True})
     request = run_cell_containing(lab, "authorization_url, state = oauth.authorization_url(")
     printed = request.locator(".jp-OutputArea-output").all_inner_texts()
@@ -57,6 +59,47 @@ def assert_token_scopes(token_cell, chosen: set[str]) -> None:
 
 
 LOOPBACK_CALLBACK = re.compile(r"^http://127\.0\.0\.1:\d+/callback\?")  # the app's redirect URI, on a laptop
+
+
+def measure_what_run_all_drew(lab):
+    """The sequence diagram, wider than the output, is shown no wider than it; every label of the
+    URL builder has the room its text needs."""
+    diagram = code_cell(lab, "SequenceDiagram(lab.transcript.flow(").locator(".jp-OutputArea-output")
+    output, shown, drawn = diagram.evaluate("""e => { const img = e.querySelector('img');
+        return [e.clientWidth, img.getBoundingClientRect().width, img.naturalWidth]; }""")
+    assert drawn > output >= shown, (drawn, output, shown)
+    labels = code_cell(lab, "AuthorizationUrlBuilder(").locator(".widget-text .widget-label")
+    sizes = labels.evaluate_all("ls => ls.map(l => [l.textContent, l.clientWidth, l.scrollWidth])")
+    assert [text for text, _, _ in sizes][-1] == "code_challenge", sizes
+    assert all(needed <= room for _, room, needed in sizes), sizes  # nothing cut to "code_chal…"
+
+
+def try_again_and_deny_after_run_all(lab, artifacts, name):
+    """Run All decided the panel (the next cell clicked Allow). Try again; Jane denies on the real
+    page this time; the cells below, run again, meet her Deny: the failure panel, one line of
+    error, no traceback."""
+    consent = code_cell(lab, "ConsentPanel(lab, authorization_url")
+    assert button(consent, "Allow").is_disabled()
+    button(consent, "Try again").click()
+    _wait_until(lab, lambda: button(consent, "Try again").is_hidden() and not button(consent, "Allow").is_disabled(),
+                "a new consent page in the panel")
+    synced(lab)
+    real = open_and_sign_in(lab, consent, "Open the real consent page in your browser")
+    real.get_by_role("button", name="Deny").click()
+    real.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/callback\?error=access_denied"))
+    real.close()
+    lab.context.clear_cookies()  # signed out again: decide_on_the_real_page signs in afresh
+    button(consent, "Read what my app received").click()
+    consent.get_by_text("Run the cells below again to use this answer").wait_for()
+
+    run_cell_containing(lab, "read_redirect(redirect)")
+    token = run_cell_containing(lab, "oauth.fetch_token(")
+    shown = output_text(token)
+    for row in ("Your app sees\toauthlib: AccessDeniedError", "error\taccess_denied",
+                "Standard\tRFC 6749 §4.1.2.1 — the user (or the server) said no"):
+        assert row in shown, shown
+    assert "Traceback" not in shown and len(shown.splitlines()) <= 7, shown
+    screenshot(lab, artifacts / f"notebook-{name}-denied-then-fetch-token.png", token)
 
 
 def decide_on_the_real_page(lab, artifacts, name, callback: re.Pattern = LOOPBACK_CALLBACK):
