@@ -4,6 +4,7 @@ PYTHON ?= python3
 PORT   ?= 8888
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
+TEST_STAMP = $(VENV)/.installed-test
 # Each set-up step prints one line; pip's output goes to this log, shown only when a step fails.
 LOG     = $(VENV)/install.log
 STEP    = sh scripts/step.sh $(LOG)
@@ -23,6 +24,11 @@ $(STAMP): requirements.txt pyproject.toml
 		$(PY) -m pip install --no-deps -e .
 	@touch $(STAMP)
 
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	@$(STEP) "Installing requirements-test.txt: pytest, Playwright, JupyterHub (about 20 s from pip's \
+	cache)" $(PY) -m pip install -r requirements-test.txt
+	@touch $(TEST_STAMP)
+
 $(LAB_SETTINGS): jupyter-settings/overrides.json
 	@mkdir -p $(@D) && cp $< $@
 
@@ -35,7 +41,7 @@ lab: $(STAMP) $(LAB_SETTINGS)  ## JupyterLab on notebook 00 (make lab PORT=9999 
 	$(VENV)/bin/jupyter lab notebooks $$root --port=$(PORT) --LabApp.default_url=/lab/tree/00-start-here.ipynb \
 		--ServerApp.log_level=WARN --LabApp.log_level=WARN
 
-test: $(STAMP)  ## every test: the notebooks (strict nbval) beside the rest on pytest-xdist workers
+test: $(TEST_STAMP)  ## every test: the notebooks (strict nbval) beside the rest on pytest-xdist workers
 	$(PY) scripts/run_tests.py $(ARGS)
 
 notebooks: $(STAMP)  ## re-run every notebook cleanly (deterministic) and save its outputs

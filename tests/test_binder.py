@@ -116,6 +116,9 @@ def test_requirements_resolve_for_binder_python(tmp_path):
                 for item in json.loads(report.read_text())["install"]}
     assert resolved["jupyter-server-proxy"] == "4.6.0"
     assert {"jupyterlab", "authlib", "waitress"} <= resolved.keys()
+    # The hub that serves a Binder image brings its own jupyterhub: a second one (the tests' pin)
+    # would replace the version repo2docker matched to it.
+    assert not {"jupyterhub", "pytest", "playwright"} & resolved.keys(), "test tools in the Binder image"
 
 
 def test_runtime_is_a_python_we_support():
@@ -198,6 +201,7 @@ def test_postbuild_installs_the_packages_and_the_proxy_entry(tmp_path):
 
     env = clean_env(home)
     env["PATH"] = f"{stubs}{os.pathsep}{env['PATH']}"
+    env["JUPYTERLAB_DIR"] = str(tmp_path / "lab")  # JupyterLab's application folder (the image's)
     result = subprocess.run([str(BINDER / "postBuild")], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
 
@@ -206,6 +210,9 @@ def test_postbuild_installs_the_packages_and_the_proxy_entry(tmp_path):
     installed = PyFileConfigLoader(existing.name, path=str(existing.parent)).load_config()
     assert installed.ServerApp.terminals_enabled is False, "postBuild must keep existing settings"
     assert installed.ServerProxy.servers == proxy_servers()
+    overrides = tmp_path / "lab" / "settings" / "overrides.d" / "oauth-hands-on.json"
+    assert json.loads(overrides.read_text())["@jupyterlab/apputils-extension:notification"] == {
+        "fetchNews": "false", "checkForUpdates": False}, "no news pop-up on Binder either"
 
 
 # --- binder/start: the public URLs it announces -------------------------------------------------
