@@ -62,7 +62,9 @@ def run(client, code: str) -> dict:
             outputs["stream"] += content["text"]
         elif kind == "status" and content["execution_state"] == "idle":
             break
-    outputs["status"] = client.get_shell_msg(timeout=30)["content"]["status"]
+    while (reply := client.get_shell_msg(timeout=30))["parent_header"].get("msg_id") != msg_id:
+        pass  # a reply to an earlier request (a busy machine may deliver it late)
+    outputs["status"] = reply["content"]["status"]
     return outputs
 
 

@@ -269,6 +269,13 @@ def committed_form(text: str) -> str:
 
 
 COMPARED = ("text/plain", "text/html")  # nbval skips widget views, images, metadata, counts
+SVG_DATA = re.compile(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)")
+
+
+def readable(html: str) -> str:
+    """An HTML output with its embedded pictures (a diagram's SVG, base64 in a data: URL) as text,
+    so the addresses they name are compared, and normalised, like the rest."""
+    return SVG_DATA.sub(lambda m: "data:image/svg+xml," + base64.b64decode(m[1]).decode(), html)
 
 
 def outputs(notebook: dict, normalise) -> list[tuple[str, list[str]]]:
@@ -286,7 +293,8 @@ def outputs(notebook: dict, normalise) -> list[tuple[str, list[str]]]:
                 texts.append(f"{output['ename']}: {output['evalue']}")
             else:
                 texts += [output["data"][kind] for kind in COMPARED if kind in output["data"]]
-        shown.append(("".join(cell["source"]).splitlines()[0], [normalise("".join(text)) for text in texts]))
+        shown.append(("".join(cell["source"]).splitlines()[0],
+                      [normalise(readable("".join(text))) for text in texts]))
     return shown
 
 
