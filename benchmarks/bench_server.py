@@ -43,7 +43,7 @@ import requests
 STARTED = time.perf_counter()
 CLIENT = ("fernhollow-reports", "reports-secret")
 USER = ("jane", "jane-password")
-SCOPE = "chats--all:ro"
+SCOPE = "chats--access:ro"  # one Jane (a normal agent) can grant
 THREADS = 8  # waitress threads in `python -m mock_server`
 HERE = os.path.abspath(__file__)
 

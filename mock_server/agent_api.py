@@ -229,10 +229,12 @@ def _is_http_url(value) -> bool:
 # --------------------------------------------------------------------------
 
 def _visible_chats(world: World, caller: Caller) -> list[dict]:
-    if covers(caller.scopes, "chats--all:ro"):
+    """The scope caps what the app may see; the user's groups still apply (LiveChat's list_chats:
+    chats--all:ro "to find chats from all groups", chats--access:ro "from groups that the
+    requester ... is a member of")."""
+    if covers(caller.scopes, "chats--all:ro"):  # an administrator's scope
         return list(world.chats.values())
-    # Without chats--all an agent only sees its groups' chats; a
-    # client-credentials caller belongs to no group and so sees none.
+    # A client-credentials caller belongs to no group and so sees none.
     groups = world.group_ids_of(caller.user_id)
     return [chat for chat in world.chats.values() if chat["group_id"] in groups]
 
@@ -378,7 +380,7 @@ def _update_agent(world: World, caller: Caller, payload: dict) -> dict:
     return {}
 
 
-@_action("register_webhook", "webhooks--all:rw",
+@_action("register_webhook", "webhooks.configuration:rw",  # LiveChat's Configuration API
          "Ask for an HTTP callback when something happens in a chat.")
 def _register_webhook(world: World, caller: Caller, payload: dict) -> dict:
     url = _field(payload, "url", _is_http_url, "an http(s) URL", required=True)

@@ -221,7 +221,8 @@ def demo_apps(settings) -> list[dict]:
          "redirect_uris": callbacks,
          "grant_types": ["authorization_code", "refresh_token", "client_credentials",
                          "urn:ietf:params:oauth:grant-type:device_code"],
-         "scope": "chats--all:ro chats--access:ro customers:ro agents--all:ro openid profile email"},
+         # Only scopes a normal agent can grant: without `scope`, a request asks for all of them.
+         "scope": "chats--access:ro customers:ro agents--all:ro openid profile email"},
         {"client_id": "fernhollow-widget", "client_secret": None,
          "client_name": "Fernhollow Chat Widget", "token_endpoint_auth_method": "none",
          "redirect_uris": callbacks,
@@ -231,7 +232,8 @@ def demo_apps(settings) -> list[dict]:
         {"client_id": "fernhollow-admin-tools", "client_secret": "admin-tools-secret",
          "client_name": "Fernhollow Admin Tools", "token_endpoint_auth_method": "client_secret_basic",
          "redirect_uris": callbacks, "grant_types": ["authorization_code", "refresh_token"],
-         "scope": "agents--all:ro agents--all:rw webhooks--all:rw"},
+         # Administrator scopes (LiveChat's scope table): Jane cannot grant them, Ada can.
+         "scope": "chats--all:ro agents--all:ro agents--all:rw webhooks.configuration:rw"},
         {"client_id": "agent-api", "client_secret": "agent-api-secret",
          "client_name": "Agent API (resource server)", "token_endpoint_auth_method": "client_secret_basic",
          "redirect_uris": [], "grant_types": [], "scope": "", "is_resource_server": True},

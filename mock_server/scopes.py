@@ -5,10 +5,14 @@ Scope names follow LiveChat's grammar, ``resource[.sub]--{my|access|all}:{ro|rw}
 Connect scopes ``openid``, ``profile`` and ``email``.  On the wire a scope is
 a space-delimited list of such names (RFC 6749 §3.3).
 
-Two hierarchies make one scope grant others (LiveChat):
+The catalog, each scope's role and meaning, follow LiveChat's scope table (the docs'
+``src/constants/index.js``, shown on its Scopes page), for the scopes this course uses.
+
+Two hierarchies make one scope grant others (LiveChat's "general rules"):
   * access: ``rw`` includes ``ro``;
   * reach:  ``all`` includes ``access`` includes ``my``.
-Implication only goes downwards, and only to scopes that exist in CATALOG.
+A few scopes also include a scope of another resource, as LiveChat describes them
+(``Scope.includes``). Implication only goes downwards, and only to scopes that exist in CATALOG.
 """
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-ROLES = ("agent", "administrator", "owner")  # ascending: each role can do what the ones before it can
+# Ascending: each role can do what the ones before it can. LiveChat's table calls the least
+# role "normal"; here it is "agent" (Jane is a normal agent, Ada an administrator).
+ROLES = ("agent", "administrator", "owner")
 
 # Ordered from narrowest to widest, so "includes" means "has a lower index".
 _REACH = ("my", "access", "all")
@@ -35,6 +41,7 @@ class Scope:
     description: str  # shown to the end user on the consent page
     resource: str  # group heading in UIs
     role: str = "agent"  # least role that may hold this scope (LiveChat gates scopes by role)
+    includes: tuple[str, ...] = ()  # scopes of another resource it grants too (LiveChat's wording)
 
 
 def _catalog(*scopes: Scope) -> dict[str, Scope]:
@@ -43,24 +50,31 @@ def _catalog(*scopes: Scope) -> dict[str, Scope]:
 
 # Insertion order is display order, grouped by resource.
 CATALOG: dict[str, Scope] = _catalog(
-    Scope("chats--all:ro", "Read all chats in your organisation", "Chats"),
-    Scope("chats--all:rw", "Read and manage all chats in your organisation", "Chats"),
+    # Chats: "conversation and meta data" (LiveChat). `access`: the chats of the groups the user
+    # may access; `my`: the chats she is present in ("requester presence").
+    Scope("chats--all:ro", "Read all chats in your organisation", "Chats", "administrator"),
+    Scope("chats--all:rw", "Read and manage all chats in your organisation", "Chats", "administrator",
+          includes=("chats.conversation--all:rw",)),  # rw of meta data and conversation alike
     Scope("chats--access:ro", "Read chats in the groups you have access to", "Chats"),
     Scope("chats--access:rw", "Read and manage chats in the groups you have access to", "Chats"),
-    # The course's addition (LiveChat lists `my` for agents and groups, not chats): all three
-    # levels of reach on one resource. Notebook 03 says so.
     Scope("chats--my:ro", "Read the chats you take part in", "Chats"),
     Scope("chats--my:rw", "Read and manage the chats you take part in", "Chats"),
-    Scope("chats.conversation--all:rw", "Send messages in any chat in your organisation", "Chats"),
+    # LiveChat: write conversations "and Read permission ... of all license chats (chats--all:ro)".
+    Scope("chats.conversation--all:rw", "Send messages in any chat in your organisation, and read all "
+          "chats", "Chats", "administrator", includes=("chats--all:ro",)),
     Scope("customers:ro", "See your customers' details", "Customers"),
-    Scope("customers:rw", "See and edit your customers' details", "Customers"),
+    Scope("customers:rw", "See and edit your customers' details, and add customers", "Customers"),
     Scope("agents--all:ro", "See every agent in your organisation", "Agents"),
     Scope("agents--all:rw", "Add, edit and remove agents in your organisation", "Agents", "administrator"),
     Scope("agents--my:ro", "See your own agent profile", "Agents"),
     Scope("agents--my:rw", "Edit your own agent profile", "Agents"),
     Scope("webhooks--all:ro", "See the webhooks set up for your organisation", "Webhooks", "administrator"),
-    Scope("webhooks--all:rw", "Add and remove webhooks for your organisation", "Webhooks", "administrator"),
-    Scope("webhooks.state:rw", "Switch your organisation's webhooks on and off", "Webhooks", "administrator"),
+    # LiveChat: "(all in license, delete only)"; adding one takes webhooks.configuration:rw.
+    Scope("webhooks--all:rw", "See and remove the webhooks set up for your organisation", "Webhooks",
+          "administrator"),
+    Scope("webhooks.configuration:rw", "Add the app's webhooks and change their settings", "Webhooks",
+          "administrator"),
+    Scope("webhooks.state:rw", "Switch the app's own webhooks on and off", "Webhooks", "administrator"),
     Scope("openid", "Confirm who you are", "Identity"),
     Scope("profile", "See your name and basic profile", "Identity"),
     Scope("email", "See your email address", "Identity"),
@@ -114,7 +128,9 @@ def implied_by(name: str) -> set[str]:
     reaches = _REACH[: _REACH.index(reach) + 1] if reach else (None,)
     candidates = {f"{resource}--{r}:{a}" if r else f"{resource}:{a}" for r in reaches for a in accesses}
     # The grammar allows combinations LiveChat does not offer (e.g. agents--access:ro).
-    return candidates & CATALOG.keys()
+    granted = candidates & CATALOG.keys()
+    # Each included scope brings its own hierarchy (chats.conversation--all:rw ⇒ chats--my:ro).
+    return granted.union(*(implied_by(other) for scope in granted for other in CATALOG[scope].includes))
 
 
 def expand(names: str | Iterable[str] | None) -> set[str]:

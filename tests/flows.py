@@ -22,6 +22,7 @@ REPORTS = ("fernhollow-reports", "reports-secret")  # confidential demo app
 WIDGET = "fernhollow-widget"  # public demo app (PKCE, no secret)
 ADMIN_TOOLS = ("fernhollow-admin-tools", "admin-tools-secret")
 RESOURCE_SERVER = ("agent-api", "agent-api-secret")
+JANE, ADA = ("jane", "jane-password"), ("ada", "ada-password")  # a normal agent, an administrator
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 
 
@@ -52,7 +53,7 @@ def token(server, data: dict, auth=REPORTS, **kwargs) -> requests.Response:
     return requests.post(f"{server.url}/token", data=data, auth=auth, **kwargs)
 
 
-def code_tokens(server, client=REPORTS, scope="chats--all:ro customers:ro", **params) -> dict:
+def code_tokens(server, client=REPORTS, scope="chats--access:ro customers:ro", **params) -> dict:
     """A complete authorization-code + PKCE flow: the token response."""
     verifier, challenge = pkce_pair()
     client_id = client if isinstance(client, str) else client[0]

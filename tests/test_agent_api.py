@@ -67,6 +67,15 @@ def test_every_action_declares_a_scope_and_description():
         assert action.name == name and action.scope and action.description
 
 
+def test_each_action_needs_livechats_scope():
+    # LiveChat's method tables (Agent Chat API v3.5; Configuration API for agents and webhooks),
+    # the narrowest scope of each (list_chats: chats--all:ro "or" chats--access:ro, which it covers).
+    assert {name: action.scope for name, action in ACTIONS.items()} == {
+        "list_chats": "chats--access:ro", "get_chat": "chats--access:ro", "list_customers": "customers:ro",
+        "list_agents": "agents--all:ro", "update_agent": "agents--all:rw",
+        "register_webhook": "webhooks.configuration:rw"}
+
+
 def test_perform_does_not_check_scopes(world):
     # The HTTP layer enforces Action.scope; perform trusts it.
     assert call(world, "list_agents", caller("jane"))["agents"]

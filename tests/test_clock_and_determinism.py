@@ -72,7 +72,7 @@ def test_clock_over_http_on_loopback(server):
 
 
 def _one_flow(server) -> list[dict]:
-    code_tokens(server, scope="chats--all:ro openid")
+    code_tokens(server, scope="chats--access:ro openid")
     return [m.to_dict() for m in server.transcript.messages()]
 
 

@@ -36,9 +36,9 @@ def registered_app(lab) -> tuple[str, str]:
     (lambda lab: {"access_token": "forged"}, "not active"),
     (lambda lab: authorization_code_flow(lab, *REPORTS[:1], ["customers:ro"], client_secret=REPORTS[1]).token,
      "acts for the user jane"),
-    (lambda lab: app_token(lab, ["customers:ro", "chats--all:ro"]), "can read chats too"),
+    (lambda lab: app_token(lab, ["customers:ro", "chats--access:ro"]), "can read chats too"),
     (lambda lab: app_token(lab, ["customers:ro"], registered_app(lab)), "not to fernhollow-reports"),
-    (lambda lab: app_token(lab, ["chats--all:ro"]), "refuses this token for list_customers"),
+    (lambda lab: app_token(lab, ["chats--access:ro"]), "refuses this token for list_customers"),
 ], ids=["forged", "code-flow", "too-wide", "other-app", "no-customers"])
 def test_customers_only_refuses(lab, wrong, why):
     verdict = client_credentials.customers_only.check(wrong(lab))

@@ -36,12 +36,12 @@ def livechat_token(lc, client_id=REPORTS[0], scope=None) -> dict:
 @pytest.mark.parametrize("wrong, why", [
     (lambda lab, lc: ({"access_token": "dal:forged"}, lc), "not active"),
     (lambda lab, lc: (livechat_token(lc, scope="customers:ro"), lc), "carries customers:ro"),
-    (lambda lab, lc: (livechat_token(lc), lc), "carries chats--all:ro,chats--access:ro,customers:ro,agents--all:ro"),
+    (lambda lab, lc: (livechat_token(lc), lc), "carries chats--access:ro,customers:ro,agents--all:ro"),
     (lambda lab, lc: (livechat_token(lc, "fernhollow-widget", "chats--access:ro,customers:ro"), lc),
      "issued to fernhollow-widget"),
-    (lambda lab, lc: (authorization_code_flow(lab, REPORTS[0], ["chats--all:ro", "customers:ro"],
+    (lambda lab, lc: (authorization_code_flow(lab, REPORTS[0], ["chats--access:ro", "customers:ro"],
                                               client_secret=REPORTS[1]).token, lc), "not active"),
-    (lambda lab, lc: (livechat_token(lc, scope="chats--all:ro,customers:ro"), lab), "pass the livechat server"),
+    (lambda lab, lc: (livechat_token(lc, scope="chats--access:ro,customers:ro"), lab), "pass the livechat server"),
 ], ids=["forged", "one-scope", "every-scope", "other-app", "standard-server", "wrong-server"])
 def test_two_scopes_refuses(servers, wrong, why):
     answer, server = wrong(*servers)

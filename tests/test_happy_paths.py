@@ -11,7 +11,7 @@ from oauth_lab.user_agent import UserAgent
 
 def test_authorization_code_with_pkce_then_api(server):
     oauth = OAuth2Session(REPORTS[0], redirect_uri=APP_CALLBACK,
-                          scope=["chats--all:ro", "customers:ro"], pkce="S256")
+                          scope=["chats--access:ro", "customers:ro"], pkce="S256")
     url, state = oauth.authorization_url(f"{server.url}/authorize")
     redirect = UserAgent().authorize(url)
     assert f"state={state}" in redirect and "iss=" in redirect
@@ -20,7 +20,7 @@ def test_authorization_code_with_pkce_then_api(server):
     assert tokens["token_type"] == "Bearer" and tokens["refresh_token"].startswith("rt_")
     answer = oauth.post(f"{server.url}/v3.5/agent/action/list_chats", json={})
     assert answer.status_code == 200
-    assert answer.json()["found_chats"] == 5  # chats--all:ro sees every group
+    assert answer.json()["found_chats"] == 3  # chats--access:ro: the chats of Jane's group
 
 
 def test_public_client_flow_without_secret(server):

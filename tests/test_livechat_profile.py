@@ -17,7 +17,7 @@ from oauth_lab.lab import setup
 from oauth_lab.user_agent import UserAgent, UserAgentError, forms_of
 
 ADMIN_TOOLS = "fernhollow-admin-tools"
-REPORTS_SCOPE = "chats--all:ro,chats--access:ro,customers:ro,agents--all:ro"  # registered, comma-joined
+REPORTS_SCOPE = "chats--access:ro,customers:ro,agents--all:ro"  # registered, comma-joined
 DAL = re.compile(r"^dal:[A-Za-z0-9_-]{43}$")
 LIVECHAT_CODE_REFUSED = "The client is not authorized to request a token using this method"
 
@@ -137,17 +137,17 @@ def test_no_scope_gets_every_scope_of_the_app_comma_separated(livechat):
 
 
 def test_comma_scope_asks_for_a_subset(livechat):
-    answer = tokens_for(livechat, scope="chats--all:ro,customers:ro")
-    assert answer["scope"] == "chats--all:ro,customers:ro"
+    answer = tokens_for(livechat, scope="chats--access:ro,customers:ro")
+    assert answer["scope"] == "chats--access:ro,customers:ro"
     assert call_api(livechat, "list_customers", answer["access_token"]).status_code == 200
     assert call_api(livechat, "list_agents", answer["access_token"]).status_code == 403
 
 
 @pytest.mark.parametrize("scope, why", [
-    ("chats--all:ro customers:ro", "'chats--all:ro customers:ro' is not a scope name"),  # the RFC's way
-    ("chats--all:ro,,customers:ro", "'' is not a scope name"),
-    ("chats--all:ro, customers:ro", "' customers:ro' is not a scope name"),
-    ("chats--all:ro,webhooks--all:rw", "The requested scope is invalid")])  # not one of the app's
+    ("chats--access:ro customers:ro", "'chats--access:ro customers:ro' is not a scope name"),  # the RFC's way
+    ("chats--access:ro,,customers:ro", "'' is not a scope name"),
+    ("chats--access:ro, customers:ro", "' customers:ro' is not a scope name"),
+    ("chats--access:ro,webhooks--all:rw", "The requested scope is invalid")])  # not one of the app's
 def test_scope_that_is_not_a_comma_list_of_the_apps_scopes_ends_on_ooops(livechat, scope, why):
     location = first_answer(livechat, scope=scope).headers["Location"]
     assert_ooops(livechat, location, "invalid_scope")
@@ -177,10 +177,10 @@ def test_deny_ends_on_ooops_and_the_app_hears_nothing(livechat):
     assert_ooops(livechat, landing(livechat, decision="Deny"), "access_denied")
 
 
-def test_role_gated_scope_for_an_agent_ends_on_ooops_invalid_scope(livechat):
-    assert_ooops(livechat, landing(livechat, ADMIN_TOOLS, scope="agents--all:rw"), "invalid_scope")
-    assert DAL.match(query_of(landing(livechat, ADMIN_TOOLS, ("ada", "ada-password"),
-                                      scope="agents--all:rw"))["code"])
+@pytest.mark.parametrize("scope", ["agents--all:rw", "chats--all:ro"])  # administrator scopes
+def test_role_gated_scope_for_an_agent_ends_on_ooops_invalid_scope(livechat, scope):
+    assert_ooops(livechat, landing(livechat, ADMIN_TOOLS, scope=scope), "invalid_scope")
+    assert DAL.match(query_of(landing(livechat, ADMIN_TOOLS, ("ada", "ada-password"), scope=scope))["code"])
 
 
 @pytest.mark.parametrize("redirect_uri", [f"{APP_CALLBACK}/extra", f"{APP_CALLBACK}extra"],

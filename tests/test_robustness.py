@@ -110,8 +110,8 @@ class Fuzzed:
 
 def mint_user_tokens(ctx: Fuzzed):
     jane = code_tokens(ctx.server, REPORTS,
-                       scope="chats--all:ro customers:ro agents--all:ro openid profile email")
-    ada = code_tokens(ctx.server, ADMIN_TOOLS, scope="agents--all:rw webhooks--all:rw",
+                       scope="chats--access:ro customers:ro agents--all:ro openid profile email")
+    ada = code_tokens(ctx.server, ADMIN_TOOLS, scope="chats--all:ro agents--all:rw webhooks.configuration:rw",
                       user=("ada", "ada-password"))
     ctx.values.update(jane_access=jane["access_token"], ada_access=ada["access_token"])
 
@@ -127,7 +127,7 @@ def fuzzed_server():
     try:
         http = requests.Session()
         # Throwaway tokens and codes for the form endpoints (revoking them is fine).
-        sacrificial = code_tokens(server, REPORTS, scope="chats--all:ro openid")
+        sacrificial = code_tokens(server, REPORTS, scope="chats--access:ro openid")
         device = http.post(f"{server.url}/device_authorization",
                            data={"client_id": WIDGET, "scope": "chats--access:ro"}).json()
         # A signed-in browser session (jane) and its CSRF token.
@@ -170,7 +170,8 @@ PLAUSIBLE = (
     "client_credentials", "password", "implicit", DEVICE_CODE, "code", "token", "id_token",
     "code id_token", "none", "S256", "plain", "http://127.0.0.1:8765/callback",
     "http://127.0.0.1:8765/callback?x=1", "https://evil.example/callback", "javascript:alert(1)",
-    "openid", "openid profile email", "chats--all:ro customers:ro", "agents--all:rw", "chats--all:rw",
+    "openid", "openid profile email", "chats--access:ro customers:ro", "chats--all:ro", "agents--all:rw",
+    "chats--all:rw",
     "access_token", "allow", "deny", "Allow", "jane", "jane-password", "ada", "ada-password",
     "login", "consent", "0", "-1", "99999999999999999999", "/console", "//evil.example", "",
     " ", "%", "%00", "\x00", "ABCD-EFGH", "a" * 300, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
@@ -271,7 +272,7 @@ RFC7591_FIELDS = {
                             max_size=3) | json_values,
     "response_types": st.lists(st.sampled_from(("code", "token", "id_token", "code id_token")),
                                max_size=2) | json_values,
-    "scope": st.sampled_from(("openid", "chats--all:ro customers:ro", "admin", "")) | json_values,
+    "scope": st.sampled_from(("openid", "chats--access:ro customers:ro", "admin", "")) | json_values,
     "jwks": JWKS_SHAPES | json_values, "jwks_uri": json_values, "contacts": json_values, "logo_uri": json_values,
     "client_uri": json_values, "policy_uri": json_values, "tos_uri": json_values,
     "software_id": json_values, "software_statement": json_values,

@@ -77,7 +77,7 @@ def test_console_registered_app_gets_no_administrator_scope_by_client_credential
 def test_client_credentials_still_work_for_agent_level_scopes(server):
     answer = token(server, {"grant_type": "client_credentials"})  # fernhollow-reports, registered scopes
     assert answer.status_code == 200, answer.text
-    assert answer.json()["scope"] == "chats--all:ro chats--access:ro customers:ro agents--all:ro openid profile email"
+    assert answer.json()["scope"] == "chats--access:ro customers:ro agents--all:ro openid profile email"
 
 
 def test_self_registered_app_gets_administrator_scope_only_from_an_administrator(server):

@@ -184,15 +184,19 @@ def test_scope_unknown_or_not_allowed_for_client_redirects_invalid_scope(server,
 
 # --- scope needs a role the user lacks: redirect invalid_scope ---------------------------------
 
-def test_scope_needs_role_user_lacks_redirects_invalid_scope(server):
+# Administrator scopes in LiveChat's scope table; Jane is a normal agent, Ada an administrator.
+@pytest.mark.parametrize("scope", ["agents--all:rw", "chats--all:ro"])
+def test_scope_needs_role_user_lacks_redirects_invalid_scope(server, scope):
     # The app's other callback: the scripted browser follows redirects that stay on the server.
     location = UserAgent("jane", "jane-password").authorize(
-        authorization_url(server, ADMIN_TOOLS[0], scope="agents--all:rw", redirect_uri=APP_CALLBACK))
+        authorization_url(server, ADMIN_TOOLS[0], scope=scope, redirect_uri=APP_CALLBACK))
     assert_error_redirect(server, location, "invalid_scope", callback=APP_CALLBACK)
+    assert f"{scope}: only a user with the administrator role" in query_of(location)["error_description"]
 
 
-def test_scope_needing_role_is_granted_to_user_with_role(server):
-    got = authorize(server, ADMIN_TOOLS[0], user=("ada", "ada-password"), scope="agents--all:rw")
+@pytest.mark.parametrize("scope", ["agents--all:rw", "chats--all:ro"])
+def test_scope_needing_role_is_granted_to_user_with_role(server, scope):
+    got = authorize(server, ADMIN_TOOLS[0], user=("ada", "ada-password"), scope=scope)
     assert "code" in got and got["iss"] == server.issuer
 
 

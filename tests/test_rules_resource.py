@@ -11,7 +11,7 @@ import re
 import pytest
 import requests
 
-from flows import REPORTS, call_api, code_tokens, token
+from flows import ADA, ADMIN_TOOLS, REPORTS, call_api, code_tokens, token
 from oauth_lab.jwt_access_tokens import with_claims
 
 API = "/v3.5/agent/action"
@@ -130,7 +130,24 @@ def test_read_scope_does_not_cover_write_403_insufficient_scope(server):
 
 
 def test_broader_scope_covers_narrower_one(server):
-    assert call_api(server, "list_chats", client_token(server, "chats--all:ro")).status_code == 200
+    # list_chats needs chats--access:ro; chats--all:ro (an administrator's: Ada grants it) covers it.
+    ada = code_tokens(server, ADMIN_TOOLS, scope="chats--all:ro", user=ADA)
+    answer = call_api(server, "list_chats", ada["access_token"])
+    assert answer.status_code == 200 and answer.json()["found_chats"] == 5
+
+
+def test_the_scope_caps_the_app_and_the_users_groups_still_apply(server):
+    """The same chats--access:ro finds the chats of each user's groups: Jane works in Returns
+    (3 chats), Ada in both groups (5); an app's own token belongs to no group (0)."""
+    def groups_found(access_token):
+        chats = call_api(server, "list_chats", access_token).json()["chats_summary"]
+        return sorted({group for chat in chats for group in chat["access"]["group_ids"]}), len(chats)
+
+    jane = code_tokens(server, scope="chats--access:ro")["access_token"]
+    ada = code_tokens(server, scope="chats--access:ro", user=ADA)["access_token"]
+    assert groups_found(jane) == ([1], 3)
+    assert groups_found(ada) == ([0, 1], 5)
+    assert groups_found(client_token(server, "chats--access:ro")) == ([], 0)
 
 
 def test_valid_token_200_without_challenge(server):

@@ -185,7 +185,8 @@ def test_metadata_describes_secure_defaults(server):
 
 
 def test_metadata_lists_every_demo_scope(server):
-    demo = "chats--all:ro chats--access:ro chats--my:rw customers:ro agents--all:ro agents--all:rw webhooks--all:rw"
+    demo = ("chats--all:ro chats--access:ro chats--my:rw customers:ro agents--all:ro agents--all:rw "
+            "webhooks.configuration:rw")
     assert set(demo.split()) <= set(metadata(server)["scopes_supported"])
 
 

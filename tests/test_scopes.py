@@ -110,7 +110,15 @@ def test_widest_chats_scope_implies_all_narrower_ones():
         "chats--all:rw", "chats--all:ro",
         "chats--access:rw", "chats--access:ro",
         "chats--my:rw", "chats--my:ro",
+        # LiveChat's Scopes page: chats-*:rw writes meta data and conversation data alike.
+        "chats.conversation--all:rw",
     }
+
+
+def test_conversation_scope_reads_chats_as_livechat_describes_it():
+    # "... and Read permission for conversation and meta data of all license chats (chats--all:ro)"
+    assert implied_by("chats.conversation--all:rw") == {
+        "chats.conversation--all:rw", "chats--all:ro", "chats--access:ro", "chats--my:ro"}
 
 
 def test_narrowest_scope_implies_only_itself():
@@ -123,10 +131,10 @@ def test_rw_includes_ro_without_a_middle_part():
 
 
 def test_implication_skips_scopes_missing_from_the_catalog():
-    # agents has no "access" level and chats.conversation has no ":ro".
+    # agents has no "access" level; webhooks.state has no ":ro" here.
     assert implied_by("agents--all:rw") == {"agents--all:rw", "agents--all:ro", "agents--my:rw", "agents--my:ro"}
-    assert implied_by("chats.conversation--all:rw") == {"chats.conversation--all:rw"}
     assert implied_by("webhooks.state:rw") == {"webhooks.state:rw"}
+    assert implied_by("webhooks.configuration:rw") == {"webhooks.configuration:rw"}
 
 
 @pytest.mark.parametrize("name", sorted(OIDC))
@@ -155,7 +163,9 @@ def test_covers(granted, required):
     ("chats--all:ro", "chats--all:rw"),       # ro never gives rw
     ("chats--all:ro", "chats--my:rw"),
     ("customers:ro", "customers:rw"),
-    ("chats--all:rw", "chats.conversation--all:rw"),  # sub-resource is separate
+    ("chats.conversation--all:rw", "chats--all:rw"),  # writes conversations, reads the rest
+    ("chats--access:rw", "chats.conversation--all:rw"),  # no upward reach through an inclusion
+    ("webhooks--all:rw", "webhooks.configuration:rw"),  # LiveChat's webhooks--all:rw is "delete only"
     ("chats--all:rw", "customers:ro"),        # other resource
     ("webhooks--all:rw", "webhooks.state:rw"),
     ("openid", "profile"),
@@ -200,7 +210,25 @@ def test_is_subset_rejects_widening(requested, allowed):
 
 # --- roles ------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["agents--all:rw", "webhooks--all:rw"])
+# LiveChat's scope table (livechat-public-docs, src/constants/index.js): the role of each scope
+# this course uses; "normal" there is "agent" here.
+LIVECHAT_ROLES = {
+    "chats--all:ro": "administrator", "chats--all:rw": "administrator",
+    "chats.conversation--all:rw": "administrator",
+    "chats--access:ro": "agent", "chats--access:rw": "agent", "chats--my:ro": "agent", "chats--my:rw": "agent",
+    "customers:ro": "agent", "customers:rw": "agent",
+    "agents--all:ro": "agent", "agents--all:rw": "administrator", "agents--my:ro": "agent", "agents--my:rw": "agent",
+    "webhooks--all:ro": "administrator", "webhooks--all:rw": "administrator",
+    "webhooks.configuration:rw": "administrator", "webhooks.state:rw": "administrator",
+}
+
+
+def test_every_livechat_scope_has_livechats_role():
+    assert {name: scope.role for name, scope in CATALOG.items() if name not in OIDC} == LIVECHAT_ROLES
+
+
+@pytest.mark.parametrize("name", ["chats--all:ro", "chats.conversation--all:rw", "agents--all:rw",
+                                  "webhooks.configuration:rw"])
 def test_admin_only_scopes(name):
     assert required_role(name) == "administrator"
     assert not role_allows("agent", name)
@@ -210,6 +238,7 @@ def test_admin_only_scopes(name):
 
 def test_agent_scopes_are_open_to_everyone():
     for role in ROLES:
+        assert role_allows(role, "chats--access:ro")  # what Jane, a normal agent, reads
         assert role_allows(role, "chats--my:rw")
         assert role_allows(role, "openid")
 
@@ -228,8 +257,8 @@ def test_role_allows_rejects_unknowns(role, name):
 
 
 def test_forbidden_for_role_lists_offenders_in_given_order():
-    names = "webhooks--all:rw chats--my:rw agents--all:rw openid"
-    assert forbidden_for_role("agent", names) == ["webhooks--all:rw", "agents--all:rw"]
+    names = "webhooks--all:rw chats--access:ro chats--all:ro agents--all:rw openid"
+    assert forbidden_for_role("agent", names) == ["webhooks--all:rw", "chats--all:ro", "agents--all:rw"]
     assert forbidden_for_role("administrator", names) == []
 
 
@@ -241,7 +270,7 @@ def test_required_role_of_unknown_scope_raises():
 # --- describe / grouped -----------------------------------------------------
 
 def test_describe():
-    assert describe("chats--all:ro") == "Read all chats in your organisation"
+    assert describe("chats--access:ro") == "Read chats in the groups you have access to"
     with pytest.raises(KeyError):
         describe("bogus")
 

@@ -34,7 +34,7 @@ def lab():
     lab.handle.stop()
 
 
-def oauth_session(lab, client_id=REPORTS[0], scopes=("chats--all:ro",), redirect_uri=None):
+def oauth_session(lab, client_id=REPORTS[0], scopes=("chats--access:ro",), redirect_uri=None):
     return OAuth2Session(client_id, redirect_uri=redirect_uri or lab.redirect_uri, scope=list(scopes),
                          pkce="S256")
 
@@ -100,8 +100,9 @@ def test_included_follows_the_hierarchy_downwards_only(lab, chosen, included, no
 
 
 @pytest.mark.parametrize("role, value, warned", [
-    ("agent", ("chats--all:ro", ADMIN_SCOPE, "webhooks--all:rw"), [ADMIN_SCOPE, "webhooks--all:rw"]),
-    ("agent", ("chats--all:rw", "customers:rw"), []),
+    ("agent", ("chats--all:ro", ADMIN_SCOPE, "webhooks--all:rw"), ["chats--all:ro", ADMIN_SCOPE, "webhooks--all:rw"]),
+    ("agent", ("chats--access:rw", "chats--my:rw", "customers:rw"), []),  # what a normal agent grants
+    ("agent", ("chats--all:rw",), ["chats--all:rw"]),  # LiveChat: an administrator's scope
     ("administrator", (ADMIN_SCOPE, "webhooks--all:rw"), []),
 ])
 def test_warnings_for_scopes_the_role_cannot_grant(lab, role, value, warned):
@@ -175,19 +176,19 @@ def test_every_label_has_the_room_of_the_longest(lab):
 
 
 def test_built_url_is_one_the_server_accepts(lab):
-    builder = AuthorizationUrlBuilder(lab, REPORTS[0], scopes=["customers:ro", "chats--all:ro"],
+    builder = AuthorizationUrlBuilder(lab, REPORTS[0], scopes=["customers:ro", "chats--access:ro"],
                                       code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
     consent = ConsentPanel(lab, builder.value)
-    assert [name for _, name in consent.asked] == ["chats--all:ro", "customers:ro"]
+    assert [name for _, name in consent.asked] == ["chats--access:ro", "customers:ro"]
     assert consent.decide("Allow") and consent.received()["state"] == "xyz-123"
 
 
 # --- ConsentPanel ------------------------------------------------------------------------------
 
 def test_panel_lists_the_scopes_of_the_real_consent_page(lab):
-    consent = panel(lab, scopes=("customers:ro", "chats--all:ro"))
+    consent = panel(lab, scopes=("customers:ro", "chats--access:ro"))
     assert consent.heading == "Allow Fernhollow Reports?"
-    assert consent.asked == [("Read all chats in your organisation", "chats--all:ro"),
+    assert consent.asked == [("Read chats in the groups you have access to", "chats--access:ro"),
                              ("See your customers' details", "customers:ro")]
     assert consent.value == "" and not consent.allow.disabled and not consent.deny.disabled
     assert consent.text().endswith("Waiting for Allow or Deny.")
@@ -239,8 +240,9 @@ def test_wrong_password_is_an_error_page(lab):
 
 
 @pytest.mark.parametrize("client_id, scopes", [
-    (REPORTS[0], ("chats--all:ro", "no-such:scope")), (ADMIN_TOOLS[0], (ADMIN_SCOPE,))],
-    ids=["unknown-scope", "admin-scope-for-an-agent"])
+    (REPORTS[0], ("chats--access:ro", "no-such:scope")), (ADMIN_TOOLS[0], (ADMIN_SCOPE,)),
+    (ADMIN_TOOLS[0], ("chats--all:ro",))],
+    ids=["unknown-scope", "admin-scope-for-an-agent", "all-chats-for-an-agent"])
 def test_scope_refused_before_consent_redirects_invalid_scope(lab, client_id, scopes):
     consent = panel(lab, client_id, scopes)
     got = consent.received()
@@ -327,7 +329,7 @@ def test_a_request_with_a_nonce_says_which_cell_to_run_instead(lab):
     ("server-side", "client_secret_basic", True), ("browser", "none", False)])
 def test_register_click_returns_the_client(lab, app_type, method, has_secret):
     form = RegistrationForm(lab, name="Quiz App", app_type=app_type, redirect_uris=lab.redirect_uri,
-                            scopes=("chats--all:ro",))
+                            scopes=("chats--access:ro",))
     assert form.value == {} and form.text() == "Not registered yet: click Register app."
     form.register.click()
     assert form.value["client_id"] and form.value["token_endpoint_auth_method"] == method

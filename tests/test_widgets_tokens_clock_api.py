@@ -49,7 +49,7 @@ def lab(server):
 
 @pytest.fixture
 def tokens(server):
-    return code_tokens(server, scope="chats--all:ro openid")
+    return code_tokens(server, scope="chats--access:ro openid")
 
 
 def plain_text(widget) -> str:
@@ -81,7 +81,7 @@ def test_anatomy_checks_a_real_access_token_as_the_api_does(lab, tokens):
         ("typ", True), ("signature", True), ("iss", True), ("aud", True), ("exp", True)]
     expires = RemoteClock.format(anatomy.claims["exp"])
     assert anatomy.text() == ("JWT access token, as the API checks it: typ ✓ signature ✓ iss ✓ aud ✓ exp ✓"
-                              f" · sub=jane · scope=chats--all:ro openid · expires {expires} (in 60 min)")
+                              f" · sub=jane · scope=chats--access:ro openid · expires {expires} (in 60 min)")
     assert escape(f"RS256 with the server's key {kid}") in anatomy.view.value
     assert "the app the token was issued to" in anatomy.view.value  # client_id explained
     assert plain_text(anatomy) == anatomy.text()
@@ -179,12 +179,12 @@ def test_check_again_measures_expiry_on_the_servers_clock(lab, tokens):
 
 def test_opaque_token_is_introspected(opaque_server):
     lab = setup(seed=None, port=opaque_server.settings.port)
-    access_token = code_tokens(opaque_server, scope="chats--all:ro")["access_token"]
+    access_token = code_tokens(opaque_server, scope="chats--access:ro")["access_token"]
     anatomy = TokenAnatomy(access_token, lab)
     assert anatomy.header == {} and anatomy.claims["active"] is True
     assert anatomy.verified and anatomy.claims["sub"] == "jane"
     assert anatomy.text().startswith("opaque access token, as the API checks it: introspection ✓ active · "
-                                     "sub=jane · scope=chats--all:ro · expires ")
+                                     "sub=jane · scope=chats--access:ro · expires ")
     assert "no readable parts" in anatomy.view.value
     anatomy.value = "at_not-a-token-this-server-issued"
     assert not anatomy.verified and "not active" in anatomy.problem

@@ -305,7 +305,7 @@ def test_a_refresh_token_rotated_twice_at_once_rotates_once_and_ends_the_family(
 
 def test_the_agent_api_data_is_one_learners_in_every_worker(class_server):
     ada, bob = class_server.join("Ada"), class_server.join("Bob")
-    admin = code_tokens(ada, client=ADMIN_TOOLS, scope="agents--all:ro agents--all:rw webhooks--all:rw",
+    admin = code_tokens(ada, client=ADMIN_TOOLS, scope="agents--all:ro agents--all:rw webhooks.configuration:rw",
                         user=("ada", "ada-password"))["access_token"]
     hooks = at_once(*(lambda: call_api(ada, "register_webhook", admin, {
         "url": "https://app.example/hook", "action": "incoming_chat", "secret_key": "s"}) for _ in range(6)))

@@ -4,7 +4,7 @@ from requests_oauthlib import OAuth2Session
 
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
-app = OAuth2Session("fernhollow-reports", redirect_uri=lc.redirect_uri, scope="chats--all:ro,customers:ro",
+app = OAuth2Session("fernhollow-reports", redirect_uri=lc.redirect_uri, scope="chats--access:ro,customers:ro",
                     pkce="S256")
 url, state = app.authorization_url(lc.metadata["authorization_endpoint"])
 redirect = ConsentPanel(lc, url).decide("Allow")

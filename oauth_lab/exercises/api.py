@@ -18,13 +18,13 @@ def _can_call(answer):
     if not callable(answer):
         return "expected a function can_call(token, action)"
     lab = current_lab()
-    reports = authorization_code_flow(lab, "fernhollow-reports", ["chats--all:ro", "agents--all:ro"],
+    reports = authorization_code_flow(lab, "fernhollow-reports", ["chats--access:ro", "agents--all:ro"],
                                       client_secret="reports-secret").token["access_token"]
     cases = [(reports, "list_chats", True), (reports, "list_agents", True),
              (reports, "update_agent", False), ("not-a-token", "list_chats", False)]
     for token, action, expected in cases:
         if answer(token, action) is not expected:
-            who = "a made-up token" if token == "not-a-token" else "a token with chats--all:ro and agents--all:ro"
+            who = "a made-up token" if token == "not-a-token" else "a token with chats--access:ro and agents--all:ro"
             return f"can_call({who}, {action!r}) should be {expected}"
     return None
 

@@ -7,7 +7,7 @@ from ..checks import Exercise
 from .support import access_token_of
 
 REPORTS = ("fernhollow-reports", "reports-secret")
-ASKED = {"chats--all:ro", "customers:ro"}
+ASKED = {"chats--access:ro", "customers:ro"}
 
 
 def token_info(lc, access_token: str) -> requests.Response:
@@ -34,7 +34,7 @@ def _two_scopes(answer, lc):
         return f"this token was issued to {facts['client_id']}, not to {REPORTS[0]}"
     granted = set(facts["scope"].split(","))
     if granted != ASKED:
-        return (f"the token carries {facts['scope']}: ask for exactly chats--all:ro and customers:ro, "
+        return (f"the token carries {facts['scope']}: ask for exactly chats--access:ro and customers:ro, "
                 "in LiveChat's way of writing two scopes")
     answer_for = {action: requests.post(lc.api(action), json={}, timeout=5,
                                         headers={"Authorization": f"Bearer {access_token}"}).status_code
@@ -68,7 +68,7 @@ def _disconnected(answer, lc):
 
 two_scopes = Exercise(
     "13 · two scopes, LiveChat's way", _two_scopes, context=("lc",),
-    hint="OAuth2Session('fernhollow-reports', redirect_uri=lc.redirect_uri, scope='chats--all:ro,customers:ro', "
+    hint="OAuth2Session('fernhollow-reports', redirect_uri=lc.redirect_uri, scope='chats--access:ro,customers:ro', "
          "pkce='S256'): one string, comma-separated; then ConsentPanel(lc, url).decide('Allow') and fetch_token",
     solution="solutions/13_two_scopes.py",
     success="/v2/info says the token is Fernhollow Reports', with exactly those two scopes, and the API "

@@ -27,7 +27,7 @@ def click_secrets_and_explorer(lab, artifacts, name):
     # Later cells moved the virtual clock past the first tokens' expiry: make the tokens anew.
     explorer = run_cell_containing(lab, "explorer = ApiExplorer(lab, tokens)")
     choose(explorer, "action", "list_chats")
-    for token, found in [("job: chats--access:ro", 0), ("jane: chats--access:ro", 3), ("job: chats--all:ro", 5)]:
+    for token, found in [("job: chats--access:ro", 0), ("jane: chats--access:ro", 3), ("ada: chats--all:ro", 5)]:
         choose(explorer, "token", token)
         synced(lab)
         button(explorer, "Send").click()

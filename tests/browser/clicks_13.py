@@ -29,7 +29,7 @@ def click_livechat_consent(lab, artifacts, name):
     assert real.get_by_role("heading", level=1).inner_text() == "Allow Fernhollow Reports?"
     assert "livechat profile" in real.locator("header").inner_text()
     page = real.locator("main").inner_text()
-    assert "chats--all:ro" in page and "customers:ro" in page, page
+    assert "chats--access:ro" in page and "customers:ro" in page, page
     real.screenshot(path=artifacts / f"notebook-{name}-livechat-consent.png", full_page=True)
     real.get_by_role("button", name="Allow").click()
     real.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/callback\?code=dal%3A"))  # the %3A, in the address bar
@@ -41,7 +41,7 @@ def click_livechat_consent(lab, artifacts, name):
     consent.get_by_text("The browser is sent back to the app with").wait_for()
     assert state in output_text(consent) and button(consent, "Allow").is_disabled()
     token = run_cell_containing(lab, "token = comma.fetch_token(")
-    assert "['chats--all:ro,customers:ro']" in output_text(token), output_text(token)
+    assert "['chats--access:ro,customers:ro']" in output_text(token), output_text(token)
     screenshot(lab, artifacts / f"notebook-{name}-real-decision.png", consent)
 
     again = code_cell(lab, "again = ConsentPanel(")

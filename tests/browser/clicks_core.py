@@ -15,7 +15,7 @@ from jupyterlab_driver import (_wait_until, button, choose, code_cell, control, 
 def click_scopes_and_consent(lab, artifacts, name):
     measure_what_run_all_drew(lab)
     try_again_and_deny_after_run_all(lab, artifacts, name)
-    chosen = tick_scopes(lab, {"chats--all:ro": False, "customers:ro": True, "profile": True})
+    chosen = tick_scopes(lab, {"chats--access:ro": False, "customers:ro": True, "profile": True})
     request = run_cell_containing(lab, "authorization_url, state = oauth.authorization_url(")
     printed = request.locator(".jp-OutputArea-output").all_inner_texts()
     url = next(line for text in printed for line in text.splitlines() if line.startswith("http"))

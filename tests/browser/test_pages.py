@@ -18,7 +18,7 @@ from oauth_lab.redirection_endpoint import RedirectionEndpoint
 
 JANE = ("jane", "jane-password")
 ODD_STATE = "a b&c=d/é"
-SCOPES = ("customers:ro", "chats--all:ro")
+SCOPES = ("customers:ro", "chats--access:ro")
 CONSOLE_REDIRECT = APP_CALLBACK  # the app of this test run (its port: MOCK_APP_PORT)
 
 

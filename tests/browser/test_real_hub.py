@@ -376,7 +376,7 @@ def test_the_course_on_a_real_hub(hub, page, artifacts):
     screenshot(page, artifacts / "hub-03-run-all.png")
     assert_no_errors(page, name)
 
-    chosen = tick_scopes(page, {"chats--all:ro": False, "customers:ro": True, "profile": True})
+    chosen = tick_scopes(page, {"chats--access:ro": False, "customers:ro": True, "profile": True})
     app_callback = re.compile(rf"^{re.escape(hub.jupyter)}oauth-app/callback\?")
     decide_on_the_real_page(page, artifacts, "hub-03", callback=app_callback)
     run_cell_containing(page, "read_redirect(redirect)")
