@@ -1,2 +1,5 @@
 # 00 · token endpoint: read it from the server's metadata, never type it.
-my_answer = lab.metadata["token_endpoint"]
+from oauth_lab.exercises import start_here
+
+my_answer = lab.metadata["token_endpoint"]  # the same dict as `metadata` above
+start_here.token_endpoint.check(my_answer)
