@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import requests
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
 from joserfc.util import json_b64encode
+
+from mock_server.keys import DEMO_KEY
 
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")  # RFC 9068 §4: either spelling
 ALGORITHMS = ["RS256"]  # what this server signs with (metadata: id_token_signing_alg_values...)
@@ -119,3 +121,23 @@ def with_claims(token: str, **changes) -> str:
     signed = jws.extract_compact(token.encode())
     payload = json_b64encode({**json.loads(signed.payload), **changes})
     return b".".join((signed.segments["header"], payload, signed.segments["signature"])).decode()
+
+
+def server_signing_key(lab) -> KeySet | None:
+    """The private key the lab's server signs with, when this machine has it: the server runs in
+    this kernel, or it is deterministic and signs with the course's public demo key (mock_server
+    .keys). None for another server (a class server's world, one started without a seed)."""
+    if lab.handle is not None:
+        return lab.handle.keys.signing_key()
+    demo = RSAKey.import_key(DEMO_KEY.read_bytes())
+    kid = demo.thumbprint()  # the kid the server gives it (RFC 7638)
+    published = {key.kid for key in published_keys(lab).keys}
+    return KeySet([RSAKey.import_key(DEMO_KEY.read_bytes(), {"kid": kid})]) if kid in published else None
+
+
+def signed_like(token: str, key: KeySet, typ: str | None = None, **changes) -> str:
+    """The token with its `typ` or claims changed and signed again with the server's own key: a
+    genuine signature over one wrong value, to show that a check on that value cannot be skipped."""
+    header, claims = unverified_parts(token)
+    header = {"alg": header["alg"], "typ": typ or header["typ"]}
+    return jwt.encode(header, {**claims, **changes}, key)

@@ -102,3 +102,20 @@ def test_points_only_to_notebooks_that_exist(path):
 
 def test_the_readme_lists_the_course():
     assert contents("notebooks/") in (NOTEBOOKS.parent / "README.md").read_text()
+
+
+IMAGE = re.compile(r"!\[([^\]]*)\]\((images/[^)]+)\)")
+
+
+@pytest.mark.parametrize("path", COURSE_FILES, ids=lambda p: p.stem)
+def test_every_notebook_shows_a_picture_that_says_what_it_shows(path):
+    """A drawing of notebooks/images (which exists, with alt text and an SVG <title>), or a
+    diagram one of its cells draws (an image/svg+xml output)."""
+    cells = read(path).cells
+    pictures = [m for c in cells if c.cell_type == "markdown" for m in IMAGE.findall(c.source)]
+    drawn = any("image/svg+xml" in output.get("data", {}) for c in cells if c.cell_type == "code"
+                for output in c.outputs)
+    assert pictures or drawn, f"{path.name} shows no picture"
+    for alt, image in pictures:
+        svg = (NOTEBOOKS / image).read_text()
+        assert alt.strip() and re.search(r"<title>[^<]+</title>", svg), image

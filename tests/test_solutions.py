@@ -1,11 +1,16 @@
 """Every exercise's solution passes its own check, against a real server — and a wrong answer fails.
 
-A solution file is the code a learner would ``%load`` into the exercise cell: it may use ``lab``
-(and ``lc``, the livechat-profile server of notebook 13; ``metadata``, the document notebook 00
-reads) and must leave the answer in ``my_answer``.
+A solution file is what a learner's ``%load solutions/…`` puts in place of the exercise cell. It may
+use ``lab`` (and ``lc``, the livechat-profile server of notebook 13; ``metadata``, the document
+notebook 00 reads), and it ends with the cell's own check call — the very line it replaces — so a
+loaded solution still shows its verdict.
 """
 from __future__ import annotations
 
+import ast
+import dataclasses
+import json
+import re
 import runpy
 from pathlib import Path
 
@@ -16,10 +21,19 @@ from joserfc import jwt
 import mock_server
 from oauth_lab.exercises import ALL
 from oauth_lab.flows import authorization_code_flow
-from oauth_lab.jwt_access_tokens import published_keys, unverified_parts
+from oauth_lab.jwt_access_tokens import published_keys, server_signing_key, unverified_parts
+from oauth_lab import lab as lab_module
 from oauth_lab.lab import setup
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+# Solutions that still end with `my_answer = …`: loaded, they delete the cell's check call. The
+# helper of each notebook makes its files end with their check and takes them off this list.
+NOT_YET_ENDING_WITH_THEIR_CHECK = {
+    "pkce.verifies", "client_credentials.customers_only", "client_credentials.nightly_job", "device.polling",
+    "revocation.disconnect", "revocation.introspecting_api", "openid.validates_id_token",
+    "security_lab.careful_callback", "livechat.two_scopes", "livechat.disconnected", "capstone.app",
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +51,28 @@ def lc(lab):
     lc.handle.stop()
 
 
+def statements(path: Path) -> list[ast.stmt]:
+    return ast.parse(path.read_text(), str(path)).body
+
+
+def check_call(statement: ast.stmt | None, name: str) -> str | None:
+    """The statement as text if it is the exercise's check call, `<name>.check(...)`."""
+    if (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)
+            and ast.unparse(statement.value.func) == f"{name}.check"):
+        return ast.unparse(statement)
+    return None
+
+
+def exercise_cell_check(name: str) -> str:
+    """The check call that ends the exercise's cell in its notebook."""
+    notebook = next(NOTEBOOKS.glob(f"{Path(ALL[name].solution).name[:2]}-*.ipynb"))
+    for cell in json.loads(notebook.read_text())["cells"]:
+        if cell["cell_type"] == "code" and (body := ast.parse("".join(cell["source"])).body):
+            if call := check_call(body[-1], name):
+                return call
+    raise AssertionError(f"no cell of {notebook.name} ends with {name}.check(...)")
+
+
 def test_every_exercise_has_a_solution_file():
     assert len(ALL) >= 7
     for name, exercise in ALL.items():
@@ -44,14 +80,40 @@ def test_every_exercise_has_a_solution_file():
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
-def test_solution_passes(lab, lc, name):
-    exercise = ALL[name]
+def test_a_loaded_solution_ends_with_the_check_of_the_cell_it_replaces(name):
+    last = check_call(statements(NOTEBOOKS / ALL[name].solution)[-1], name)
+    if name in NOT_YET_ENDING_WITH_THEIR_CHECK:
+        assert last is None, f"{ALL[name].solution} ends with its check now: take {name} off the list"
+    else:
+        assert last == exercise_cell_check(name), f"{ALL[name].solution} must end with the cell's check call"
+
+
+def run_solution(lab, lc, name: str):
+    """Run the solution as the loaded cell would, and return the verdict its last line shows."""
+    exercise, path = ALL[name], NOTEBOOKS / ALL[name].solution
     metadata = requests.get(f"{lab.url}/.well-known/oauth-authorization-server", timeout=5).json()
-    namespace = runpy.run_path(str(NOTEBOOKS / exercise.solution),
-                               init_globals={"lab": lab, "lc": lc, "metadata": metadata})
-    verdict = exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
+    given = {"lab": lab, "lc": lc, "metadata": metadata}  # what the notebook's cells made before
+    if name in NOT_YET_ENDING_WITH_THEIR_CHECK:
+        namespace = runpy.run_path(str(path), init_globals=given)
+        return exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
+    *body, last = statements(path)
+    namespace = {**given, "__name__": "__main__"}
+    exec(compile(ast.Module(body, type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
+    return eval(compile(ast.Expression(last.value), str(path), "eval"), namespace)  # noqa: S307
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_solution_passes(lab, lc, name):
+    verdict = run_solution(lab, lc, name)
     assert verdict.passed, verdict.text()
     assert verdict.text().startswith("✓")
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_no_hint_points_ahead_to_a_later_notebook(name):
+    own = int(Path(ALL[name].solution).name[:2])
+    later = [int(n) for n in re.findall(r"notebooks? (\d+)", ALL[name].hint) if int(n) > own]
+    assert later == [], f"the hint of {name} sends the learner ahead to notebook {later}"
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
@@ -68,13 +130,65 @@ def signature_only(lab):
     return lambda token: jwt.decode(token, keys, algorithms=["RS256"]).claims
 
 
-def signature_and_typ(lab):
-    """... and the token type, but never the expiry."""
+def all_checks_but(lab, skipped: str):
+    """An 'API' that makes every RFC 9068 §4 check as the hint shows it, except one: typ, iss, aud
+    or exp."""
+    keys = published_keys(lab)
+    options = {"iss": {"essential": True, "value": lab.issuer},
+               "aud": {"essential": True, "value": lab.api_audience}, "exp": {"essential": True}}
+
     def validate(token):
-        if unverified_parts(token)[0]["typ"] != "at+jwt":
+        decoded = jwt.decode(token, keys, algorithms=["RS256"])
+        if skipped != "typ" and decoded.header.get("typ") != "at+jwt":
             raise ValueError("not an access token")
-        return signature_only(lab)(token)
+        jwt.JWTClaimsRegistry(now=lab.clock.now(), **{k: v for k, v in options.items() if k != skipped}).validate(
+            {k: v for k, v in decoded.claims.items() if k != skipped})
+        return decoded.claims
     return validate
+
+
+def the_hint_as_written(lab):
+    """The validator the 04 hint spells out, its claims check pasted from the hint itself."""
+    hint = ALL["exchange.api_validates"].hint
+    claims_check = hint[hint.index("jwt.JWTClaimsRegistry("):hint.index(".validate(token.claims)")]
+    keys = published_keys(lab)
+
+    def validate(access_token):
+        token = jwt.decode(access_token, keys, algorithms=["RS256"])
+        if token.header["typ"] != "at+jwt":
+            raise ValueError("not an access token")
+        eval(claims_check, {"jwt": jwt, "lab": lab}).validate(token.claims)  # noqa: S307
+        return token.claims
+    return validate
+
+
+def test_the_validator_the_hint_spells_out_passes(lab):
+    verdict = ALL["exchange.api_validates"].check(the_hint_as_written(lab))
+    assert verdict.passed, verdict.text()
+
+
+def elsewhere(lab):
+    """The same server as a kernel that did not start it sees it (no handle): the check signs with
+    the server's key only if that is the course's demo key, which a deterministic server uses."""
+    return dataclasses.replace(lab, handle=None)
+
+
+def test_a_deterministic_servers_key_is_the_demo_key_the_check_can_sign_with(monkeypatch):
+    deterministic = setup(seed=1, port=mock_server.free_port(), make_current=False)
+    try:
+        assert server_signing_key(elsewhere(deterministic)) is not None
+        monkeypatch.setattr(lab_module, "_current", elsewhere(deterministic))
+        verdict = ALL["exchange.api_validates"].check(all_checks_but(deterministic, "aud"))
+        assert not verdict.passed and "meant for another API" in verdict.message, verdict.text()
+    finally:
+        deterministic.handle.stop()
+
+
+def test_without_the_servers_key_the_check_still_refuses_an_id_token(lab, monkeypatch):
+    assert server_signing_key(lab) is not None and server_signing_key(elsewhere(lab)) is None
+    monkeypatch.setattr(lab_module, "_current", elsewhere(lab))
+    verdict = ALL["exchange.api_validates"].check(signature_only(lab))
+    assert not verdict.passed and "accepted an ID token" in verdict.message, verdict.text()
 
 
 def public_app(lab, scope: str) -> dict:
@@ -103,10 +217,17 @@ def public_app(lab, scope: str) -> dict:
     ("exchange.by_hand", lambda lab: {"access_token": "forged"}, "not active"),
     ("exchange.api_validates", lambda lab: lambda token: unverified_parts(token)[1], "edited after signing"),
     ("exchange.api_validates", lambda lab: lambda token: None, "return its claims"),
-    ("exchange.api_validates", lambda lab: signature_only(lab), "accepted an ID token"),
-    ("exchange.api_validates", lambda lab: signature_and_typ(lab), "accepted an expired token"),
+    ("exchange.api_validates", lambda lab: signature_only(lab), "typ is 'JWT'"),
+    ("exchange.api_validates", lambda lab: all_checks_but(lab, "typ"), "typ is 'JWT'"),
+    ("exchange.api_validates", lambda lab: all_checks_but(lab, "iss"), "iss is another server's"),
+    ("exchange.api_validates", lambda lab: all_checks_but(lab, "aud"), "meant for another API"),
+    ("exchange.api_validates", lambda lab: all_checks_but(lab, "exp"), "accepted an expired token"),
     ("api.can_call", lambda lab: lambda token, action: True, "should be False"),
-    ("api.needed_scope", lambda lab: "agents--all:ro", "is not what the API asked for"),
+    ("api.needed_scope", lambda lab: "agents--all:rw", "expected a function"),
+    ("api.needed_scope", lambda lab: lambda answer: "agents--all:rw", "for the 403 of list_agents"),  # copied
+    ("api.needed_scope", lambda lab: lambda answer: answer.headers.get("WWW-Authenticate"), "for the 403 of update_agent"),
+    ("api.needed_scope", lambda lab: lambda answer: (re.findall(r'scope="([^"]*)"', answer.headers.get(
+        "WWW-Authenticate", "")) or [""])[0], "for a 200 answer, which names no scope"),
 ])
 def test_a_wrong_answer_fails_with_a_reason(lab, name, wrong, why):
     verdict = ALL[name].check(wrong(lab))

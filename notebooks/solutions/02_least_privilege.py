@@ -3,6 +3,8 @@
 # groups the agent works in (chats--access:ro), read-only.
 import requests
 
+from oauth_lab.exercises import register
+
 my_answer = requests.post(lab.endpoint("registration"), json={
     "client_name": "Team Chats Dashboard",
     "redirect_uris": [lab.redirect_uri],
@@ -10,3 +12,4 @@ my_answer = requests.post(lab.endpoint("registration"), json={
     "grant_types": ["authorization_code", "refresh_token"],
     "scope": "chats--access:ro",
 }).json()
+register.least_privilege.check(my_answer)

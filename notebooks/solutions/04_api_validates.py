@@ -1,7 +1,9 @@
-# 04 · validate an access token as the API does (RFC 9068 §4): the type, the signature with the
-# server's published keys, then iss, aud and exp — on the server's clock. Any failure raises.
+# 04 · validate an access token as the API does (RFC 9068 §4): the signature with the server's
+# published keys and the type — both before any claim is used — then iss, aud and exp, on the
+# server's clock. Any failure raises.
 from joserfc import jwt
 
+from oauth_lab.exercises import exchange
 from oauth_lab.jwt_access_tokens import published_keys
 
 keys = published_keys(lab)  # an API fetches them once from jwks_uri, and again when a kid is new
@@ -20,4 +22,4 @@ def validate(access_token):
     return token.claims
 
 
-my_answer = validate
+exchange.api_validates.check(validate)

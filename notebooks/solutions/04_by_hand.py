@@ -1,12 +1,13 @@
-# 04 · the code exchange by hand: make the PKCE pair yourself (oauthlib's public helpers, the
-# same ones requests-oauthlib calls), get a code, then POST the token request: the app's id and
-# secret in HTTP Basic, the verifier that matches the challenge sent in the authorization request.
+# 04 · the code exchange by hand: a fresh code and its PKCE verifier (what fresh_code() above does,
+# with oauthlib's public helpers), then POST the token request yourself: the app's id and secret in
+# HTTP Basic, the verifier that matches the challenge sent in the authorization request.
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from oauthlib.oauth2 import WebApplicationClient
 from requests_oauthlib import OAuth2Session
 
+from oauth_lab.exercises import exchange
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
 pkce = WebApplicationClient("fernhollow-reports")
@@ -21,3 +22,4 @@ my_answer = requests.post(lab.endpoint("token"), auth=("fernhollow-reports", "re
     "redirect_uri": lab.redirect_uri,
     "code_verifier": verifier,
 }).json()
+exchange.by_hand.check(my_answer)

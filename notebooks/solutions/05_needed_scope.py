@@ -1,10 +1,13 @@
-# 05 · read the challenge: a 403 names the scope the call needs (RFC 6750 §3.1).
+# 05 · read the challenge: a 403 names the scope the call needs in its WWW-Authenticate header,
+# scope="..." (RFC 6750 §3); a 200, or a 401 for a request without a token, names none.
 import re
 
-import requests
+from oauth_lab.exercises import api
 
-from oauth_lab.flows import authorization_code_flow
 
-reports = authorization_code_flow(lab, "fernhollow-reports", ["customers:ro"], client_secret="reports-secret")
-answer = reports.post(lab.api("update_agent"), json={})
-my_answer = re.search(r'scope="([^"]+)"', answer.headers["WWW-Authenticate"]).group(1)
+def scope_needed(answer):
+    found = re.search(r'scope="([^"]*)"', answer.headers.get("WWW-Authenticate", ""))
+    return found.group(1) if found else None
+
+
+api.needed_scope.check(scope_needed)

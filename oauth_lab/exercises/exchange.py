@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..checks import Exercise
 from ..flows import authorization_code_flow
-from ..jwt_access_tokens import with_claims
+from ..jwt_access_tokens import server_signing_key, signed_like, with_claims
 from ..lab import current_lab
 from .support import access_token_of, introspect, refuses
 
@@ -37,11 +37,34 @@ def _api_validates(answer):
     if not refuses(answer, with_claims(genuine, scope="customers:ro agents--all:rw")):
         return ("your function accepted a token whose claims were edited after signing: it reads "
                 "the claims without verifying the signature")
+    if problem := _one_value_wrong(answer, lab, genuine):
+        return problem
     if not refuses(answer, app.token["id_token"]):
         return "your function accepted an ID token as an access token: check typ (and aud)"
     lab.clock.advance(app.token["expires_in"] + 1)
     if not refuses(answer, genuine):
         return "your function accepted an expired token: compare exp with the server's clock"
+    return None
+
+
+def _one_value_wrong(answer, lab, genuine: str) -> str | None:
+    """Tokens signed with the server's own key, each with one RFC 9068 §4 value wrong: only a
+    validator that makes that very check refuses it. (Skipped when the server's key is not on this
+    machine: a class server's world.)"""
+    key = server_signing_key(lab)
+    if key is None:
+        return None
+    wrong = [
+        (dict(typ="JWT"), "a JWT whose typ is 'JWT' (an ID token's type), not 'at+jwt': check the "
+                          "header's typ"),
+        (dict(iss="https://accounts.elsewhere.example"), "a token whose iss is another server's: "
+                                                         "compare iss with lab.issuer"),
+        (dict(aud="https://api.elsewhere.example"), "a token meant for another API (its aud): compare "
+                                                    "aud with lab.api_audience"),
+    ]
+    for changes, what in wrong:
+        if not refuses(answer, signed_like(genuine, key, **changes)):
+            return f"your function accepted {what} (the server's own key signed it)"
     return None
 
 
@@ -55,9 +78,11 @@ by_hand = Exercise(
 
 api_validates = Exercise(
     "04 · validate it as the API", _api_validates,
-    hint="jwt.decode(token, published_keys(lab), algorithms=['RS256']) checks the signature; then "
-         "the header's typ, and JWTClaimsRegistry(now=lab.clock.now(), iss=..., aud=..., exp=...)"
-         ".validate(claims).",
+    hint="token = jwt.decode(access_token, keys, algorithms=['RS256']) checks the signature; then "
+         "token.header['typ'] must be 'at+jwt'; then jwt.JWTClaimsRegistry(now=lab.clock.now(), "
+         "iss={'essential': True, 'value': lab.issuer}, aud={'essential': True, 'value': lab.api_audience}, "
+         "exp={'essential': True}).validate(token.claims) checks iss, aud and exp, and raises if one fails.",
     solution="solutions/04_api_validates.py",
-    success="your API accepts the genuine token and refuses an edited one, an ID token and an "
-            "expired one (the check moved the clock past its expiry).")
+    success="your API accepts the genuine token and refuses an edited one, one of another type, "
+            "issuer or audience signed with the server's own key (when its key is on this machine), "
+            "an ID token and an expired one (the check moved the clock past its expiry).")

@@ -40,6 +40,7 @@ def _least_privilege(answer):
 least_privilege = Exercise(
     "02 · a dashboard with least privilege", _least_privilege,
     hint="can code running in a browser keep a secret? Which chats scope covers 'the groups she "
-         "works in' (the scope table in notebook 03, or GET /scopes)?",
+         "works in'? The registration form above describes each scope (so do the Developer Console "
+         "and GET /scopes).",
     solution="solutions/02_least_privilege.py",
     success="a public client asking for no more than the job needs, and the server accepts it.")
