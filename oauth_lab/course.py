@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+from . import pace
 from .widgets.base import escape
 
 # The journey of each flow, as the "where we are" strip shows it. The authorization code flow;
@@ -22,50 +24,57 @@ DEVICE_STEPS = ("register the app", "device & user codes", "user decides on anot
 FLOWS = {"code": ("", STEPS), "device": (" (device flow)", DEVICE_STEPS)}
 
 
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
 @dataclass(frozen=True)
 class Notebook:
     name: str
     title: str
     what: str  # one line for the course table
-    minutes: int  # a learner's expected time
     steps: tuple[str, ...] = ()  # the steps of its flow this notebook is about; () = the whole journey
     flow: str = "code"  # a key of FLOWS
 
+    @property
+    def minutes(self) -> int:
+        """A learner's expected time, computed from what the notebook holds (oauth_lab.pace)."""
+        return pace.notebook_minutes(NOTEBOOKS / f"{self.name}.ipynb")
+
 
 COURSE = (
-    Notebook("00-start-here", "Start here", "the house, the four roles, your setup", 15),
+    Notebook("00-start-here", "Start here", "the house, the four roles, your setup"),
     Notebook("01-why-not-share-your-password", "Why not share your password?",
-             "the anti-pattern, run for real", 15),
+             "the anti-pattern, run for real"),
     Notebook("02-register-your-app", "Register your app", "client id, secret, redirect URIs, scopes",
-             20, ("register the app",)),
+             ("register the app",)),
     Notebook("03-the-authorization-request", "The authorization request",
-             "scopes, state, PKCE, consent, the code", 30, ("authorization request", "sign-in & consent")),
+             "scopes, state, PKCE, consent, the code", ("authorization request", "sign-in & consent")),
     Notebook("04-the-token-exchange", "The token exchange",
-             "code → tokens on the back channel; what the API checks", 30, ("code → tokens",)),
-    Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", 20, ("call the API",)),
-    Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation", 25,
+             "code → tokens on the back channel; what the API checks", ("code → tokens",)),
+    Notebook("05-calling-the-api", "Calling the API", "bearer tokens, 401 and 403", ("call the API",)),
+    Notebook("06-expiry-and-refresh", "Expiry and refresh", "the clock, refresh, rotation",
              ("expiry & refresh",)),
     Notebook("07-pkce-and-public-clients", "PKCE and public clients",
-             "a stolen code with and without PKCE; S256 step by step; downgrades refused", 30,
+             "a stolen code with and without PKCE; S256 step by step; downgrades refused",
              ("authorization request", "code → tokens")),
     Notebook("08-machine-to-machine-client-credentials", "Machine to machine: client credentials",
-             "no user, no consent: the app's own token, and what it may reach", 25,
+             "no user, no consent: the app's own token, and what it may reach",
              ("or: client credentials", "call the API")),
     Notebook("09-devices-without-a-browser-device-flow", "Devices without a browser",
-             "the device flow: a code on the TV, Allow on your phone, polling", 30,
+             "the device flow: a code on the TV, Allow on your phone, polling",
              ("device & user codes", "user decides on another device", "polling → tokens"), "device"),
     Notebook("10-ending-access-revocation-and-introspection", "Ending access: revocation and introspection",
-             "disconnect an app; local JWT checks vs introspection", 30, ("revocation",)),
+             "disconnect an app; local JWT checks vs introspection", ("revocation",)),
     Notebook("11-openid-connect-who-is-the-user", "OpenID Connect: who is the user?",
-             "ID tokens, nonce, userinfo, discovery; log in with Fernhollow", 30,
+             "ID tokens, nonce, userinfo, discovery; log in with Fernhollow",
              ("authorization request", "code → tokens")),
     Notebook("12-security-lab", "Security lab",
-             "nine attacks run for real on a weakened server, then stopped by the default one", 30),
+             "nine attacks run for real on a weakened server, then stopped by the default one"),
     Notebook("13-livechat-in-practice", "LiveChat in practice",
-             "the same client code against LiveChat's rules: what differs, what breaks, what to change", 30,
+             "the same client code against LiveChat's rules: what differs, what breaks, what to change",
              ("authorization request", "code → tokens", "expiry & refresh", "revocation")),
     Notebook("14-capstone", "Capstone: your app, end to end",
-             "register, authorize with PKCE, call, refresh, revoke: graded from the server's record", 30,
+             "register, authorize with PKCE, call, refresh, revoke: graded from the server's record",
              tuple(step for step in STEPS if step != "or: client credentials")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
