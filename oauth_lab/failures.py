@@ -40,9 +40,12 @@ RFC = {
     "mismatching_state": "RFC 6749 §10.12 — the answer does not belong to a request this app made "
                          "(CSRF): throw it away",
 }
-# The same code means something else at the token endpoint (this server's /token): a device polling.
+# The same code means something else at the token endpoint (this server's /token): a device polling;
+# a scope that also "exceeds the scope granted by the resource owner" (§5.2; §4.1.2.1 has no such clause).
 AT_TOKEN_ENDPOINT = {
     "access_denied": "RFC 8628 §3.5 — the user denied the device's request: stop polling",
+    "invalid_scope": "RFC 6749 §5.2 — the requested scope is invalid, unknown, malformed, or exceeds the "
+                     "scope granted by the resource owner",
 }
 
 # joserfc's own error codes, for a token the app (or an API) refused by itself — no server
@@ -120,8 +123,8 @@ class Failure:
         in the app, have their own table: joserfc's expired_token is not RFC 8628's)."""
         if isinstance(self.exception, JoseError):
             return JOSE.get(self.error)
-        polled = bool(self.answer) and self.answer["path"].split("?")[0] == "/token"
-        return (polled and AT_TOKEN_ENDPOINT.get(self.error)) or RFC.get(self.error)
+        at_token_endpoint = bool(self.answer) and self.answer["path"].split("?")[0] == "/token"
+        return (at_token_endpoint and AT_TOKEN_ENDPOINT.get(self.error)) or RFC.get(self.error)
 
     def text(self) -> str:
         return "\n".join(f"{k}: {v}" for k, v in self.lines())

@@ -22,6 +22,7 @@ import mock_server
 from flows import WIDGET, assert_oauth_error
 from oauth_lab.attacker import PRIZE, AttackerAuthorizationServer, AttackerSite, Window, refusing_headers
 from oauth_lab.careless_app import CarelessApp
+from oauth_lab.failures import expect_failure, read_redirect
 from oauth_lab.flows import authorization_code_flow
 from oauth_lab.lab import setup
 from oauth_lab.user_agent import UserAgent
@@ -300,6 +301,21 @@ def test_a_refresh_may_narrow_the_scope_never_widen_it(lab):
     widget.scope = ["customers:ro", "chats--my:rw"]
     with pytest.raises(InvalidScopeError):
         widget.refresh_token(lab.endpoint("token"), client_id=WIDGET)
+
+
+def test_a_refresh_asking_for_more_reads_as_the_token_endpoints_invalid_scope(lab):
+    """At the token endpoint invalid_scope also means "exceeds the scope granted by the resource
+    owner" (RFC 6749 §5.2); the authorization endpoint's (§4.1.2.1) has no such clause."""
+    widget = authorization_code_flow(lab, WIDGET, SCOPE)
+    widget.scope = SCOPE + ["customers:ro"]
+    with expect_failure(lab) as failure:
+        widget.refresh_token(lab.endpoint("token"), client_id=WIDGET)
+    assert failure.error == "invalid_scope"
+    assert failure.text().endswith("Standard: RFC 6749 §5.2 — the requested scope is invalid, unknown, malformed, "
+                                   "or exceeds the scope granted by the resource owner")
+    url, _ = OAuth2Session(WIDGET, redirect_uri=lab.redirect_uri, scope=["webhooks--all:rw"],
+                           pkce="S256").authorization_url(lab.metadata["authorization_endpoint"])
+    assert "exceeds" not in read_redirect(UserAgent(*JANE, lab.reach()).authorize(url)).text()
 
 
 @pytest.mark.parametrize("app, scope, user, error", [
