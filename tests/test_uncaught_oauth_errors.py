@@ -19,7 +19,7 @@ from oauth_lab import setup
 from oauth_lab.widgets.consent_panel import ConsentPanel
 
 lab = setup(seed=None, port={port})
-oauth = OAuth2Session("fernhollow-reports", redirect_uri=lab.redirect_uri, scope=["chats--all:ro"], pkce="S256")
+oauth = OAuth2Session("fernhollow-reports", redirect_uri=lab.redirect_uri, scope=["chats--access:ro"], pkce="S256")
 authorization_url, state = oauth.authorization_url(lab.metadata["authorization_endpoint"])
 consent = ConsentPanel(lab, authorization_url)
 """

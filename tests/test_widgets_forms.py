@@ -283,7 +283,7 @@ def test_after_run_all_the_decided_panel_offers_try_again(lab):
     assert query_of(consent.value)["code"] != query_of(first)["code"] and consent.received()["state"] == state
     # the app's session, still waiting with its state and PKCE verifier, redeems the new code
     token = session.fetch_token(lab.endpoint("token"), authorization_response=consent.value, client_secret=REPORTS[1])
-    assert token["scope"] == ["chats--all:ro"]
+    assert token["scope"] == ["chats--access:ro"]
 
 
 def test_read_what_my_app_received_after_try_again_waits_for_the_new_answer(lab):
