@@ -15,5 +15,4 @@ def careful_callback(app, redirect, metadata):
     return app.fetch_token(metadata["token_endpoint"], authorization_response=redirect, include_client_id=True)
 
 
-my_answer = careful_callback
 security_lab.careful_callback.check(careful_callback)

@@ -7,5 +7,4 @@ def callback(app, redirect, token_endpoint):
     return app.fetch_token(token_endpoint, authorization_response=redirect, include_client_id=True)
 
 
-my_answer = callback
 security_lab.checks_state.check(callback)

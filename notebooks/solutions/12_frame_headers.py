@@ -7,5 +7,4 @@ consent_page_headers = {
     "Content-Security-Policy": "frame-ancestors 'none'",
 }
 
-my_answer = consent_page_headers
 security_lab.frame_headers.check(consent_page_headers)

@@ -10,5 +10,4 @@ def may_forward(page, target):
     return urlsplit(target)[:2] == urlsplit(page)[:2]  # (scheme, netloc)
 
 
-my_answer = may_forward
 security_lab.no_open_redirect.check(may_forward)

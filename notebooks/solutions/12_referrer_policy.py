@@ -4,5 +4,4 @@ from oauth_lab.exercises import security_lab
 
 welcome_policy = "no-referrer"
 
-my_answer = welcome_policy
 security_lab.referrer_policy.check(welcome_policy)

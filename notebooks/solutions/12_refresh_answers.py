@@ -10,5 +10,4 @@ predicted = {
     "the app refreshes asking for customers:ro only": 200,  # narrower than the grant: allowed
 }
 
-my_answer = predicted
 security_lab.refresh_answers.check(predicted)
