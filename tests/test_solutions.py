@@ -6,6 +6,7 @@ reads) and must leave the answer in ``my_answer``.
 """
 from __future__ import annotations
 
+import ast
 import runpy
 from pathlib import Path
 
@@ -43,13 +44,23 @@ def test_every_exercise_has_a_solution_file():
         assert (NOTEBOOKS / exercise.solution).is_file(), name
 
 
+def ends_with_its_check(path: Path) -> ast.Expr | None:
+    """The solution's last statement, if it is a check call: loaded, it replaces the cell's own."""
+    last = ast.parse(path.read_text(), str(path)).body[-1]
+    is_check = isinstance(last, ast.Expr) and ast.unparse(last.value).split("(")[0].endswith(".check")
+    return last if is_check else None
+
+
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_solution_passes(lab, lc, name):
     exercise = ALL[name]
     metadata = requests.get(f"{lab.url}/.well-known/oauth-authorization-server", timeout=5).json()
-    namespace = runpy.run_path(str(NOTEBOOKS / exercise.solution),
-                               init_globals={"lab": lab, "lc": lc, "metadata": metadata})
-    verdict = exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
+    path = NOTEBOOKS / exercise.solution
+    namespace = runpy.run_path(str(path), init_globals={"lab": lab, "lc": lc, "metadata": metadata})
+    if last := ends_with_its_check(path):  # what the loaded cell shows: its check, run once more
+        verdict = eval(compile(ast.Expression(last.value), str(path), "eval"), namespace)  # noqa: S307
+    else:
+        verdict = exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
     assert verdict.passed, verdict.text()
     assert verdict.text().startswith("✓")
 
