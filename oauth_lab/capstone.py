@@ -1,14 +1,25 @@
 """The capstone's grader: it reads the server's record of your app and grades each phase.
 
     from oauth_lab import capstone
-    capstone.grade(lab, client_id)                # that app
-    capstone.grade(lab, lab.transcript.mark())    # the app registered last after the mark
+    capstone.grade(lab, client_id, callback)               # that app
+    capstone.grade(lab, lab.transcript.mark(), callback)   # the app registered last after the mark
 
-Your code hands it nothing. The server's transcript (``lab.transcript``) holds every request your
-app sent and every answer it got, tagged with the app's ``client_id`` or the ids of its tokens:
-the grader collects those messages, and each phase below reads its own — registration,
-authorization request, token exchange, API call, refresh, revocation. A last check asks the
-server, as the API would (introspection, RFC 7662), whether any of the app's tokens still works.
+The server's transcript (``lab.transcript``) holds every request your app sent and every answer
+it got, tagged with the app's ``client_id`` or the ids of its tokens: the grader collects those
+messages, and each phase below reads its own — registration, authorization request, token
+exchange, API call, refresh, revocation. A last check asks the server, as the API would
+(introspection, RFC 7662), whether any of the app's tokens still works.
+
+Your code hands it one thing: its ``callback``, the function that takes what arrives at the app's
+redirect URI and trades the code. The grader plays notebook 12's CSRF attacker with it (``plant``):
+an answer to a request the app never made must be refused before any token request.
+
+Every phase grades the app's *last attempt* at its step, so a mistake fixed by a later attempt
+passes, and a mistake made after a success fails. What is not an attempt: a call or a refresh the
+server refused because the token it carried had expired or the app itself had revoked it (the app
+checking its own disconnect), and revoking a token the app had already revoked. One exception:
+a token sent where it does not belong (in a URL, a refresh token to the API) fails phase 4
+whenever it happened — a later call does not take a disclosure back.
 
 The app it expects is the one notebook 14 asks for: a browser app (a public client) that lists
 the customers (``list_customers``, scope ``customers:ro``).
@@ -16,11 +27,15 @@ the customers (``list_customers``, scope ``customers:ro``).
 from __future__ import annotations
 
 import json
+import math
+import secrets
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import requests
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from requests_oauthlib import OAuth2Session
 from werkzeug.datastructures import Authorization
 
 from mock_server.clients import app_metadata
@@ -28,6 +43,7 @@ from mock_server.clients import app_metadata
 from .checks import Verdict
 from .lab import Lab
 from .server_link import Step
+from .user_agent import UserAgent, UserAgentError
 from .widgets.base import escape
 from .widgets.diagram import API_PATHS, SequenceDiagram
 from .resource_servers import RESOURCE_SERVER
@@ -35,6 +51,7 @@ from .resource_servers import RESOURCE_SERVER
 SCOPE, ACTION = "customers:ro", "list_customers"  # the app's one job: the customer list
 REGISTRATION = ("/register", "/console")  # RFC 7591, and the Developer Console's form
 NOT_THE_APP = ("/introspect",)  # the API's question (and the grader's), never the app's
+PLANTED = "planted-by-the-grader-"  # how the state of the grader's own planted requests begins
 
 
 # --- reading one message ------------------------------------------------------------------------
@@ -110,27 +127,42 @@ class AuthorizationRequest:
 
 
 class Tokens:
-    """Every token the server gave the app, followed through rotation and revocation in the order
-    the messages happened: what each token the app sent *was* at that moment."""
+    """Every token the server gave the app, followed in the order the messages happened — through
+    rotation, expiry and the app's own revocations: what each token the app sent *was* then."""
 
     def __init__(self, messages: list[dict]):
         self.issued: list[tuple[str, str]] = []  # (token, "the access token of refresh 1")
         self.current: set[str] = set()  # refresh tokens the app should use next
         self.spent: set[str] = set()  # refresh tokens a refresh replaced (rotation)
         self.access: set[str] = set()
+        self.refreshed: set[str] = set()  # access tokens a refresh returned
+        self.expiry: dict[str, int] = {}  # access token → the virtual time it expires
+        self.grant: dict[str, int] = {}  # token → its grant: one token exchange and its refreshes
+        self.revoked: set[str] = set()  # tokens the app's own revocations ended
         self.sent: dict[int, str] = {}  # message seq → what the token it carried was then
+        self.revoked_then: set[int] = set()  # seqs of messages carrying a token the app had revoked
+        self.expired_then: set[int] = set()  # seqs of API calls carrying an expired access token
         refreshes = 0
         for message in messages:
             token = self._carried(message)
             if token:
-                self.sent[message["seq"]] = self.kind(token)
+                self._note(message, token)
             if path(message) == "/token" and message["status"] == 200:
                 grant = form(message).get("grant_type")
                 refreshes += grant == "refresh_token"
-                self._issue(answer(message), token, "the token exchange" if grant == "authorization_code"
-                            else f"refresh {refreshes}")
-            elif path(message) == "/revoke" and message["status"] == 200:
-                self.current.discard(token)
+                self._issue(answer(message), token, message["time"], "the token exchange"
+                            if grant == "authorization_code" else f"refresh {refreshes}")
+            elif path(message) == "/revoke" and message["status"] == 200 and token:
+                self._revoke(token)
+
+    def _note(self, message: dict, token: str) -> None:
+        """What the token was when this message carried it."""
+        seq = message["seq"]
+        self.sent[seq] = self.kind(token)
+        if token in self.revoked:
+            self.revoked_then.add(seq)
+        if path(message).startswith(API_PATHS) and message["time"] >= self.expiry.get(token, math.inf):
+            self.expired_then.add(seq)
 
     @staticmethod
     def _carried(message: dict) -> str | None:
@@ -139,17 +171,34 @@ class Tokens:
             return fields.get("refresh_token") or fields.get("token")
         return bearer(message) or query(message).get("access_token")
 
-    def _issue(self, tokens: dict, spent: str | None, origin: str) -> None:
+    def _issue(self, tokens: dict, spent: str | None, time: int, origin: str) -> None:
+        refresh, new_grant = origin.startswith("refresh"), len(set(self.grant.values()))
+        grant = self.grant.get(spent, new_grant) if refresh else new_grant
         if tokens.get("refresh_token") and spent in self.current:  # rotation: the old one is spent
             self.current.discard(spent)
             self.spent.add(spent)
         for kind in ("access_token", "refresh_token"):
             if value := tokens.get(kind):
                 self.issued.append((value, f"the {kind.replace('_', ' ')} of {origin}"))
-        if tokens.get("access_token"):
-            self.access.add(tokens["access_token"])
+                self.grant[value] = grant
+        if access := tokens.get("access_token"):
+            self.access.add(access)
+            self.expiry[access] = time + int(tokens.get("expires_in", 0) or 0)
+            if refresh:
+                self.refreshed.add(access)
         if tokens.get("refresh_token"):
             self.current.add(tokens["refresh_token"])
+
+    def _revoke(self, token: str) -> None:
+        """This server ends a whole grant when one of its refresh tokens is revoked, current or
+        spent (RFC 7009 §2.1 says a server SHOULD revoke the access tokens too); an access token
+        revoked ends that token only."""
+        if token in self.access or token not in self.grant:
+            self.revoked.add(token)
+            return
+        ended = {value for value, grant in self.grant.items() if grant == self.grant[token]}
+        self.revoked |= ended
+        self.current -= ended
 
     def kind(self, token: str) -> str:
         if token in self.current:
@@ -158,18 +207,26 @@ class Tokens:
             return "spent refresh token"
         if token in self.access:
             return "access token"
-        if any(token == value for value, _ in self.issued):
+        if token in self.grant:
             return "revoked refresh token"
         return "unknown"
 
 
+def planted(message: dict) -> bool:
+    """A message of the grader's own planted authorization request (``plant``), not the app's: the
+    request, Ada's sign-in and her consent carry its state."""
+    return any(key.startswith(f"state:{PLANTED}") for key in message["keys"])
+
+
 @dataclass
 class Record:
-    """The server's record of one app: every message tagged with its client_id or its tokens."""
+    """The server's record of one app: every message tagged with its client_id or its tokens,
+    and apart from them, the authorization requests the grader planted for it."""
 
     lab: Lab
     client_id: str
     messages: list[dict] = field(default_factory=list)
+    planted: list[dict] = field(default_factory=list)
 
     @classmethod
     def read(cls, lab: Lab, client_id: str) -> "Record":
@@ -180,7 +237,7 @@ class Record:
         for key in issued:  # API calls and revocations carry the tokens, not always the client_id
             found.update((m["seq"], m) for m in transcript.messages(key=key))
         mine = [found[seq] for seq in sorted(found) if path(found[seq]) not in NOT_THE_APP]
-        return cls(lab, client_id, mine)
+        return cls(lab, client_id, [m for m in mine if not planted(m)], [m for m in mine if planted(m)])
 
     def __post_init__(self):
         self.tokens = Tokens(self.messages)
@@ -213,22 +270,30 @@ class Record:
     def name(self) -> str:
         return self.metadata.get("client_name") or "an app"
 
-    def authorization_requests(self) -> list[AuthorizationRequest]:
+    def authorization_requests(self, messages: list[dict] | None = None) -> list[AuthorizationRequest]:
         """The browser asks for the same URL before and after signing in, then posts the decision
         to it: one request per URL."""
         by_url: dict[str, list[dict]] = {}
-        for message in self.messages:
+        for message in self.messages if messages is None else messages:
             if path(message) == "/authorize":
                 by_url.setdefault(message["path"], []).append(message)
         return [AuthorizationRequest(messages) for messages in by_url.values()]
 
     @property
     def authorization(self) -> AuthorizationRequest | None:
-        """The request the app went on with: its last one whose code it traded, else its last."""
-        requests_made = self.authorization_requests()
-        traded = [form(m).get("code") for m in self.token_requests("authorization_code")]
-        went_on = [r for r in requests_made if r.code and r.code in traded]
-        return (went_on or requests_made or [None])[-1]
+        """The app's last authorization request."""
+        return (self.authorization_requests() or [None])[-1]
+
+    @property
+    def plants(self) -> list[AuthorizationRequest]:
+        """The answers the grader planted for the app, oldest first."""
+        return self.authorization_requests(self.planted)
+
+    def attempts(self, messages: list[dict]) -> list[dict]:
+        """Leave out what the server refused because the token had expired or the app had revoked
+        it: the app checking its own disconnect, or the cue for a refresh — not an attempt."""
+        provoked = self.tokens.revoked_then | self.tokens.expired_then
+        return [m for m in messages if m["status"] == 200 or m["seq"] not in provoked]
 
     def token_requests(self, grant_type: str) -> list[dict]:
         return [m for m in self.messages if path(m) == "/token" and form(m).get("grant_type") == grant_type]
@@ -329,8 +394,8 @@ def authorization_request(record: Record) -> Verdict:
         return Verdict(title, False, "your authorization request had no state",
                        "send a fresh random state and compare it when the answer comes back: it ties "
                        "the answer to your request (RFC 6749 §10.12). PKCE guards against CSRF here "
-                       "too (RFC 9700 §2.1), but the task asks for both; OAuth2Session makes the state "
-                       "and checks it in fetch_token")
+                       "too (RFC 9700 §2.1), but the task asks for both; OAuth2Session makes the state, "
+                       "and compares it in fetch_token(..., authorization_response=redirect)")
     if params.get("redirect_uri") and params["redirect_uri"] not in registered:
         return Verdict(title, False, f"the redirect URI you sent ({params['redirect_uri']}) is not the one "
                                      f"you registered ({', '.join(registered)})",
@@ -341,8 +406,7 @@ def authorization_request(record: Record) -> Verdict:
         return Verdict(title, False, f"you asked for {quoted(asked)}; the customer list needs {SCOPE}",
                        f"ask for exactly what the job needs: scope=['{SCOPE}']")
     if request.code:
-        return Verdict(title, True, f"an S256 code_challenge, a state and scope {SCOPE}; Jane allowed, "
-                                    "and the code came back to your redirect URI.")
+        return planted_answer_refused(record, title)
     if request.decision == "deny":
         return Verdict(title, False, "Jane clicked Deny: the app got error=access_denied and no code",
                        "let Jane allow it: ConsentPanel(lab, url).decide('Allow')")
@@ -356,6 +420,37 @@ def authorization_request(record: Record) -> Verdict:
                    "read the server's answer: it says what it refused")
 
 
+def planted_answer_refused(record: Record, title: str) -> Verdict:
+    """The end of phase 2: the grader's latest planted answer (``plant``) got no token request."""
+    if not record.plants:
+        return Verdict(title, False, "the grader has not tried your callback: it was given none",
+                       "hand the check your app's callback, capstone.app.check(attempt, callback): the "
+                       "grader brings it an answer to a request your app never made, to be refused")
+    plant = record.plants[-1]
+    if plant.code is None:
+        return Verdict(title, False, f"the grader could not plant an answer: the server refused its "
+                                     f"request for your app, {refusal(plant.messages[-1])}",
+                       f"the grader asks for your app's registered scope at the redirect URI of your "
+                       f"request: register lab.redirect_uri and {SCOPE} (phase 1)")
+    traded = [m for m in record.token_requests("authorization_code") if form(m).get("code") == plant.code]
+    if traded:
+        said = refusal(traded[-1])
+        pkce = any(word in said for word in ("challenge", "verifier"))  # the server's PKCE refusal
+        because = ", because PKCE binds that code to Ada's code_challenge" if pkce else ""
+        return Verdict(title, False, "your callback sent a token request for an answer your app never asked "
+                                     "for — the grader's plant: Ada's code, for her own account, with a state "
+                                     f"your app never sent (CSRF). The server refused it{because}: {said}",
+                       "compare the answer's state with the one your request sent, before any token request "
+                       "(RFC 6749 §10.12): the session that made the request does it in fetch_token(..., "
+                       "authorization_response=redirect), if it made the state itself or was given it as "
+                       "OAuth2Session(..., state=...) — a state passed to authorization_url it sends but never "
+                       "compares. An app may rely on PKCE alone only once it has made sure the server "
+                       "supports PKCE (RFC 9700 §4.7.1); the task asks for both")
+    return Verdict(title, True, f"an S256 code_challenge, a state and scope {SCOPE}; Jane allowed, and the code "
+                                "came back to your redirect URI. Your callback refused the grader's planted "
+                                "answer (a state your app never sent) before any token request.")
+
+
 def token_exchange(record: Record) -> Verdict:
     title = "3 · token exchange"
     request = record.authorization
@@ -366,11 +461,15 @@ def token_exchange(record: Record) -> Verdict:
     attempts = [m for m in record.token_requests("authorization_code") if form(m).get("code") == code]
     if not attempts:
         return Verdict(title, False, "your app never traded its code for tokens",
-                       "app.fetch_token(lab.endpoint('token'), authorization_response=redirect, "
-                       "include_client_id=True): POST /token with grant_type=authorization_code "
-                       "(RFC 6749 §4.1.3)")
-    redeemed = [m for m in attempts if m["status"] == 200]
-    graded = (redeemed or attempts)[0]
+                       "callback(redirect): app.fetch_token(lab.endpoint('token'), authorization_response="
+                       "redirect, include_client_id=True) sends POST /token with grant_type="
+                       "authorization_code (RFC 6749 §4.1.3)")
+    graded = attempts[-1]
+    if graded["status"] != 200 and any(m["status"] == 200 for m in attempts):
+        return Verdict(title, False, "you redeemed the same code twice: the server refused the second "
+                                     "request and revoked the tokens the first one got (RFC 6749 §4.1.2)",
+                       "a code is single use: exchange it once, and start a new authorization request "
+                       "to try again")
     sent, params = form(graded), request.params
     if "code_verifier" not in sent:
         return Verdict(title, False, "your token request had no code_verifier",
@@ -387,18 +486,13 @@ def token_exchange(record: Record) -> Verdict:
                                      f"sent {params['redirect_uri']}",
                        "RFC 6749 §4.1.3: when the authorization request had a redirect_uri, the token "
                        "request sends the identical value")
-    if not redeemed:
+    if graded["status"] != 200:
         if answer(graded).get("error") == "invalid_client":
             return Verdict(title, False, f"the server could not tell which app was asking: {refusal(graded)}",
                            "a public client has no secret: it sends its client_id in the form (RFC 6749 "
                            "§4.1.3) — fetch_token(..., include_client_id=True)")
         return Verdict(title, False, f"the server refused it: {refusal(graded)}",
                        "read the error_description: it says which rule the request broke")
-    if attempts[-1] is not graded:
-        return Verdict(title, False, "you redeemed the same code twice: the server refused the second "
-                                     "request and revoked the tokens the first one got (RFC 6749 §4.1.2)",
-                       "a code is single use: exchange it once, and start a new authorization request "
-                       "to try again")
     if "refresh_token" not in answer(graded):
         return Verdict(title, False, "the server answered with no refresh token",
                        "register grant_types ['authorization_code', 'refresh_token'] (phase 1)")
@@ -407,14 +501,14 @@ def token_exchange(record: Record) -> Verdict:
                                 "refresh token.")
 
 
+def action(message: dict) -> str:
+    return path(message).rsplit("/", 1)[-1]
+
+
 def api_call(record: Record) -> Verdict:
     title = "4 · API call"
     calls, sent = record.api_calls, record.tokens.sent
-    if not calls:
-        return Verdict(title, False, "your app never called the API with one of its tokens",
-                       f"app.post(lab.api('{ACTION}'), json={{}}): OAuth2Session sends "
-                       "Authorization: Bearer <access token> (RFC 6750 §2.1)")
-    if any("access_token" in query(m) for m in calls):
+    if any("access_token" in query(m) for m in calls):  # a disclosure: no later call takes it back
         return Verdict(title, False, "you sent the token in the URL (?access_token=…)",
                        "URLs end up in logs, browser history and Referer headers: clients MUST NOT "
                        "pass access tokens in the query (RFC 9700 §4.3.2); send Authorization: Bearer "
@@ -423,9 +517,25 @@ def api_call(record: Record) -> Verdict:
         return Verdict(title, False, "you called the API with the refresh token",
                        "a refresh token is for the token endpoint only and is never sent to a resource "
                        "server (RFC 6749 §1.5): send the access token")
-    if any(m["status"] == 200 and path(m).endswith("/" + ACTION) for m in calls):
+    tried = record.attempts(calls)
+    listed = [m for m in tried if action(m) == ACTION]
+    if not listed:
+        if calls and not tried:
+            return Verdict(title, False, "the API refused every call your app made: the access token had "
+                                         "expired, or your app had revoked it",
+                           f"call lab.api('{ACTION}') right after the token exchange, while the access "
+                           "token is live; refresh it once it has expired (phase 5)")
+        if not tried:
+            return Verdict(title, False, "your app never called the API with one of its tokens",
+                           f"app.post(lab.api('{ACTION}'), json={{}}): OAuth2Session sends "
+                           "Authorization: Bearer <access token> (RFC 6750 §2.1)")
+        other = tried[-1]
+        outcome = "it answered 200" if other["status"] == 200 else f"the API refused the call: {refusal(other)}"
+        return Verdict(title, False, f"your app never called {ACTION}; it called {action(other)}, and {outcome}",
+                       f"the customer list is lab.api('{ACTION}'), which scope {SCOPE} opens")
+    last = listed[-1]
+    if last["status"] == 200:
         return Verdict(title, True, f"{ACTION} answered 200 to Authorization: Bearer <access token>.")
-    last = calls[-1]
     return Verdict(title, False, f"the API refused the call: {refusal(last)}",
                    "401 invalid_token: the token expired or was revoked, get a new one; 403 "
                    "insufficient_scope: the token lacks the scope the challenge names")
@@ -433,56 +543,56 @@ def api_call(record: Record) -> Verdict:
 
 def refresh(record: Record) -> Verdict:
     title = "5 · refresh"
-    refreshes, sent = record.token_requests("refresh_token"), record.tokens.sent
+    refreshes, sent = record.attempts(record.token_requests("refresh_token")), record.tokens.sent
     if not refreshes:
         return Verdict(title, False, "your app never refreshed its access token",
                        "after lab.clock.advance(3600) the access token has expired: "
                        "app.refresh_token(lab.endpoint('token'), client_id=client_id) sends "
                        "grant_type=refresh_token with the refresh token (RFC 6749 §6)")
-    for message in refreshes:
-        kind = sent.get(message["seq"])
-        if kind == "spent refresh token":
+    last = refreshes[-1]
+    if last["status"] != 200:
+        worked = [i for i, m in enumerate(refreshes) if m["status"] == 200]
+        since = refreshes[worked[-1] + 1 if worked else 0:]
+        if any(sent.get(m["seq"]) == "spent refresh token" for m in since):
             return Verdict(title, False, "you refreshed with a refresh token an earlier refresh had replaced: "
                                          "the server took it for a stolen copy and revoked every token of "
                                          "the grant (RFC 9700 §4.14.2)",
                            "each refresh returns a new refresh token: use that one next time and discard "
                            "the old one (RFC 6749 §6); OAuth2Session keeps the newest in app.token")
-        if kind == "access token":
+        if sent.get(last["seq"]) == "access token":
             return Verdict(title, False, "you sent the access token as the refresh_token",
                            "send the refresh_token of the token response")
-        if message["status"] != 200:
-            return Verdict(title, False, f"the server refused the refresh: {refusal(message)}",
-                           "read the error_description: it says which rule the request broke")
-    last = refreshes[-1]
-    fresh = answer(last).get("access_token")
-    later = [m for m in record.api_calls if m["seq"] > last["seq"]]
-    if not any(bearer(m) == fresh and m["status"] == 200 for m in later):
-        called = " (it called with an older one)" if later else ""
+        return Verdict(title, False, f"the server refused the refresh: {refusal(last)}",
+                       "read the error_description: it says which rule the request broke")
+    fresh = record.tokens.refreshed
+    calls = [m for m in record.api_calls if action(m) == ACTION]
+    if not any(bearer(m) in fresh and m["status"] == 200 for m in calls):
+        called = " (it called with an older one)" if any(m["seq"] > refreshes[0]["seq"] for m in calls) else ""
         return Verdict(title, False, f"after the refresh your app did not call the API with the new access "
                                      f"token{called}",
                        "the refresh answer's access_token replaces the old one: call the API again "
                        "after refreshing (OAuth2Session sends the new one)")
-    count = f"{len(refreshes)} refresh{'es' if len(refreshes) > 1 else ''}"
+    count = f"{len(fresh)} refresh{'es' if len(fresh) > 1 else ''}"
     return Verdict(title, True, f"grant_type=refresh_token with the current refresh token ({count}); the new "
                                 f"access token opened {ACTION} again.")
 
 
 def revocation(record: Record) -> Verdict:
     title = "6 · revocation"
-    revocations, sent = record.revocations, record.tokens.sent
-    if not revocations:
+    if not record.revocations:
         return Verdict(title, False, "your app never revoked its tokens: Jane cannot disconnect it",
                        "POST lab.endpoint('revocation') with token=<the refresh token>, "
                        "token_type_hint=refresh_token and client_id (RFC 7009 §2.1)")
-    if any(m["status"] == 200 and sent.get(m["seq"]) == "current refresh token" for m in revocations):
-        return Verdict(title, True, "you revoked the current refresh token: the grant ends, and this server "
-                                    "revokes its access tokens too (RFC 7009 §2.1 says it SHOULD).")
-    last = revocations[-1]
+    revoked_then, sent = record.tokens.revoked_then, record.tokens.sent
+    last = [m for m in record.revocations if m["seq"] not in revoked_then][-1]  # not: the same again
     kind = sent.get(last["seq"])
     if last["status"] != 200:
         return Verdict(title, False, f"the server refused the revocation: {refusal(last)}",
                        "the server checks that the token was issued to the app asking (RFC 7009 §2.1): "
                        "a public client sends its client_id with the token")
+    if kind == "current refresh token":
+        return Verdict(title, True, "you revoked the current refresh token: the grant ends, and this server "
+                                    "revokes its access tokens too (RFC 7009 §2.1 says it SHOULD).")
     if kind == "access token":
         return Verdict(title, False, "you revoked the access token, not the refresh token: the app stays "
                                      "connected",
@@ -492,7 +602,8 @@ def revocation(record: Record) -> Verdict:
     if kind == "spent refresh token":
         return Verdict(title, False, "you revoked a refresh token that a refresh had already replaced",
                        "this server ended the whole grant anyway, but RFC 7009 does not ask that of a "
-                       "server: revoke the refresh token you hold now, app.token['refresh_token']")
+                       "server: revoke the refresh token your app holds, app.token['refresh_token'] (in "
+                       "a new flow: this grant has ended)")
     return Verdict(title, False, "you revoked a value that is no current token of your app, and the server "
                                  "answered 200 all the same: it does so for an invalid token too (RFC 7009 "
                                  "§2.2), so the 200 proves nothing",
@@ -571,17 +682,40 @@ class Report:
         return SequenceDiagram(self.messages, title=f"The server's record of {self.app}")
 
 
-def grade(lab: Lab, app: str | Step) -> Report:
-    """Grade one app: its ``client_id``, or a transcript mark (the app registered last after it)."""
+def plant(lab: Lab, record: Record, callback: Callable[[str], object]) -> None:
+    """Notebook 12's CSRF, played on the app: Ada allows it for her own account, keeps the answer
+    (a real code, with a state the app never sent) and it arrives at the app's callback. A callback
+    that compares state refuses it before any token request; phase 2 reads whether one was sent."""
+    asked = record.authorization.params.get("redirect_uri") if record.authorization else None
+    scope = record.metadata.get("scope", SCOPE).split()
+    ada = OAuth2Session(record.client_id, redirect_uri=asked or lab.redirect_uri, scope=scope, pkce="S256")
+    url, _ = ada.authorization_url(lab.metadata["authorization_endpoint"],
+                                   state=PLANTED + secrets.token_urlsafe(16))
+    try:
+        planted_answer = UserAgent("ada", "ada-password", lab.reach()).authorize(url)
+    except UserAgentError:
+        return  # the server refused the request: the transcript says why, and phase 2 reads it
+    try:
+        callback(planted_answer)
+    except Exception:  # noqa: BLE001 — refusing, however it is done, is the right answer here
+        pass
+
+
+def grade(lab: Lab, app: str | Step, callback: Callable[[str], object] | None = None) -> Report:
+    """Grade one app: its ``client_id``, or a transcript mark (the app registered last after it).
+    Given the app's ``callback``, the grader first plants an answer on it (``plant``)."""
     if isinstance(app, Step):
         attempts = [m for m in lab.transcript.messages(app.since)
                     if m["method"] == "POST" and path(m) in REGISTRATION]
         if not attempts:
             return Report("no app yet", [Verdict(
                 "1 · registration", False, "no app was registered after the mark",
-                "write your app in the cell above and run it: the grader grades the app it registers")])
+                "write your app in this cell and run it: the grader grades the app it registers")])
         app = registered_client_id(attempts[-1])
         if app is None:  # refused: nothing else happened to grade
             return Report("a refused registration", [registration(Record(lab, "", [attempts[-1]]))])
     record = Record.read(lab, app)
+    if callback is not None and record.registration and record.registration["status"] == 201:
+        plant(lab, record, callback)
+        record = Record.read(lab, app)
     return Report(f"{record.name} (client_id {app})", [phase(record) for phase in PHASES], record.messages)

@@ -32,7 +32,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 NOT_YET_ENDING_WITH_THEIR_CHECK = {
     "pkce.verifies", "client_credentials.customers_only", "client_credentials.nightly_job", "device.polling",
     "revocation.disconnect", "revocation.introspecting_api", "openid.validates_id_token",
-    "livechat.two_scopes", "livechat.disconnected", "capstone.app",
+    "livechat.two_scopes", "livechat.disconnected",
 }
 
 
