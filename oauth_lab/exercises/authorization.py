@@ -42,6 +42,6 @@ invalid_scope = Exercise(
 customers_request = Exercise(
     "03 · ask for customers only", _customers_request,
     hint="OAuth2Session('fernhollow-reports', redirect_uri=lab.redirect_uri, scope=['customers:ro'], "
-         "pkce='S256'); authorization_url(..., state='your-own'); then ConsentPanel(...).decide('Allow').",
+         "pkce='S256', state='your-own'); .authorization_url(...); then ConsentPanel(...).decide('Allow').",
     solution="solutions/03_customers_request.py",
     success="the server saw your request for customers:ro, and Jane allowed it.")
