@@ -1,4 +1,5 @@
-"""The owner's admin routes: the virtual clock, the transcript, and starting the world over.
+"""The owner's admin routes: the virtual clock, the transcript, any token's facts, and starting
+the world over.
 
 For a notebook driving a server over HTTP — its own, or one it did not start (Binder's background
 server, ``make server``, another notebook's). They answer only on this machine and only with the
@@ -18,6 +19,7 @@ from flask import Blueprint, abort, jsonify, request
 
 from .errors import json_body, json_error
 from .state import current
+from .tokens import active_token, introspection_answer
 from .transcript import FOLLOWED
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_mock")
@@ -105,6 +107,18 @@ def transcript():
     else:
         messages = transcript.messages(since, request.args.get("key"))
     return jsonify(messages=[m.to_dict() for m in messages], last_seq=transcript.last_seq())
+
+
+@blueprint.post("/introspect")
+def introspect():
+    """What introspection would tell a token's own app, for any token of this world: the course's
+    exercise checks ask here whether a refresh token still works, which an API may not ask
+    (``tokens.IntrospectionEndpoint.check_permission``) and a public app cannot (it has no secret
+    to authenticate with). The owner key stands in for client authentication."""
+    token = request.form.get("token")
+    if not token:
+        abort(400, description="Send the token to check in the 'token' form parameter.")
+    return jsonify(introspection_answer(active_token(token)))
 
 
 @blueprint.delete("/transcript")

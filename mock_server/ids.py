@@ -12,7 +12,9 @@ import string
 import threading
 
 URLSAFE = string.ascii_letters + string.digits + "-_"
-# RFC 8628 §6.1: user codes from an alphabet without look-alikes (no vowels, no 0/O, 1/I).
+# RFC 8628 §6.1's base-20 alphabet for user codes: letters only, so a phone types them without
+# switching to digits or another case (no modifier keys), and no vowels, so that a random code
+# never spells a word. The device page ignores case and punctuation when the user types it.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 
 

@@ -9,19 +9,24 @@ from flask import Blueprint
 
 from .grants import user_info
 from .models import User
-from .resource import REALM, challenge_response
+from .resource import ResourceProtector, challenge_response
 from .state import current
 
 blueprint = Blueprint("oidc", __name__)
+
+# Userinfo is the accounts server's own protected resource (OIDC Core §5.3), not the agent API:
+# its challenges name its own realm (RFC 6750 §3).
+REALM = "fernhollow-accounts"
+userinfo_protector = ResourceProtector(REALM)
 
 
 @blueprint.route("/userinfo", methods=["GET", "POST"])
 def userinfo():
     state = current()
-    token, challenge = state.resource_protector.token_or_challenge(["openid"])
+    token, challenge = userinfo_protector.token_or_challenge(["openid"])
     if challenge:
         return challenge
     if token.user_id is None:
         return challenge_response(InvalidTokenError(
-            description="This token was issued to an app, not for a user.", realm=REALM))
+            description="This token was issued to an app, not for a user.", realm=REALM), REALM)
     return dict(user_info(state.db.get(User, token.user_id), token.scope))

@@ -26,7 +26,7 @@ from .state import current
 from .storage import credential_hash
 from .tokens import remember
 
-REALM = "agent-api"
+REALM = "agent-api"  # the agent API's protection space (RFC 6750 §3); userinfo has its own
 
 
 def _when(timestamp: int) -> str:
@@ -60,7 +60,7 @@ class BearerTokenValidator(_BearerTokenValidator):
 
     def validate_token(self, token, scopes_required, request):
         def invalid(why):
-            return InvalidTokenError(description=f"The access token {why}.", realm=REALM)
+            return InvalidTokenError(description=f"The access token {why}.", realm=self.realm)
 
         if token is None:
             raise invalid("is not one this server issued, or was tampered with")
@@ -69,7 +69,7 @@ class BearerTokenValidator(_BearerTokenValidator):
         if token.is_expired():
             raise invalid(f"expired at {_when(token.expires_at)}")
         if self.scope_insufficient(token.get_scope(), scopes_required):
-            raise InsufficientScope(scopes_required)
+            raise InsufficientScope(scopes_required, self.realm)
 
     def scope_insufficient(self, token_scopes, required_scopes):
         if not required_scopes:
@@ -82,16 +82,20 @@ class InsufficientScope(InsufficientScopeError, InvalidTokenError):
     """Authlib's 403 insufficient_scope, with the Bearer challenge Authlib builds for invalid_token
     (its own insufficient_scope error sends none); RFC 6750 §3: the challenge names the scope."""
 
-    def __init__(self, scopes_required: list[str]):
+    def __init__(self, scopes_required: list[str], realm: str):
         needed = " ".join(scopes_required)
         super().__init__(description=f"This call needs the scope {' or '.join(scopes_required)}.",
-                         realm=REALM, extra_attributes={"scope": needed})
+                         realm=realm, extra_attributes={"scope": needed})
 
 
 class ResourceProtector(_ResourceProtector):
-    def __init__(self):
+    """The bearer-token checks of one protection space: the agent API's (``REALM``), or the
+    accounts server's own userinfo endpoint's (oidc.py). The realm names it in every challenge."""
+
+    def __init__(self, realm: str = REALM):
         super().__init__()
-        self.register_token_validator(BearerTokenValidator(realm=REALM))
+        self.realm = realm
+        self.register_token_validator(BearerTokenValidator(realm=realm))
 
     def parse_request_authorization(self, request):
         """Authlib reads the Authorization header; only the teaching switch adds the query string."""
@@ -108,10 +112,10 @@ class ResourceProtector(_ResourceProtector):
         try:
             return self.acquire_token(scopes), None
         except OAuth2Error as error:
-            return None, challenge_response(error)
+            return None, challenge_response(error, self.realm)
 
 
-def challenge_response(error):
+def challenge_response(error, realm: str):
     """RFC 6750 §3: the WWW-Authenticate challenge for each failure."""
     if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
         # No bearer credentials at all: a bare challenge, no error code (§3.1) — Authlib's own
@@ -124,6 +128,6 @@ def challenge_response(error):
             )
         response = jsonify(body)
         response.status_code = 401
-        response.headers["WWW-Authenticate"] = f'Bearer realm="{REALM}"'
+        response.headers["WWW-Authenticate"] = f'Bearer realm="{realm}"'
         return response
     return current().authorization_server.handle_response(*error())

@@ -162,6 +162,45 @@ class RevocationEndpoint(_RevocationEndpoint):
         current().db.commit()
 
 
+def active_token(token_string, token_type_hint=None) -> Token | None:
+    """The token this string is, if it is active now, marked with how it was presented (its access
+    token or its refresh token): anything else is None, and introspection answers exactly
+    ``{"active": false}`` for it (RFC 7662 §2.2)."""
+    token = find_token(token_string, token_type_hint)
+    if token is None:
+        return None
+    is_refresh = token.is_refresh_token(token_string)
+    if not (token.is_refresh_active() if is_refresh else token.is_active()):
+        return None
+    token.presented_as = "refresh_token" if is_refresh else "access_token"
+    return token
+
+
+def introspection_answer(token: Token | None) -> dict:
+    """RFC 7662 §2.2: the facts about an active token; exactly ``{"active": false}`` for anything
+    else, so the answer about an inactive token says nothing about why."""
+    if token is None:
+        return {"active": False}
+    settings = current().settings
+    refresh = token.presented_as == "refresh_token"
+    answer = {
+        "active": True,
+        "token_type": "refresh_token" if refresh else "Bearer",
+        "client_id": token.client_id,
+        "scope": token.get_refresh_scope() if refresh else token.scope,
+        "iat": token.issued_at,
+        "exp": token.refresh_expires_at if refresh else token.expires_at,
+        "iss": settings.issuer,
+    }
+    if not refresh:  # the access token's own id and audience: a refresh token has neither
+        answer.update(jti=token.token_id, aud=api_audience(settings.issuer))
+    if token.user_id:
+        answer.update(sub=token.user_id, username=token.user_id)
+    else:
+        answer["sub"] = token.client_id
+    return answer
+
+
 class IntrospectionEndpoint(_IntrospectionEndpoint):
     """RFC 7662: the resource server's (or the owning app's) question "is this token good?"."""
 
@@ -173,41 +212,20 @@ class IntrospectionEndpoint(_IntrospectionEndpoint):
         require_token_param(request)
 
     def query_token(self, token_string, token_type_hint):
-        token = find_token(token_string, token_type_hint)
-        if token is None:
-            return None
-        is_refresh = token.is_refresh_token(token_string)
-        if (is_refresh and not token.is_refresh_active()) or (not is_refresh and not token.is_active()):
-            return None  # RFC 7662 §2.2: anything inactive answers exactly {"active": false}
-        token.presented_as = "refresh_token" if is_refresh else "access_token"
-        return token
-
-    def create_introspection_payload(self, token):
-        # query_token already answered None for anything inactive, refresh tokens included.
-        return self.introspect_token(token) if token else {"active": False}
+        return active_token(token_string, token_type_hint)
 
     def check_permission(self, token, client, request):
+        if token.presented_as == "refresh_token":
+            # Refresh tokens "are never sent to resource servers" (RFC 6749 §1.5): only the app
+            # holding it may ask about one. An API is "not allowed to introspect this particular
+            # token" and hears exactly {"active": false} (RFC 7662 §2.2).
+            return token.client_id == client.client_id
         return client.is_resource_server or token.client_id == client.client_id
 
-    def introspect_token(self, token):
-        settings = current().settings
-        answer = {
-            "active": True,
-            "token_type": token.presented_as if token.presented_as == "refresh_token" else "Bearer",
-            "client_id": token.client_id,
-            "scope": token.get_refresh_scope() if token.presented_as == "refresh_token" else token.scope,
-            "iat": token.issued_at,
-            "exp": token.expires_at if token.presented_as == "access_token" else token.refresh_expires_at,
-            "iss": settings.issuer,
-            "jti": token.token_id,
-        }
-        if token.presented_as == "access_token":
-            answer["aud"] = api_audience(settings.issuer)
-        if token.user_id:
-            answer.update(sub=token.user_id, username=token.user_id)
-        else:
-            answer["sub"] = token.client_id
-        return answer
+    def create_introspection_payload(self, token):
+        # query_token answered None for anything inactive, and Authlib passes None on when the
+        # caller may not see the token.
+        return introspection_answer(token)
 
 
 blueprint = Blueprint("tokens", __name__)

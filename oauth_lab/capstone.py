@@ -7,8 +7,9 @@
 The server's transcript (``lab.transcript``) holds every request your app sent and every answer
 it got, tagged with the app's ``client_id`` or the ids of its tokens: the grader collects those
 messages, and each phase below reads its own — registration, authorization request, token
-exchange, API call, refresh, revocation. A last check asks the server, as the API would
-(introspection, RFC 7662), whether any of the app's tokens still works.
+exchange, API call, refresh, revocation. A last check asks the server, as its owner
+(``lab.introspect_as_owner``: an API may not introspect a refresh token, and a public app cannot),
+whether any of the app's tokens still works.
 
 Your code hands it one thing: its ``callback``, the function that takes what arrives at the app's
 redirect URI and trades the code. The grader plays notebook 12's CSRF attacker with it (``plant``):
@@ -33,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-import requests
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from requests_oauthlib import OAuth2Session
 from werkzeug.datastructures import Authorization
@@ -46,11 +46,10 @@ from .server_link import Step
 from .user_agent import UserAgent, UserAgentError
 from .widgets.base import escape
 from .widgets.diagram import API_PATHS, SequenceDiagram
-from .resource_servers import RESOURCE_SERVER
 
 SCOPE, ACTION = "customers:ro", "list_customers"  # the app's one job: the customer list
 REGISTRATION = ("/register", "/console")  # RFC 7591, and the Developer Console's form
-NOT_THE_APP = ("/introspect",)  # the API's question (and the grader's), never the app's
+NOT_THE_APP = ("/introspect",)  # the API's question, never the app's
 PLANTED = "planted-by-the-grader-"  # how the state of the grader's own planted requests begins
 
 
@@ -616,23 +615,17 @@ def tokens_ended(record: Record) -> Verdict:
     if not issued:
         return Verdict(title, False, "no tokens to check: the app never got any",
                        "this check asks the server about every token the app received (phase 3 first)")
-    alive = [label for token, label in issued if introspect(record.lab, token).get("active")]
+    alive = [label for token, label in issued if record.lab.introspect_as_owner(token).get("active")]
     if alive:
         return Verdict(title, False, f"the server says these still work: {', '.join(alive)}",
                        "revoke the current refresh token of each grant the app holds: the server then "
                        "ends its access tokens too")
-    return Verdict(title, True, f"asked as the API does (introspection, RFC 7662), the server says none of "
+    return Verdict(title, True, f"asked about each (introspection, RFC 7662), the server says none of "
                                 f"the app's {len(issued)} tokens is active.")
 
 
 PHASES = (registration, authorization_request, token_exchange, api_call, refresh, revocation,
           tokens_ended)
-
-
-def introspect(lab: Lab, token: str) -> dict:
-    """The server's answer about a token, asked with the demo API's credentials (RFC 7662)."""
-    return requests.post(lab.endpoint("introspection"), data={"token": token}, auth=RESOURCE_SERVER,
-                         timeout=5).json()
 
 
 # --- the report -----------------------------------------------------------------------------------

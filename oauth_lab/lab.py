@@ -36,7 +36,7 @@ from mock_server.tokens import api_audience
 from . import hub
 from .failures import show_oauth_errors
 from .redirection_endpoint import APP_PORT, RedirectionEndpoint
-from .server_link import RemoteClock, RemoteTranscript
+from .server_link import OwnerIntrospection, RemoteClock, RemoteTranscript
 
 DEFAULT_PORT = 5001  # binder/start and the proxy entry read MOCK_SERVER_PORT with the same default
 CLASSES = Path.home() / ".oauth-lab" / "classes.json"  # the worlds this user joined, per class server
@@ -49,6 +49,7 @@ class Lab:
     metadata: dict
     clock: RemoteClock
     transcript: RemoteTranscript
+    introspect_as_owner: OwnerIntrospection  # the exercise checks' view of any token
     app: RedirectionEndpoint  # your app's redirect URI, served by this kernel (or another one)
     handle: object = None  # the in-process server, when this kernel started it
 
@@ -158,7 +159,8 @@ def setup(seed: int | None = 1, port: int | None = None, make_current: bool = Tr
     if prefix:
         metadata = _browser_facing(url, key, metadata, app, prefix)
     lab = Lab(url, metadata, RemoteClock(url, key, world["run"]),
-              RemoteTranscript(url, key, world["run"], metadata["issuer"]), app, handle)
+              RemoteTranscript(url, key, world["run"], metadata["issuer"]),
+              OwnerIntrospection(url, key, world["run"]), app, handle)
     if make_current or world["joined"]:
         print(_whose(lab, world))
     return _remember(lab, make_current)
@@ -235,7 +237,7 @@ def _class_lab(app: RedirectionEndpoint, class_server: str | None, class_code: s
         issuer, key = _joined(class_server, name) or join_class(
             class_server, class_code or os.environ.get("MOCK_CLASS_CODE", ""), name, app.redirect_uri)
     return Lab(issuer, hub.metadata_of(issuer), RemoteClock(issuer, key),
-               RemoteTranscript(issuer, key, server=issuer), app)
+               RemoteTranscript(issuer, key, server=issuer), OwnerIntrospection(issuer, key), app)
 
 
 def join_class(class_server: str, class_code: str, name: str, redirect_uri: str) -> tuple[str, str]:

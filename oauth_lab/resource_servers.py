@@ -28,7 +28,7 @@ from werkzeug.datastructures import Authorization
 
 from . import jwt_access_tokens
 
-RESOURCE_SERVER = ("agent-api", "agent-api-secret")  # the demo API, which may introspect any token
+RESOURCE_SERVER = ("agent-api", "agent-api-secret")  # the demo API: it may introspect any access token
 REALM = "agent-api"
 PATH = "/protected"
 OFFSETS = {"local": 2, "introspection": 3}  # from the app's port: each API its own origin
@@ -111,7 +111,7 @@ class IntrospectionCheck(ResourceServer):
         if answer.get("active") is not True:
             raise Refused("the authorization server says it is not active")
         if answer.get("aud") != self.lab.api_audience:
-            raise Refused("not an access token for this API")  # a refresh token is active too
+            raise Refused("not an access token for this API")  # audience restriction (RFC 9700 §2.3)
         return answer
 
     def _introspect(self, token: str) -> dict:

@@ -1,4 +1,4 @@
-"""The server's virtual clock and transcript, reached over its admin routes with a key
+"""The server's virtual clock, transcript and token facts, reached over its admin routes with a key
 (``Authorization: Bearer``): the owner key on a learner's own server (mock_server.owner), the
 learner's key on a class server. Each call names the world's run it belongs to: once another
 notebook has started the server's world over, the answer says so instead of showing its flows."""
@@ -87,3 +87,16 @@ class Step:
 
     def messages(self) -> list[dict]:
         return self.transcript.messages(self.since)
+
+
+class OwnerIntrospection:
+    """What introspection would tell a token's own app, asked as the server's owner
+    (``POST /_mock/introspect``): how the exercise checks learn whether a refresh token still
+    works — an API may not introspect one, and a public app cannot authenticate to ask."""
+
+    def __init__(self, url: str, key: str | None = None, run: str | None = None):
+        self._url = f"{url}/_mock/introspect"
+        self._headers = _headers(key, run)
+
+    def __call__(self, token: str) -> dict:
+        return _checked(requests.post(self._url, data={"token": token}, headers=self._headers, timeout=5))

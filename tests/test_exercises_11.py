@@ -45,3 +45,16 @@ def test_validate_id_token_refuses_a_skipped_check(lab, wrong, why):
 
 def test_the_full_check_passes(lab):
     assert openid.validates_id_token.check(validator(lab)).passed
+
+
+def test_the_hint_works_as_written(lab):
+    """Each claim option is joserfc's {"essential": True, "value": …}: a bare value (iss=lab.issuer)
+    would raise AttributeError inside joserfc."""
+    decode, rest = openid.validates_id_token.hint.split("; then ")
+    registry, returned = rest.split("; return ")
+    source = (f"def validate_id_token(id_token, nonce):\n    {decode}\n    {registry}\n"
+              f"    return {returned.rstrip('.')}\n")
+    namespace = {"jwt": jwt, "keys": published_keys(lab), "lab": lab, "client_id": CLIENT_ID}
+    exec(source, namespace)  # noqa: S102 — the hint, word for word
+    verdict = openid.validates_id_token.check(namespace["validate_id_token"])
+    assert verdict.passed, verdict.text()

@@ -95,7 +95,8 @@ def test_a_cached_answer_never_outlives_the_token(lab, apis, tokens):
 def test_neither_takes_a_refresh_token_or_garbage_for_an_access_token(apis, tokens):
     local, introspecting = apis
     assert answer(local, tokens["refresh_token"]) == (401, "not a JWT")
-    assert answer(introspecting, tokens["refresh_token"]) == (401, "not an access token for this API")
+    # A refresh token is never sent to an API (RFC 6749 §1.5): introspection tells the API nothing.
+    assert answer(introspecting, tokens["refresh_token"]) == (401, "the authorization server says it is not active")
     assert answer(local, "not-a-token") == (401, "not a JWT")
     assert answer(introspecting, "not-a-token") == (401, "the authorization server says it is not active")
 

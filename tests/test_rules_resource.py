@@ -59,6 +59,25 @@ def test_no_token_at_userinfo_401_bare_bearer_challenge(server):
     assert_bearer_challenge(requests.get(f"{server.url}/userinfo"), 401)
 
 
+@pytest.mark.parametrize("case", ["no token", "no openid", "revoked", "an app's own token"])
+def test_userinfo_challenges_name_the_accounts_servers_realm_not_the_apis(server, case):
+    """Userinfo is the accounts server's own protected resource (OIDC Core §5.3): its challenges
+    name its realm; the agent API's stay the API's (RFC 6750 §3)."""
+    if case == "an app's own token":  # client credentials: a token with openid, but no user
+        bearer = client_token(server, "openid customers:ro")
+    else:
+        tokens = code_tokens(server, scope="customers:ro" if case == "no openid" else "openid profile")
+        bearer = tokens["access_token"]
+        if case == "revoked":
+            requests.post(f"{server.url}/revoke", data={"token": bearer}, auth=REPORTS)
+    headers = {} if case == "no token" else {"Authorization": f"Bearer {bearer}"}
+    answer = requests.get(f"{server.url}/userinfo", headers=headers)
+    assert answer.status_code == (403 if case == "no openid" else 401), answer.text
+    assert challenge_params(answer)["realm"] == "fernhollow-accounts"
+    api = call_api(server, "list_chats", None if case == "no token" else bearer)
+    assert challenge_params(api)["realm"] == "agent-api"
+
+
 # --- malformed / expired / revoked: 401 invalid_token --------------------------------------------
 
 @pytest.mark.parametrize("bad", ["not-a-token", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJqYW5lIn0.",

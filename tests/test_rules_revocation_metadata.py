@@ -147,8 +147,29 @@ def test_introspect_expired_token_exactly_active_false(server):
 
 def test_introspect_rotated_refresh_token_exactly_active_false(server):
     tokens = code_tokens(server)
+    assert introspect(server, tokens["refresh_token"], auth=REPORTS).json()["active"] is True
     assert refresh(server, tokens["refresh_token"]).status_code == 200
-    assert_inactive(server, tokens["refresh_token"])
+    assert_inactive(server, tokens["refresh_token"], auth=REPORTS)  # asked by the app that held it
+
+
+def test_introspect_refresh_token_answers_only_the_app_that_holds_it(server):
+    """RFC 7662 §2.2: an API never receives a refresh token (RFC 6749 §1.5), so it "is not allowed
+    to introspect this particular token"; the app that holds it may."""
+    tokens = code_tokens(server)
+    own = introspect(server, tokens["refresh_token"], auth=REPORTS).json()
+    assert own["active"] is True and own["token_type"] == "refresh_token" and own["client_id"] == REPORTS[0]
+    assert own["sub"] == "jane" and "aud" not in own  # no API is its audience
+    assert "jti" not in own  # the row's jti is the access token's (the JWT's), not this token's
+    assert_inactive(server, tokens["refresh_token"], auth=RESOURCE_SERVER)
+    assert_inactive(server, tokens["refresh_token"], auth=ADMIN_TOOLS)
+    # The same response's access token is the API's to ask about, with the API as its audience.
+    access = introspect(server, tokens["access_token"], auth=RESOURCE_SERVER).json()
+    assert access["active"] is True and access["token_type"] == "Bearer"
+    assert access["aud"] == f"{server.issuer}/v3.5/agent"
+    # A hint changes nothing: the API still hears nothing about the refresh token.
+    answer = requests.post(f"{server.url}/introspect", auth=RESOURCE_SERVER,
+                           data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"})
+    assert answer.json() == {"active": False}
 
 
 def test_introspect_other_clients_token_reveals_nothing(server):

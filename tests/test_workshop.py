@@ -139,6 +139,18 @@ def test_a_learner_key_opens_only_its_own_admin_routes(class_server):
                        401, "invalid_token")
 
 
+def test_a_learner_asks_about_the_tokens_of_their_own_world_only(class_server):
+    """POST /_mock/introspect (the exercise checks' question about a refresh token) in a class."""
+    ada, bob = class_server.join("Ada"), class_server.join("Bob")
+    refresh_token = code_tokens(ada)["refresh_token"]
+    mine = requests.post(f"{ada.url}/_mock/introspect", data={"token": refresh_token}, headers=ada.admin)
+    assert mine.status_code == 200 and mine.json()["token_type"] == "refresh_token", mine.text
+    assert_oauth_error(requests.post(f"{ada.url}/_mock/introspect", data={"token": refresh_token},
+                                     headers=bob.admin), 401, "invalid_token")
+    assert requests.post(f"{bob.url}/_mock/introspect", data={"token": refresh_token},
+                         headers=bob.admin).json() == {"active": False}
+
+
 def test_one_learners_fast_forward_moves_nobody_elses_clock(class_server):
     ada, bob = class_server.join("Ada"), class_server.join("Bob")
     ada_token, bob_token = (client_credentials(w).json()["access_token"] for w in (ada, bob))

@@ -64,6 +64,37 @@ def test_another_machine_is_refused_even_with_the_key():
     assert answer.status_code == 403
 
 
+def test_the_owner_asks_about_any_token_and_nobody_else_may(server):
+    """POST /_mock/introspect: the exercise checks ask whether a refresh token still works — one
+    of a public app, which no API may introspect and the app cannot (no secret)."""
+    tokens = code_tokens(server, "fernhollow-widget", scope="customers:ro")
+    url = f"{server.url}/_mock/introspect"
+    for headers in ({}, {"Authorization": "Bearer guessed"}):
+        refused = requests.post(url, data={"token": tokens["refresh_token"]}, headers=headers, timeout=5)
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_token", refused.text
+        assert "active" not in refused.text
+    facts = requests.post(url, data={"token": tokens["refresh_token"]}, headers=owner_of(server), timeout=5).json()
+    assert facts["active"] is True and facts["token_type"] == "refresh_token"
+    assert facts["client_id"] == "fernhollow-widget" and facts["sub"] == "jane"
+    revoked = requests.post(f"{server.url}/revoke", timeout=5,
+                            data={"token": tokens["refresh_token"], "client_id": "fernhollow-widget"})
+    assert revoked.status_code == 200
+    for token in (tokens["refresh_token"], tokens["access_token"], "no-such-token"):
+        answer = requests.post(url, data={"token": token}, headers=owner_of(server), timeout=5)
+        assert answer.status_code == 200 and answer.json() == {"active": False}, answer.text
+    missing = requests.post(url, data={}, headers=owner_of(server), timeout=5)
+    assert missing.status_code == 400 and "token" in missing.json()["error_description"]
+
+
+def test_another_machine_may_not_ask_about_tokens_even_with_the_key():
+    app = mock_server.create_app(mock_server.Settings(seed=1))
+    key = app.extensions["mock_server"].owner_key
+    answer = app.test_client().post("/_mock/introspect", data={"token": "x"},
+                                    headers={"Authorization": f"Bearer {key}"},
+                                    environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert answer.status_code == 403
+
+
 # --- starting the world over -----------------------------------------------------------------------
 
 def test_a_deterministic_world_starts_over_from_its_first_instant(server):

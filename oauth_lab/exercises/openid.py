@@ -52,7 +52,8 @@ def _validates_id_token(answer):
 validates_id_token = Exercise(
     "11 · validate an ID token", _validates_id_token,
     hint="token = jwt.decode(id_token, keys, algorithms=['RS256']); then jwt.JWTClaimsRegistry(now="
-         "lab.clock.now(), iss=..., aud=..., exp=..., nonce={'essential': True, 'value': nonce})"
+         "lab.clock.now(), iss={'essential': True, 'value': lab.issuer}, aud={'essential': True, "
+         "'value': client_id}, exp={'essential': True}, nonce={'essential': True, 'value': nonce})"
          ".validate(token.claims); return token.claims.",
     solution="solutions/11_validate_id_token.py",
     success="your app accepts its own ID token and refuses an edited one, a replayed one (another "

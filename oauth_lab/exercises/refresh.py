@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..checks import Exercise
-from .support import access_token_of, introspect, status
+from .support import access_token_of, status, still_works
 
 
 def _rotated(new, previous):
@@ -11,7 +11,7 @@ def _rotated(new, previous):
         return "the API refuses the new access token"
     if new.get("refresh_token") in (None, previous):
         return "with rotation, a refresh returns a new refresh token"
-    if introspect(previous).get("active"):
+    if still_works(previous):
         return "the previous refresh token is still active: did you refresh with it?"
     return None
 

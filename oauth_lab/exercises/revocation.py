@@ -10,7 +10,7 @@ from mock_server.tokens import token_id_of
 from ..checks import Exercise
 from ..flows import authorization_code_flow
 from ..lab import current_lab
-from .support import access_token_of, introspect, status
+from .support import access_token_of, status, still_works
 
 REPORTS = ("fernhollow-reports", "reports-secret")
 
@@ -28,7 +28,7 @@ def _disconnected(answer):
     refresh_token = answer.get("refresh_token")
     if not isinstance(refresh_token, str):
         return "expected the app's whole token response: it carries a refresh_token too"
-    if introspect(refresh_token).get("active"):
+    if still_works(refresh_token):
         return ("the refresh token still works, so the app can get new access tokens: revoke the "
                 "refresh token (its access tokens go with it)")
     if status("list_customers", access_token) == 200:
@@ -62,8 +62,9 @@ def _introspecting_api(answer):
         return ("your function refused a genuine, active access token: does it authenticate as the "
                 "resource server (agent-api)?")
     cases = [("not-a-token-this-server-issued", "a made-up token"),
-             (app.token["refresh_token"], "a refresh token: it is active too, but it is not an access "
-                                          "token for this API (look at aud)")]
+             (app.token["refresh_token"], "a refresh token: the app that holds it may introspect it, "
+                                          "an API hears {\"active\": false} — does your function ask as "
+                                          "the resource server (agent-api)?")]
     for token, what in cases:
         verdict = _verdict(answer, token)
         if isinstance(verdict, Exception):
@@ -78,7 +79,7 @@ def _introspecting_api(answer):
 
 disconnect = Exercise(
     "10 · disconnect the app", _disconnected,
-    hint="OAuth2Session('fernhollow-reports', 'reports-secret').revoke_token(lab.endpoint('revocation'), "
+    hint="AuthlibSession('fernhollow-reports', 'reports-secret').revoke_token(lab.endpoint('revocation'), "
          "token=app.token['refresh_token'], token_type_hint='refresh_token'); then my_answer = app.token.",
     solution="solutions/10_disconnect.py",
     success="the refresh token is revoked and its access token died with it: the app has no access left.")
@@ -86,7 +87,7 @@ disconnect = Exercise(
 introspecting_api = Exercise(
     "10 · an API that introspects", _introspecting_api,
     hint="requests.post(lab.endpoint('introspection'), data={'token': access_token}, auth=('agent-api', "
-         "'agent-api-secret')).json(); accept only when active is True and aud is lab.api_audience.",
+         "'agent-api-secret')).json(); accept only when its active is True.",
     solution="solutions/10_introspecting_api.py",
     success="your API accepts a live access token and refuses a made-up one, a refresh token and a "
             "revoked one (the check revoked it).")

@@ -13,7 +13,6 @@ from ..lab import current_lab
 from ..resource_servers import RESOURCE_SERVER
 
 
-
 def status(action: str, access_token: str) -> int:
     """The agent API's status code for this action with this token (empty JSON payload)."""
     return requests.post(current_lab().api(action), json={},
@@ -31,6 +30,13 @@ def introspect(token: str, lab=None) -> dict:
     (RFC 7662)."""
     return requests.post((lab or current_lab()).endpoint("introspection"), data={"token": token},
                          auth=RESOURCE_SERVER, timeout=5).json()
+
+
+def still_works(token: str, lab=None) -> bool:
+    """Whether the server still honours a token, refresh tokens included: asked as the server's
+    owner, since an API may introspect only access tokens (refresh tokens "are never sent to
+    resource servers", RFC 6749 §1.5) and a public app cannot authenticate to ask."""
+    return (lab or current_lab()).introspect_as_owner(token).get("active") is True
 
 
 def query(url) -> dict:
