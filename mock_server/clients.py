@@ -35,7 +35,10 @@ blueprint = Blueprint("clients", __name__)
 # type must be the §3.2.2 error, never a crash in a validator that assumes the type.
 STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoint_auth_method",
                  "tos_uri", "policy_uri", "jwks_uri", "software_id", "software_version",
-                 "software_statement", "id_token_signed_response_alg")
+                 "software_statement", "id_token_signed_response_alg", "application_type")
+# OIDC Registration §2: "web" (the default) or "native" — an app on the user's device, whose
+# loopback IP redirect URIs may name any port (RFC 8252 §7.3; redirects.py).
+APPLICATION_TYPES = ("web", "native")
 LIST_FIELDS = ("grant_types", "response_types", "contacts")
 APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
 CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id")).limit(1)
@@ -112,6 +115,9 @@ def metadata_problem(data) -> OAuth2Error | None:
     for name in LIST_FIELDS:
         if not _is_string_list(data.get(name, [])):
             return InvalidClientMetadataError(f"'{name}' must be a list of strings.")
+    if data.get("application_type", "web") not in APPLICATION_TYPES:
+        return InvalidClientMetadataError("'application_type' must be 'web' or 'native' "
+                                          "(OpenID Connect Dynamic Client Registration section 2).")
     if "jwks" in data and not is_public_jwk_set(data["jwks"]):
         return InvalidClientMetadataError("'jwks' must be a JWK Set of public keys: an object whose "
                                           "'keys' is a list of keys (RFC 7517 section 5).")
@@ -153,6 +159,8 @@ class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
             "id_token_signed_response_alg": "RS256",
         }
         metadata.update(super().extract_client_metadata(request))
+        if "application_type" in request.payload.data:  # OIDC's, which RFC 7591's claims drop
+            metadata["application_type"] = request.payload.data["application_type"]
         return metadata
 
     def generate_client_id(self, request):

@@ -53,9 +53,15 @@ class Client(Base, OAuth2ClientMixin):
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
 
+    @property
+    def is_native(self) -> bool:
+        """Registered as a native app (`application_type`, OpenID Connect Dynamic Client
+        Registration §2): its loopback IP redirect URIs match on any port (RFC 8252 §7.3)."""
+        return self.client_metadata.get("application_type") == "native"
+
     def check_redirect_uri(self, redirect_uri):
         mode = current().settings.switches.redirect_matching
-        return redirects.matches(redirect_uri, self.redirect_uris, mode)
+        return redirects.matches(redirect_uri, self.redirect_uris, mode, native=self.is_native)
 
     def check_client_secret(self, client_secret):
         """Constant-time, on bytes: a secret may hold any character (str comparison would raise)."""
