@@ -249,7 +249,14 @@ def demo_apps(settings) -> list[dict]:
     if settings.profile == LIVECHAT:  # LiveChat's scope list has no OpenID Connect scopes
         for app in apps:
             app["scope"] = scopes.join_scope(set(scopes.split_scope(app["scope"])) - scopes.OPENID_CONNECT)
+            if app["redirect_uris"]:  # its implicit grant "works for both types" of app
+                app["grant_types"] = [*app["grant_types"], "implicit"]
     return apps
+
+
+def response_types(grant_types: list[str]) -> list[str]:
+    """RFC 7591 §2.1: the response types that go with an app's grant types."""
+    return [kind for grant, kind in (("authorization_code", "code"), ("implicit", "token")) if grant in grant_types]
 
 
 def query_client(client_id) -> Client | None:
@@ -268,7 +275,7 @@ def is_trusted(client) -> bool:
 def ensure_demo_apps(db, settings) -> None:
     """Register the demo apps, or re-point their callbacks at the app's current address."""
     for app in demo_apps(settings):
-        app = dict(app, response_types=["code"] if app["redirect_uris"] else [],
+        app = dict(app, response_types=response_types(app["grant_types"]) if app["redirect_uris"] else [],
                    id_token_signed_response_alg="RS256")
         info = {"client_id": app.pop("client_id"), "client_secret": app.pop("client_secret"),
                 "client_id_issued_at": 0, "client_secret_expires_at": 0}
@@ -321,7 +328,10 @@ def console_metadata(form) -> dict:
     metadata = app_metadata(form.get("client_name", ""), form.get("app_type", "server-side"),
                             form.get("redirect_uris", ""), form.getlist("scope"))
     offered = authorization_server_metadata()["grant_types_supported"]
-    return dict(metadata, grant_types=[g for g in metadata["grant_types"] if g in offered])
+    if current().settings.profile == LIVECHAT:  # its implicit grant "works for both types" of app
+        metadata["grant_types"].append("implicit")
+    grant_types = [g for g in metadata["grant_types"] if g in offered]
+    return dict(metadata, grant_types=grant_types, response_types=response_types(grant_types))
 
 
 def app_metadata(client_name: str, app_type: str, redirect_uris: str, scope_names) -> dict:

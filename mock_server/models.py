@@ -163,6 +163,9 @@ class Token(Base, TokenMixin):
     refresh_used_at = Column(Integer)  # rotated away: presenting it again is reuse
     family_id = Column(String(64), nullable=False)
     code_id = Column(Integer)
+    # The livechat profile only: the refresh token this access token came with, sealed under the
+    # access token, for LiveChat's /v2/info (mock_server/livechat/tokens.py).
+    refresh_token_sealed = Column(Text)
 
     def check_client(self, client):
         return self.client_id == client.get_client_id()
