@@ -35,7 +35,10 @@ blueprint = Blueprint("clients", __name__)
 # type must be the §3.2.2 error, never a crash in a validator that assumes the type.
 STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoint_auth_method",
                  "tos_uri", "policy_uri", "jwks_uri", "software_id", "software_version",
-                 "software_statement", "id_token_signed_response_alg")
+                 "software_statement", "id_token_signed_response_alg", "application_type")
+# OIDC Registration §2: "web" (the default) or "native" — an app on the user's device, whose
+# loopback IP redirect URIs may name any port (RFC 8252 §7.3; redirects.py).
+APPLICATION_TYPES = ("web", "native")
 LIST_FIELDS = ("grant_types", "response_types", "contacts")
 APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
 CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id")).limit(1)
@@ -112,6 +115,9 @@ def metadata_problem(data) -> OAuth2Error | None:
     for name in LIST_FIELDS:
         if not _is_string_list(data.get(name, [])):
             return InvalidClientMetadataError(f"'{name}' must be a list of strings.")
+    if data.get("application_type", "web") not in APPLICATION_TYPES:
+        return InvalidClientMetadataError("'application_type' must be 'web' or 'native' "
+                                          "(OpenID Connect Dynamic Client Registration section 2).")
     if "jwks" in data and not is_public_jwk_set(data["jwks"]):
         return InvalidClientMetadataError("'jwks' must be a JWK Set of public keys: an object whose "
                                           "'keys' is a list of keys (RFC 7517 section 5).")
@@ -153,6 +159,8 @@ class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
             "id_token_signed_response_alg": "RS256",
         }
         metadata.update(super().extract_client_metadata(request))
+        if "application_type" in request.payload.data:  # OIDC's, which RFC 7591's claims drop
+            metadata["application_type"] = request.payload.data["application_type"]
         return metadata
 
     def generate_client_id(self, request):
@@ -241,7 +249,14 @@ def demo_apps(settings) -> list[dict]:
     if settings.profile == LIVECHAT:  # LiveChat's scope list has no OpenID Connect scopes
         for app in apps:
             app["scope"] = scopes.join_scope(set(scopes.split_scope(app["scope"])) - scopes.OPENID_CONNECT)
+            if app["redirect_uris"]:  # its implicit grant "works for both types" of app
+                app["grant_types"] = [*app["grant_types"], "implicit"]
     return apps
+
+
+def response_types(grant_types: list[str]) -> list[str]:
+    """RFC 7591 §2.1: the response types that go with an app's grant types."""
+    return [kind for grant, kind in (("authorization_code", "code"), ("implicit", "token")) if grant in grant_types]
 
 
 def query_client(client_id) -> Client | None:
@@ -260,7 +275,7 @@ def is_trusted(client) -> bool:
 def ensure_demo_apps(db, settings) -> None:
     """Register the demo apps, or re-point their callbacks at the app's current address."""
     for app in demo_apps(settings):
-        app = dict(app, response_types=["code"] if app["redirect_uris"] else [],
+        app = dict(app, response_types=response_types(app["grant_types"]) if app["redirect_uris"] else [],
                    id_token_signed_response_alg="RS256")
         info = {"client_id": app.pop("client_id"), "client_secret": app.pop("client_secret"),
                 "client_id_issued_at": 0, "client_secret_expires_at": 0}
@@ -313,7 +328,10 @@ def console_metadata(form) -> dict:
     metadata = app_metadata(form.get("client_name", ""), form.get("app_type", "server-side"),
                             form.get("redirect_uris", ""), form.getlist("scope"))
     offered = authorization_server_metadata()["grant_types_supported"]
-    return dict(metadata, grant_types=[g for g in metadata["grant_types"] if g in offered])
+    if current().settings.profile == LIVECHAT:  # its implicit grant "works for both types" of app
+        metadata["grant_types"].append("implicit")
+    grant_types = [g for g in metadata["grant_types"] if g in offered]
+    return dict(metadata, grant_types=grant_types, response_types=response_types(grant_types))
 
 
 def app_metadata(client_name: str, app_type: str, redirect_uris: str, scope_names) -> dict:

@@ -112,10 +112,10 @@ def guard_form_body():
     if repeated:
         return json_error(400, "invalid_request",
                           f"Parameters must not be repeated (RFC 6749 §3.2): {', '.join(repeated)}.")
-    return _guard_basic_header()
+    return guard_basic_header()
 
 
-def _guard_basic_header():
+def guard_basic_header():
     """Authlib's Basic parser raises on credentials that are not base64 of UTF-8, or on a scheme
     with nothing after it (a 500): refuse those as RFC 6749 §2.3.1 failed client authentication.
     The credentials are parsed — and URL-decoded, once — only by Authlib."""

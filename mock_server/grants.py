@@ -50,6 +50,11 @@ class StrictCodeChallenge(CodeChallenge):
                 raise InvalidRequestError(
                     f"A public client must send 'code_challenge' with {' or '.join(methods)} (RFC 7636, OAuth 2.1)."
                 )
+            if grant.request.client.is_native and not payload.get("code_challenge"):
+                # RFC 8252 §8.1: "Authorization servers SHOULD reject authorization requests from
+                # native apps that don't use PKCE" — a native app with a secret too.
+                raise InvalidRequestError(f"A native app must send 'code_challenge' with {' or '.join(methods)} "
+                                          "(RFC 8252 section 8.1).")
             if payload.get("code_challenge") and not payload.get("code_challenge_method") and "plain" not in methods:
                 # RFC 7636 §4.3: no method means "plain", which this server does not accept.
                 raise InvalidRequestError("'code_challenge_method' must be S256.")

@@ -53,9 +53,15 @@ class Client(Base, OAuth2ClientMixin):
     def is_public(self) -> bool:
         return self.token_endpoint_auth_method == "none"
 
+    @property
+    def is_native(self) -> bool:
+        """Registered as a native app (`application_type`, OpenID Connect Dynamic Client
+        Registration §2): its loopback IP redirect URIs match on any port (RFC 8252 §7.3)."""
+        return self.client_metadata.get("application_type") == "native"
+
     def check_redirect_uri(self, redirect_uri):
         mode = current().settings.switches.redirect_matching
-        return redirects.matches(redirect_uri, self.redirect_uris, mode)
+        return redirects.matches(redirect_uri, self.redirect_uris, mode, native=self.is_native)
 
     def check_client_secret(self, client_secret):
         """Constant-time, on bytes: a secret may hold any character (str comparison would raise)."""
@@ -157,6 +163,9 @@ class Token(Base, TokenMixin):
     refresh_used_at = Column(Integer)  # rotated away: presenting it again is reuse
     family_id = Column(String(64), nullable=False)
     code_id = Column(Integer)
+    # The livechat profile only: the refresh token this access token came with, sealed under the
+    # access token, for LiveChat's /v2/info (mock_server/livechat/tokens.py).
+    refresh_token_sealed = Column(Text)
 
     def check_client(self, client):
         return self.client_id == client.get_client_id()

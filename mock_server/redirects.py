@@ -1,14 +1,21 @@
 """Redirect URI rules: what may be registered, and when a requested URI matches a registered one.
 
-The standard (RFC 9700 §2.1 and §4.1.3, OAuth 2.1) demands exact string matching. LiveChat matches by
-prefix; "lax" accepts anything — both exist only as teaching switches, to let the security lab
-steal a code.
+The standard (RFC 9700 §2.1 and §4.1.3, OAuth 2.1) demands exact string matching, "except for port
+numbers in `localhost` redirection URIs of native apps" (§2.1): a native app listens on whatever
+loopback port is free when it asks, so "the authorization server MUST allow any port to be
+specified at the time of the request for loopback IP redirect URIs" (RFC 8252 §7.3). Only apps
+registered as native get that, and only for the loopback IP literals: `localhost` is NOT
+RECOMMENDED (RFC 8252 §8.3) and stays exact. LiveChat matches by prefix; "lax" accepts anything —
+both exist only as teaching switches, to let the security lab steal a code.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+# RFC 8252 §7.3: "http://127.0.0.1:{port}/{path}" for IPv4, "http://[::1]:{port}/{path}" for IPv6.
+LOOPBACK_IP_URI = re.compile(r"http://(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?].*)?", re.DOTALL)
 
 
 def _split(uri: str):
@@ -38,15 +45,29 @@ def registration_problem(uri, plain_http: bool = False) -> str | None:
     return None
 
 
-def matches(requested: str, registered: list[str], mode: str = "exact") -> bool:
+def matches(requested: str, registered: list[str], mode: str = "exact", native: bool = False) -> bool:
+    """Whether `requested` is one of the `registered` URIs under `mode`; `native`: the app is a
+    native app, whose loopback IP redirect URIs match on any port (RFC 8252 §7.3)."""
     if not isinstance(requested, str):
         return False
     if mode == "exact":
-        return requested in registered
+        if requested in registered:
+            return True
+        return native and (bare := _without_port(requested)) is not None and any(
+            bare == _without_port(uri) for uri in registered)
     if mode == "lax":
         parts = _split(requested)
         return parts is not None and parts.scheme in ("http", "https") and bool(parts.netloc)
     return any(_prefix_match(requested, r) for r in registered)
+
+
+def _without_port(uri: str) -> str | None:
+    """A loopback IP redirect URI with its port taken out, or None for any other URI: the rest —
+    scheme, IP literal, path, query — still has to match character for character."""
+    found = LOOPBACK_IP_URI.fullmatch(uri)
+    if found is None or (found[2] is not None and not 0 < int(found[2]) <= 65535):
+        return None
+    return f"http://{found[1]}{found[3] or ''}"
 
 
 def _prefix_match(requested: str, registered: str) -> bool:

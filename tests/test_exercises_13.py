@@ -81,3 +81,16 @@ def test_disconnected_refuses(servers, wrong, why):
     answer, server = wrong(*servers)
     verdict = livechat.disconnected.check(answer, server)
     assert not verdict.passed and why in verdict.message, verdict.text()
+
+
+@pytest.mark.parametrize("way", ["header", "code-parameter"])
+def test_disconnected_passes_either_way_livechats_docs_show(servers, way):
+    """LiveChat's docs: "Code snippets present two alternative ways of making the same request"."""
+    _, lc = servers
+    token = reports_token(lc)
+    if way == "header":
+        requests.delete(f"{lc.url}/v2/token", headers={"Authorization": f"Bearer {token['access_token']}"})
+    else:
+        requests.delete(f"{lc.url}/v2/token", params={"code": token["access_token"]})
+    verdict = livechat.disconnected.check(token, lc)
+    assert verdict.passed, verdict.text()

@@ -1,10 +1,12 @@
 """RULES.md, "The livechat profile": each rule of LiveChat's accounts server as its public docs
-describe it, as the app and the user's browser see it (status, body, headers) — and, beside each,
-the request the rule refuses. With the profile off nothing here applies (the last tests)."""
+describe it (the repository livechat/livechat-public-docs: src/pages/authorization/oauth-authorization
+and troubleshooting), as the app and the user's browser see it (status, body, headers) — and, beside
+each, the request the rule refuses. With the profile off nothing here applies (the last tests)."""
 from __future__ import annotations
 
 import re
 import uuid
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -19,7 +21,10 @@ from oauth_lab.user_agent import UserAgent, UserAgentError, forms_of
 ADMIN_TOOLS = "fernhollow-admin-tools"
 REPORTS_SCOPE = "chats--access:ro,customers:ro,agents--all:ro"  # registered, comma-joined
 DAL = re.compile(r"^dal:[A-Za-z0-9_-]{43}$")
+# LiveChat's descriptions of two errors, from its troubleshooting page.
 LIVECHAT_CODE_REFUSED = "The client is not authorized to request a token using this method"
+LIVECHAT_INVALID_REQUEST = ("The request is missing a required parameter, includes an invalid parameter value, "
+                            "includes a parameter more than once, or is otherwise malformed.")
 
 
 @pytest.fixture
@@ -68,10 +73,15 @@ def code_of(location: str) -> str:
     return query_of(location)["code"]
 
 
+def fragment_pairs(location: str) -> list[tuple[str, str]]:
+    return parse_qsl(urlsplit(location).fragment)
+
+
 def exchange(server, code, verifier=None, auth=REPORTS, **extra) -> requests.Response:
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": APP_CALLBACK, **extra}
     if verifier:
         data["code_verifier"] = verifier
+    data = {name: value for name, value in data.items() if value is not None}
     return requests.post(f"{server.url}/v2/token", data=data, auth=auth)
 
 
@@ -144,9 +154,9 @@ def test_comma_scope_asks_for_a_subset(livechat):
 
 
 @pytest.mark.parametrize("scope, why", [
-    ("chats--access:ro customers:ro", "'chats--access:ro customers:ro' is not a scope name"),  # the RFC's way
-    ("chats--access:ro,,customers:ro", "'' is not a scope name"),
-    ("chats--access:ro, customers:ro", "' customers:ro' is not a scope name"),
+    ("chats--access:ro customers:ro", "scope name not found: 'chats--access:ro customers:ro'"),  # the RFC's way
+    ("chats--access:ro,,customers:ro", "scope name not found: ''"),
+    ("chats--access:ro, customers:ro", "scope name not found: ' customers:ro'"),
     ("chats--access:ro,webhooks--all:rw", "The requested scope is invalid")])  # not one of the app's
 def test_scope_that_is_not_a_comma_list_of_the_apps_scopes_ends_on_ooops(livechat, scope, why):
     location = first_answer(livechat, scope=scope).headers["Location"]
@@ -171,6 +181,13 @@ def test_unknown_app_or_redirect_uri_ends_on_ooops_not_the_app(livechat, client_
     answer = first_answer(livechat, client_id, **params)
     assert answer.status_code == 302
     assert_ooops(livechat, answer.headers["Location"], "unauthorized_client", details)
+
+
+@pytest.mark.parametrize("response_type", ["code", "token"])
+def test_authorization_request_without_redirect_uri_ends_on_ooops_invalid_request(livechat, response_type):
+    answer = first_answer(livechat, response_type=response_type, redirect_uri=None)
+    assert_ooops(livechat, answer.headers["Location"], "invalid_request", LIVECHAT_INVALID_REQUEST)
+    assert landing(livechat, response_type=response_type).startswith(APP_CALLBACK)  # with it: fine
 
 
 def test_deny_ends_on_ooops_and_the_app_hears_nothing(livechat):
@@ -227,6 +244,45 @@ def test_more_than_three_redirects_in_30_seconds_end_on_ooops(livechat):
     assert DAL.match(query_of(landing(livechat, browser=browser))["code"])
 
 
+# --- the implicit grant: response_type=token at "/" -----------------------------------------------------
+
+@pytest.mark.parametrize("client_id", [WIDGET, REPORTS[0]], ids=["browser-app", "server-side-app"])
+def test_implicit_grant_returns_the_token_in_the_fragment(livechat, client_id):
+    location = landing(livechat, client_id, response_type="token", scope="customers:ro")
+    assert location.startswith(f"{APP_CALLBACK}#access_token=dal%3A"), location  # no query: nothing for a server
+    got = fragment_pairs(location)
+    assert [name for name, _ in got] == ["access_token", "token_type", "expires_in", "state"]  # LiveChat's example
+    got = dict(got)
+    assert DAL.match(got["access_token"]) and (got["token_type"], got["expires_in"], got["state"]) == (
+        "Bearer", "28800", "s-123")
+    assert call_api(livechat, "list_customers", got["access_token"]).status_code == 200
+    facts = info(livechat, got["access_token"]).json()
+    assert (facts["client_id"], facts["scope"]) == (client_id, "customers:ro") and "refresh_token" not in facts
+
+
+def test_an_app_registered_in_the_console_may_use_the_implicit_grant_too(livechat):
+    page = console_register(livechat, APP_CALLBACK)
+    assert page.status_code == 201
+    client_id = re.search(r'<code id="client-id">([^<]+)</code>', page.text)[1]
+    location = landing(livechat, client_id, response_type="token", scope="customers:ro")
+    assert DAL.match(dict(fragment_pairs(location))["access_token"]), location
+
+
+def test_implicit_grant_errors_end_on_ooops_like_the_code_grants(livechat):
+    assert_ooops(livechat, landing(livechat, WIDGET, response_type="token", decision="Deny"), "access_denied")
+    assert_ooops(livechat, landing(livechat, ADMIN_TOOLS, response_type="token", scope="chats--all:ro"),
+                 "invalid_scope")  # an administrator's scope, and Jane signed in
+    evil = first_answer(livechat, WIDGET, response_type="token", redirect_uri="https://evil.example/callback")
+    assert_ooops(livechat, evil.headers["Location"], "unauthorized_client", "invalid_redirect_uri")
+
+
+def test_the_standard_server_offers_no_implicit_grant(server):
+    location = requests.get(url(server, WIDGET, response_type="token").replace(f"{server.url}/?",
+                                                                               f"{server.url}/authorize?"),
+                            allow_redirects=False).headers["Location"]
+    assert location.startswith(f"{APP_CALLBACK}?error=unsupported_response_type"), location
+
+
 # --- the token endpoint: POST /v2/token ---------------------------------------------------------------
 
 def test_token_response_is_livechats(livechat):
@@ -266,6 +322,95 @@ def test_reused_or_expired_code_gets_the_same_answer(livechat):
     assert exchange(livechat, code, verifier).json()["error_description"] == LIVECHAT_CODE_REFUSED
 
 
+def test_code_exchange_without_redirect_uri_is_refused_and_the_code_stays_good(livechat):
+    verifier, challenge = pkce_pair()
+    code = code_of(landing(livechat, code_challenge=challenge, code_challenge_method="S256"))
+    without = exchange(livechat, code, verifier, redirect_uri=None)
+    assert_oauth_error(without, 400, "invalid_request")
+    assert without.json()["error_description"] == LIVECHAT_INVALID_REQUEST
+    assert exchange(livechat, code, verifier).status_code == 200
+
+
+def test_json_token_requests_as_livechats_accounts_sdk_sends_them(livechat):
+    """The Accounts SDK's PKCE sample: fetch(server_url + "/v2/token", {headers: {'Content-Type':
+    'application/json'}, method: "POST", body: JSON.stringify({grant_type, code, client_id,
+    redirect_uri, code_verifier})})."""
+    verifier, challenge = pkce_pair()
+    code = code_of(landing(livechat, WIDGET, code_challenge=challenge, code_challenge_method="S256"))
+    answer = requests.post(f"{livechat.url}/v2/token", headers={"Accept": "application/json"}, json={
+        "grant_type": "authorization_code", "code": code, "client_id": WIDGET, "redirect_uri": APP_CALLBACK,
+        "code_verifier": verifier})
+    assert answer.status_code == 200, answer.text
+    tokens = answer.json()
+    assert DAL.match(tokens["access_token"]) and tokens["scope"] == "chats--access:ro,chats--my:rw,customers:ro"
+    refreshed = requests.post(f"{livechat.url}/v2/token", json={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": WIDGET})
+    assert refreshed.status_code == 200 and refreshed.json()["refresh_token"] != tokens["refresh_token"]
+    verifier, challenge = pkce_pair()  # a server-side app, its secret in the JSON body
+    code = code_of(landing(livechat, code_challenge=challenge, code_challenge_method="S256"))
+    answer = requests.post(f"{livechat.url}/v2/token", json={
+        "grant_type": "authorization_code", "code": code, "client_id": REPORTS[0], "client_secret": REPORTS[1],
+        "redirect_uri": APP_CALLBACK, "code_verifier": verifier})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("body, content_type, params", [
+    ('["grant_type", "authorization_code"]', "application/json", {}),
+    ('{"grant_type": "authorization_code", "code": 7}', "application/json", {}),
+    ('{"grant_type": "authorization_code", "code": {"x": "y"}}', "application/json", {}),
+    ('{"grant_type": "authorization_code", "code": "a", "code": "b"}', "application/json", {}),
+    ('{"grant_type": "authorization_code"}', "application/json", {"grant_type": "authorization_code"}),
+    (b'{"grant_type": "\xff"}', "application/json", {}),
+    ('{"grant_type": "authorization_code"', "application/json", {}),
+    ("grant_type=authorization_code", "text/plain", {})],
+    ids=["array", "number", "object", "repeated", "also-in-query", "not-utf8", "truncated", "text-plain"])
+def test_a_token_request_body_that_is_no_form_or_json_object_of_strings_is_refused(livechat, body, content_type,
+                                                                                  params):
+    verifier, challenge = pkce_pair()
+    code = code_of(landing(livechat, code_challenge=challenge, code_challenge_method="S256"))
+    if isinstance(body, str):
+        body = body.replace('"a"', f'"{code}"').encode()
+    answer = requests.post(f"{livechat.url}/v2/token", data=body, params=params, auth=REPORTS,
+                           headers={"Content-Type": content_type})
+    assert_oauth_error(answer, 400, "invalid_request")
+    assert exchange(livechat, code, verifier).status_code == 200  # nothing was spent
+
+
+def test_client_authentication_fails_in_livechats_words(livechat):
+    verifier, challenge = pkce_pair()
+    code = code_of(landing(livechat, code_challenge=challenge, code_challenge_method="S256"))
+    refused = {
+        "missing client ID": exchange(livechat, code, verifier, auth=None),
+        "client ID not found": exchange(livechat, code, verifier, auth=("no-such-app", "x")),
+        "invalid client secret": exchange(livechat, code, verifier, auth=(REPORTS[0], "wrong-secret")),
+        "invalid client secret (in the body)": exchange(livechat, code, verifier, auth=None, client_id=REPORTS[0],
+                                                        client_secret="wrong-secret")}
+    for reason, answer in refused.items():
+        assert_oauth_error(answer, 400, "unauthorized_client")
+        assert answer.json()["error_description"] == f"{LIVECHAT_CODE_REFUSED}: {reason.split(' (')[0]}.", reason
+    no_secret = exchange(livechat, code, verifier, auth=None, client_id=REPORTS[0])  # not settled by the docs
+    assert_oauth_error(no_secret, 401, "invalid_client")
+    assert no_secret.json()["error_description"] == "Client authentication failed: no client authentication included."
+    assert exchange(livechat, code, verifier, auth=None, client_id=REPORTS[0],
+                    client_secret=REPORTS[1]).status_code == 200  # the secret in the body, as LiveChat's docs show it
+
+
+def test_http_basic_client_authentication_is_accepted_too(livechat):
+    verifier, challenge = pkce_pair()
+    code = code_of(landing(livechat, code_challenge=challenge, code_challenge_method="S256"))
+    assert exchange(livechat, code, verifier, auth=REPORTS).status_code == 200  # RFC 6749 §2.3.1
+
+
+def test_refresh_token_unknown_or_another_apps_fails_in_livechats_words(livechat):
+    reports = tokens_for(livechat)
+    unknown = refresh(livechat, "not-a-refresh-token")
+    assert_oauth_error(unknown, 400, "unauthorized_client")
+    assert unknown.json()["error_description"] == f"{LIVECHAT_CODE_REFUSED}: refresh token not found."
+    widgets = refresh(livechat, reports["refresh_token"], WIDGET)  # "using refresh token with wrong client id"
+    assert_oauth_error(widgets, 401, "invalid_client")
+    assert refresh(livechat, reports["refresh_token"]).status_code == 200  # its own app still can
+
+
 @pytest.mark.parametrize("grant_type", ["client_credentials", "urn:ietf:params:oauth:grant-type:device_code",
                                         "password"])
 def test_grants_livechat_does_not_offer_get_unsupported_grant_type(livechat, grant_type):
@@ -303,6 +448,16 @@ def test_pkce_plain_is_accepted_and_assumed_without_a_method(livechat):
     for method in ("plain", None):
         code = code_of(landing(livechat, WIDGET, code_challenge=verifier, code_challenge_method=method))
         assert exchange(livechat, code, verifier, auth=None, client_id=WIDGET).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["S256", "s256"])  # the Accounts SDK's spelling, and the docs' table's
+def test_pkce_s256_is_accepted_in_either_spelling(livechat, method):
+    verifier, challenge = pkce_pair()
+    code = code_of(landing(livechat, WIDGET, code_challenge=challenge, code_challenge_method=method))
+    assert_oauth_error(exchange(livechat, code, "w" * 43, auth=None, client_id=WIDGET), 400,
+                       "invalid_grant")  # checked as S256: a wrong verifier fails
+    code = code_of(landing(livechat, WIDGET, code_challenge=challenge, code_challenge_method=method))
+    assert exchange(livechat, code, verifier, auth=None, client_id=WIDGET).status_code == 200
 
 
 @pytest.mark.parametrize("params, where", [
@@ -356,20 +511,44 @@ def test_delete_with_a_refreshed_access_token_revokes_the_refresh_token_it_came_
     assert_oauth_error(refresh(livechat, tokens["refresh_token"]), 400, "invalid_grant")
 
 
+@pytest.mark.parametrize("which", ["access_token", "refresh_token"])
+def test_delete_with_the_token_in_the_code_parameter_revokes_it_too(livechat, which):
+    tokens = tokens_for(livechat)
+    answer = requests.delete(f"{livechat.url}/v2/token", params={"code": tokens[which]})  # dal%3A… in the URL
+    assert answer.status_code == 200 and answer.json() == {}
+    assert call_api(livechat, "list_customers", tokens["access_token"]).status_code == 401
+    assert_oauth_error(refresh(livechat, tokens["refresh_token"]), 400, "invalid_grant")
+    raw = tokens_for(livechat)  # as LiveChat's curl sample writes it: ?code=dal:…, the colon as it is
+    assert requests.delete(f"{livechat.url}/v2/token?code={raw['access_token']}").json() == {}
+    assert call_api(livechat, "list_customers", raw["access_token"]).status_code == 401
+
+
 def test_delete_with_the_refresh_token_revokes_the_grant(livechat):
     tokens = tokens_for(livechat)
     assert revoke(livechat, tokens["refresh_token"]).json() == {}
     assert call_api(livechat, "list_customers", tokens["access_token"]).status_code == 401
 
 
-@pytest.mark.parametrize("headers, status, error", [
-    ({}, 400, "invalid_request"), ({"Authorization": "Basic eDp5"}, 400, "invalid_request"),
-    (bearer("dal:unknown"), 200, None)])  # unknown: the same {} as a revoked one (no token probing)
-def test_delete_without_a_known_bearer_token_revokes_nothing(livechat, headers, status, error):
+@pytest.mark.parametrize("headers, params, status, error", [
+    ({}, {}, 400, "invalid_request"), ({"Authorization": "Basic eDp5"}, {}, 400, "invalid_request"),
+    ({}, {"code": ""}, 400, "invalid_request"),
+    ({}, {"code": ["dal:unknown", "dal:other"]}, 400, "invalid_request"),  # which one?
+    (bearer("dal:unknown"), {"code": "dal:other"}, 400, "invalid_request"),  # both ways at once (RFC 6750 §2)
+    (bearer("dal:unknown"), {}, 200, None), ({}, {"code": "dal:unknown"}, 200, None)],  # unknown: {} (no probing)
+    ids=["nothing", "basic", "empty-code", "two-codes", "header-and-code", "unknown-header", "unknown-code"])
+def test_delete_without_a_known_token_revokes_nothing(livechat, headers, params, status, error):
     tokens = tokens_for(livechat)
-    answer = requests.delete(f"{livechat.url}/v2/token", headers=headers)
+    answer = requests.delete(f"{livechat.url}/v2/token", headers=headers, params=params)
     assert answer.status_code == status and answer.headers["Content-Type"].startswith("application/json")
     assert (answer.json().get("error") if error else answer.json()) == (error or {})
+    assert call_api(livechat, "list_customers", tokens["access_token"]).status_code == 200
+
+
+def test_delete_with_the_token_both_ways_at_once_revokes_nothing(livechat):
+    tokens = tokens_for(livechat)
+    answer = requests.delete(f"{livechat.url}/v2/token", headers=bearer(tokens["access_token"]),
+                             params={"code": tokens["access_token"]})
+    assert_oauth_error(answer, 400, "invalid_request")
     assert call_api(livechat, "list_customers", tokens["access_token"]).status_code == 200
 
 
@@ -389,6 +568,29 @@ def test_info_answers_the_tokens_facts_with_the_time_left(livechat):
         "access_token": tokens["access_token"], "account_id": tokens["account_id"],
         "client_id": REPORTS[0], "expires_in": 28700, "organization_id": tokens["organization_id"],
         "scope": "customers:ro", "token_type": "Bearer"}
+
+
+@pytest.mark.parametrize("client", [REPORTS, WIDGET], ids=["server-side-app", "browser-app"])
+def test_info_on_a_token_obtained_by_refresh_returns_both_tokens(livechat, client):
+    first = tokens_for(livechat, client)
+    assert "refresh_token" not in info(livechat, first["access_token"]).json()  # from the code: one token
+    refreshed = refresh(livechat, first["refresh_token"], client).json()
+    facts = info(livechat, refreshed["access_token"])
+    assert facts.status_code == 200 and facts.json()["access_token"] == refreshed["access_token"]
+    assert facts.json()["refresh_token"] == refreshed["refresh_token"]  # the one that came with it
+    assert (refreshed["refresh_token"] == first["refresh_token"]) == (client == REPORTS)  # rotation: browser apps
+
+
+def test_the_refresh_token_info_returns_is_not_stored(start_server, tmp_path):
+    db = tmp_path / "livechat.sqlite3"
+    livechat = start_server(db=str(db), seed=None, profile="livechat")
+    first = tokens_for(livechat, WIDGET)
+    refreshed = refresh(livechat, first["refresh_token"], WIDGET).json()
+    assert info(livechat, refreshed["access_token"]).json()["refresh_token"] == refreshed["refresh_token"]
+    livechat.stop()
+    stored = b"".join(path.read_bytes() for path in tmp_path.glob("livechat.sqlite3*"))  # WAL too
+    for value in (first["refresh_token"], refreshed["refresh_token"], refreshed["access_token"]):
+        assert value.encode() not in stored
 
 
 @pytest.mark.parametrize("case", ["none", "revoked", "expired", "refresh-token", "with-3a"])
@@ -421,7 +623,8 @@ def test_metadata_names_the_profiles_endpoints_and_says_it_is_a_convenience(live
     assert (metadata["authorization_endpoint"], metadata["token_endpoint"]) == (f"{issuer}/", f"{issuer}/v2/token")
     assert metadata["mock_server_profile"] == "livechat"
     assert "describe no RFC 8414 metadata document" in metadata["mock_server_profile_description"]
-    assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token", "implicit"]
+    assert metadata["response_types_supported"] == ["code", "token"]
     assert set(metadata["code_challenge_methods_supported"]) == {"plain", "S256"}
     assert not {"revocation_endpoint", "introspection_endpoint", "registration_endpoint", "jwks_uri",
                 "authorization_response_iss_parameter_supported"} & set(metadata)
@@ -449,16 +652,23 @@ def test_setup_refuses_a_found_server_with_another_profile(livechat):
         setup(seed=None, port=livechat.settings.port, make_current=False)
 
 
-@pytest.mark.parametrize("request_args", [
-    ("GET", "/?response_type=c%C3%B6de&client_id=fernhollow-reports", {}),
-    ("POST", "/v2/token", {"headers": {"Authorization": "Basic " + "gA==" * 3}, "data": {"grant_type": "x"}}),
-    ("POST", "/v2/token", {"json": {"grant_type": "authorization_code"}}),
-    ("DELETE", "/v2/token", {"headers": {"Authorization": "Bearer "}}),
-    ("GET", "/v2/info", {"headers": {"Authorization": "Bearer"}})])
-def test_odd_input_gets_an_answer_never_a_500(livechat, request_args):
+@pytest.mark.parametrize("request_args, status", [
+    (("GET", "/?response_type=c%C3%B6de&client_id=fernhollow-reports", {}), 302),  # to /ooops
+    (("GET", "/?response_type=token&client_id=fernhollow-widget&redirect_uri=%ff", {}), 302),
+    (("POST", "/v2/token", {"headers": {"Authorization": "Basic " + "gA==" * 3}, "data": {"grant_type": "x"}}), 401),
+    (("POST", "/v2/token", {"json": {"grant_type": "authorization_code"}}), 400),
+    (("POST", "/v2/token", {"json": {"grant_type": "refresh_token", "refresh_token": ["x"] * 3}}), 400),
+    (("POST", "/v2/token", {"data": "[" * 5000 + "]" * 5000, "headers": {"Content-Type": "application/json"}}), 400),
+    (("POST", "/v2/token", {"json": {"grant_type": "refresh_token", "refresh_token": "x", "client_id": "\ud800"}}),
+     400),
+    (("DELETE", "/v2/token?code=%ff%fe", {}), 200),  # an unknown token: {}
+    (("DELETE", "/v2/token", {"headers": {"Authorization": "Bearer "}}), 400),
+    (("GET", "/v2/info", {"headers": {"Authorization": "Bearer"}}), 401)])
+def test_odd_input_gets_an_answer_never_a_500(livechat, request_args, status):
     method, path, kwargs = request_args
     answer = requests.request(method, livechat.url + path, allow_redirects=False, **kwargs)
-    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.status_code == status, answer.text
+    assert status != 302 or answer.headers["Location"].startswith(f"{livechat.url}/ooops?oauth_exception=")
 
 
 def test_with_the_profile_off_nothing_of_it_applies(server):

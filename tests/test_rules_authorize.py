@@ -117,6 +117,62 @@ def test_redirect_matching_lax_switch_accepts_any_uri(start_server):
     assert redirect_of(visit(server, redirect_uri=EVIL, scope="nonsense:ro")).startswith(EVIL)
 
 
+# --- a native app's loopback IP redirect URI: any port (RFC 8252 §7.3; RFC 9700 §2.1, §4.1.3) -----
+
+NATIVE_URIS = ["http://127.0.0.1/callback", "http://[::1]:8765/callback", "http://localhost:8765/callback"]
+
+
+def test_native_app_loopback_ip_redirect_uri_matches_on_any_port(server):
+    native = register(server, application_type="native", redirect_uris=NATIVE_URIS)
+    verifier, challenge = pkce_pair()
+    ephemeral = "http://127.0.0.1:51004/callback"  # the port the app was given when it asked
+    location = UserAgent().authorize(authorization_url(server, native, redirect_uri=ephemeral, scope="customers:ro",
+                                                       code_challenge=challenge, code_challenge_method="S256"))
+    assert location.startswith(ephemeral + "?code="), location
+    exchange = {"grant_type": "authorization_code", "code": query_of(location)["code"], "client_id": native,
+                "code_verifier": verifier}
+    moved = requests.post(f"{server.url}/token", data=dict(exchange, redirect_uri="http://127.0.0.1:51005/callback"))
+    assert moved.status_code == 400 and moved.json()["error"] == "invalid_grant"  # the request's port, exactly
+    assert requests.post(f"{server.url}/token", data=dict(exchange, redirect_uri=ephemeral)).status_code == 200
+    assert visit(server, native, redirect_uri="http://[::1]:61023/callback").status_code == 200  # sign-in page
+
+
+@pytest.mark.parametrize("application_type, redirect_uri", [
+    ("web", "http://127.0.0.1:51004/callback"),  # a web app on loopback: another port is another site
+    ("native", "http://localhost:51004/callback"),  # a name, not a loopback IP literal (RFC 8252 §8.3)
+    ("native", "http://[::1]:51004/callback/extra"), ("native", "http://127.0.0.1:51004/callback?x=1"),
+    ("native", "https://127.0.0.1:51004/callback"), ("native", "http://evil@127.0.0.1:51004/callback"),
+    ("native", "http://127.0.0.2:51004/callback"), ("native", "http://127.0.0.1:99999/callback"),
+    ("native", "http://127.0.0.1:0/callback"), ("native", "http://[::1]:51004/callback#frag"),
+], ids=["web-app", "localhost", "longer-path", "query", "https", "userinfo", "another-address", "port-too-big",
+        "port-zero", "fragment"])
+def test_any_loopback_port_only_for_native_apps_and_loopback_ip_literals(server, application_type, redirect_uri):
+    client_id = register(server, application_type=application_type, redirect_uris=NATIVE_URIS)
+    assert_error_page(visit(server, client_id, redirect_uri=redirect_uri))
+
+
+def test_native_app_without_pkce_is_refused_even_with_a_secret(server):
+    answer = requests.post(f"{server.url}/register", json={
+        "redirect_uris": NATIVE_URIS, "application_type": "native", "scope": "customers:ro"}).json()
+    page = signed_in(server).session.get(authorization_url(server, answer["client_id"], scope="customers:ro",
+                                                           redirect_uri="http://127.0.0.1:51004/callback"))
+    assert "Allow" not in page.text and "A native app must send" in page.text  # RFC 8252 §8.1
+    _, challenge = pkce_pair()
+    assert signed_in_consent_page(server, client_id=answer["client_id"], scope="customers:ro",
+                                  redirect_uri="http://127.0.0.1:51004/callback", code_challenge=challenge,
+                                  code_challenge_method="S256")
+
+
+@pytest.mark.parametrize("application_type", ["desktop", 7, ["native"]])
+def test_application_type_is_web_or_native(server, application_type):
+    answer = requests.post(f"{server.url}/register", json={
+        "redirect_uris": NATIVE_URIS, "token_endpoint_auth_method": "none", "application_type": application_type})
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_client_metadata", answer.text
+    echoed = requests.post(f"{server.url}/register", json={
+        "redirect_uris": NATIVE_URIS, "token_endpoint_auth_method": "none", "application_type": "native"})
+    assert echoed.status_code == 201 and echoed.json()["application_type"] == "native"  # RFC 7591 §3.2.1
+
+
 # --- redirect_uri omitted with several registered: error page ----------------------------------
 
 def test_redirect_uri_omitted_with_several_registered_shows_error_page(server):

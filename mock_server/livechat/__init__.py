@@ -6,14 +6,16 @@ A layer on the same app factory (mock_server/app.py builds the profile's authori
 calls ``install``); with the profile off, nothing here runs. What it changes, each rule with its
 test in mock_server/RULES.md ("The livechat profile"):
 
-- paths: authorization at ``/``, tokens at ``POST /v2/token``, revocation ``DELETE /v2/token``,
-  token info ``GET /v2/info``, errors on the ``/ooops`` page; the standard's other endpoints
-  (``/authorize``, ``/token``, ``/revoke``, ``/introspect``, registration, device, userinfo) are absent;
+- paths: authorization at ``/`` (``redirect_uri`` required), tokens at ``POST /v2/token`` (a form
+  or JSON), revocation ``DELETE /v2/token`` (``Authorization: Bearer`` or ``?code=``), token info
+  ``GET /v2/info``, errors on the ``/ooops`` page; the standard's other endpoints (``/authorize``,
+  ``/token``, ``/revoke``, ``/introspect``, registration, device, userinfo) are absent;
 - codes and access tokens carry the region ``dal:``, scopes travel comma-separated, token
-  responses name the account and organization (dialect.py);
+  responses name the account and organization, errors use LiveChat's words (dialect.py);
 - redirect URIs match by LiveChat's prefix rule, plain ``http`` allowed anywhere;
-- PKCE ``plain`` accepted, and assumed when no method is named; refresh tokens rotate for browser
-  apps only; no client credentials; 25 tokens and 3 redirects per 30 s per app and user (limits.py).
+- the implicit grant (``response_type=token``) besides the code grant; PKCE ``plain`` accepted, and
+  assumed when no method is named; refresh tokens rotate for browser apps only; no client
+  credentials; 25 tokens and 3 redirects per 30 s per app and user (limits.py).
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""LiveChat's authorization endpoint, ``GET /?response_type=code&client_id=…``, and its error page.
+"""LiveChat's authorization endpoint, ``GET /?response_type=code&client_id=…&redirect_uri=…`` (or
+``response_type=token``, the implicit grant), and its error page.
 
 The steps are the standard server's (mock_server/consent.py: sign-in, consent, the decision);
 what differs is where errors go. LiveChat's docs: "All authorization errors redirect to the error
@@ -20,6 +21,7 @@ from ..clients import query_client
 from ..errors import guard_authorization_params
 from ..state import current
 from ..users import signed_in_user
+from .dialect import INVALID_REQUEST
 from .limits import RedirectLimit
 
 blueprint = Blueprint("livechat_authorize", __name__)
@@ -53,8 +55,8 @@ def ooops(oauth_exception: str, details: str):
 def checks_before_the_request():
     if request.path != "/":
         return None
-    if problem := guard_authorization_params():
-        return problem
+    if guard_authorization_params():  # a parameter that is not printable ASCII: to the error page too
+        return ooops("invalid_request", INVALID_REQUEST)
     user = signed_in_user()
     client_id = request.args.get("client_id")
     if request.method == "GET" and user and client_id:
@@ -74,14 +76,18 @@ def authorization_endpoint():
 
 
 def client_or_redirect_refused():
-    """The checks LiveChat names a detail for, in its order, before any other."""
+    """The checks LiveChat names a detail for, in its order, before any other; and the
+    `redirect_uri` its docs mark required (for the code and the implicit grant alike), whose
+    absence gets LiveChat's `invalid_request` and its description."""
     client = query_client(request.values.get("client_id"))
     if client is None:
         return ooops("unauthorized_client", "client_id_not_found")
     if not client.redirect_uris:
         return ooops("unauthorized_client", "redirect_uri_not_set")
     uri = request.values.get("redirect_uri")
-    if uri and not redirects.matches(uri, client.redirect_uris, "prefix"):
+    if not uri:
+        return ooops("invalid_request", INVALID_REQUEST)
+    if not redirects.matches(uri, client.redirect_uris, "prefix"):
         return ooops("unauthorized_client", "invalid_redirect_uri")
     return None
 

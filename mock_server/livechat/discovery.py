@@ -25,7 +25,9 @@ def livechat_metadata(standard: dict) -> dict:
         authorization_endpoint=f"{issuer}/",
         token_endpoint=f"{issuer}/v2/token",
         scopes_supported=[name for name in standard["scopes_supported"] if name not in OPENID_CONNECT],
-        grant_types_supported=["authorization_code", "refresh_token"],
+        grant_types_supported=["authorization_code", "refresh_token", "implicit"],
+        response_types_supported=["code", "token"],  # LiveChat's docs describe the implicit grant
+        response_modes_supported=["query", "fragment"],
         code_challenge_methods_supported=["plain", "S256"],
         mock_server_profile="livechat",
         mock_server_profile_description=DESCRIPTION.format(issuer=issuer),

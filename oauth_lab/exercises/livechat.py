@@ -58,7 +58,7 @@ def _disconnected(answer, lc):
         return "the livechat server never issued this access token: use the token response of reports"
     if token_info(lc, access_token).status_code == 200:
         return ("the access token still works: LiveChat revokes with DELETE on its token endpoint, "
-                "the token as the bearer token")
+                "the token as the bearer token (or as ?code=, LiveChat's second way)")
     again = requests.post(lc.endpoint("token"), auth=REPORTS, timeout=5,
                           data={"grant_type": "refresh_token", "refresh_token": answer.get("refresh_token", "")})
     if again.status_code == 200:
@@ -76,7 +76,8 @@ two_scopes = Exercise(
 
 disconnected = Exercise(
     "13 · disconnect, LiveChat's way", _disconnected, context=("lc",),
-    hint="requests.delete(f'{lc.url}/v2/token', headers={'Authorization': f\"Bearer {reports.token['access_token']}\"})",
+    hint="requests.delete(f'{lc.url}/v2/token', headers={'Authorization': f\"Bearer {reports.token['access_token']}\"}) "
+         "(LiveChat's docs also show ?code=<token>, which puts the token in a URL)",
     solution="solutions/13_disconnected.py",
     success="/v2/info refuses the access token and the token endpoint the refresh token: the app is "
             "disconnected.")
