@@ -11,7 +11,6 @@ import ast
 import dataclasses
 import json
 import re
-import runpy
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ from oauth_lab import lab as lab_module
 from oauth_lab.lab import setup
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-
-# Solutions that still end with `my_answer = …`: loaded, they delete the cell's check call. The
-# helper of each notebook makes its files end with their check and takes them off this list.
-NOT_YET_ENDING_WITH_THEIR_CHECK = {
-    "livechat.two_scopes", "livechat.disconnected",
-}
-
 
 @pytest.fixture(scope="module")
 def lab():
@@ -82,10 +74,7 @@ def test_every_exercise_has_a_solution_file():
 @pytest.mark.parametrize("name", sorted(ALL))
 def test_a_loaded_solution_ends_with_the_check_of_the_cell_it_replaces(name):
     last = check_call(statements(NOTEBOOKS / ALL[name].solution)[-1], name)
-    if name in NOT_YET_ENDING_WITH_THEIR_CHECK:
-        assert last is None, f"{ALL[name].solution} ends with its check now: take {name} off the list"
-    else:
-        assert last == exercise_cell_check(name), f"{ALL[name].solution} must end with the cell's check call"
+    assert last == exercise_cell_check(name), f"{ALL[name].solution} must end with the cell's check call"
 
 
 def the_tv(lab) -> dict:
@@ -106,13 +95,10 @@ NOTEBOOK_STATE = {
 
 def run_solution(lab, lc, name: str):
     """Run the solution as the loaded cell would, and return the verdict its last line shows."""
-    exercise, path = ALL[name], NOTEBOOKS / ALL[name].solution
+    path = NOTEBOOKS / ALL[name].solution
     metadata = requests.get(f"{lab.url}/.well-known/oauth-authorization-server", timeout=5).json()
     given = {"lab": lab, "lc": lc, "metadata": metadata,  # what the notebook's cells made before
              **NOTEBOOK_STATE.get(name, lambda lab: {})(lab)}
-    if name in NOT_YET_ENDING_WITH_THEIR_CHECK:
-        namespace = runpy.run_path(str(path), init_globals=given)
-        return exercise.check(namespace["my_answer"], *(namespace[v] for v in exercise.context))
     *body, last = statements(path)
     namespace = {**given, "__name__": "__main__"}
     exec(compile(ast.Module(body, type_ignores=[]), str(path), "exec"), namespace)  # noqa: S102
