@@ -166,3 +166,43 @@ def check_setup(lab) -> SetupReport:
     rows.append(("Your app's redirect URI answers", lab.app.received() is not None, lab.redirect_uri))
     rows.append(("Virtual clock", True, lab.clock.isoformat()))
     return SetupReport(rows)
+
+
+# A workshop's 90 minutes: from "why not share your password" to a working token — PKCE, refreshed,
+# revoked — by the sections that carry the main line; the rest of each notebook stays for later.
+# (notebook, the sections to do: "(opening)" is what comes before the first heading)
+WORKSHOP_TRACK = (
+    ("00-start-here", ("(opening)", "Setup", "The house", "The four roles", "Recap")),
+    ("01-why-not-share-your-password", ("(opening)", "The house key: the app keeps Jane's password",
+                                        "The access code: Jane's own browser, one zone", "Recap")),
+    ("02-register-your-app", ("(opening)", "What you register, and what is secret", "The Developer Console",
+                              "Recap")),
+    ("03-the-authorization-request", ("(opening)", "Scopes: the zones, in LiveChat's grammar",
+                                      "The request, parameter by parameter", "PKCE, in one paragraph",
+                                      "Jane decides", "Exercise", "Recap")),
+    ("04-the-token-exchange", ("(opening)", "Two channels", "The exchange", "The API's view of the access token",
+                               "Recap")),
+    ("05-calling-the-api", ("(opening)", "Which scope opens which call", "The bearer token in the header",
+                            "How the API decides", "Recap")),
+    ("06-expiry-and-refresh", ("(opening)", "The clock", "Refresh in your own app", "Recap")),
+    ("10-ending-access-revocation-and-introspection", ("(opening)", "Disconnect: revoke the refresh token",
+                                                       "Recap")),
+)
+
+
+def workshop_track() -> str:
+    """The 90-minute track as a markdown table: what to do in each notebook, what to leave for
+    later, and its minutes (oauth_lab.pace, section by section)."""
+    rows, total = [], 0.0
+    for name, kept in WORKSHOP_TRACK:
+        sections = dict(pace.sections(NOTEBOOKS / f"{name}.ipynb"))
+        missing = set(kept) - sections.keys()
+        if missing:
+            raise KeyError(f"{name} has no section {sorted(missing)}: update WORKSHOP_TRACK")
+        minutes = sum(sections[title] for title in kept)
+        total += minutes
+        do = " · ".join(title for title in sections if title in kept and title not in ("(opening)", "Recap"))
+        skip = " · ".join(title for title in sections if title not in kept) or "—"
+        rows.append(f"| {name[:2]} · {BY_NAME[name].title} | {do} | {skip} | {round(minutes)} min |")
+    return "\n".join(["| notebook | do (with its opening and recap) | leave for later | time |",
+                      "|---|---|---|---|", *rows, f"| | | **in all** | **{round(total)} min** |"])

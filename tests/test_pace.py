@@ -54,3 +54,12 @@ def test_the_sections_add_up_to_the_notebook(notebook):
 
 def test_times_are_rounded_to_five_minutes():
     assert [pace.rounded(m) for m in (0.4, 7.4, 7.6, 41.9, 83)] == [5, 5, 10, 40, 85]
+
+
+def test_the_workshop_track_is_in_the_readme_and_fits_90_minutes():
+    from oauth_lab.course import workshop_track
+
+    table = workshop_track()
+    assert table in (NOTEBOOKS.parent / "README.md").read_text()
+    total = int(table.rsplit("**", 2)[-2].split()[0])
+    assert 75 <= total <= 90, table
