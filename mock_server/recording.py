@@ -10,8 +10,8 @@ from flask import Flask, g, request
 from .errors import json_body
 from .tokens import token_id_for
 from .state import ServerState, current
-from .transcript import (MAX_BODY, NOT_RECORDED, REQUEST_HEADERS, RESPONSE_HEADERS, channel_of,
-                         keys_of, page_title, query_params)
+from .transcript import (MAX_BODY, MAX_HEADER, MAX_PATH, NOT_RECORDED, REQUEST_HEADERS, RESPONSE_HEADERS,
+                         channel_of, kept, keys_of, page_title, query_params)
 
 
 def install_recorder(app: Flask) -> None:
@@ -30,7 +30,7 @@ def install_recorder(app: Flask) -> None:
             time=state.clock.timestamp(),
             channel=channel_of(request.path),
             method=request.method,
-            path=request.full_path.rstrip("?"),
+            path=kept(request.full_path.rstrip("?"), MAX_PATH),
             request_headers=_headers(request.headers, REQUEST_HEADERS),
             request_body=_request_text(),
             status=response.status_code,
@@ -42,12 +42,13 @@ def install_recorder(app: Flask) -> None:
 
 
 def _headers(headers, names) -> dict:
-    return {name: headers[name] for name in names if name in headers}
+    return {name: kept(headers[name], MAX_HEADER) for name in names if name in headers}
 
 
 def _text(data: bytes, mimetype: str) -> str:
-    text = data[:MAX_BODY].decode("utf-8", "replace")
-    return page_title(text) if mimetype == "text/html" else text
+    if mimetype == "text/html":
+        return page_title(data[:MAX_BODY].decode("utf-8", "replace"))
+    return kept(data.decode("utf-8", "replace"), MAX_BODY)
 
 
 def _body_refused() -> bool:
