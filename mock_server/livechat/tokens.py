@@ -10,11 +10,13 @@
 from __future__ import annotations
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from flask import Blueprint, jsonify, request
 
 from ..errors import guard_form_body, json_error
 from ..grants import revoke_family
 from ..models import Token, User
+from ..resource import REALM, challenge_response
 from ..state import current
 from ..tokens import find_token
 from . import dialect
@@ -78,7 +80,11 @@ def token_info():
     if challenge:
         return challenge
     state = current()
-    user = state.db.get(User, token.user_id)
+    user = state.db.get(User, token.user_id) if token.user_id else None
+    if user is None:  # a client credentials token, from a standard server on the same --db
+        return challenge_response(InvalidTokenError(
+            description="This token acts for no user; LiveChat's tokens always act for a user account.",
+            realm=REALM))
     response = jsonify(access_token=bearer_token(), account_id=dialect.account_id(user.id),
                        client_id=token.client_id, expires_in=token.expires_at - state.clock.timestamp(),
                        organization_id=dialect.organization_id(user),
