@@ -15,6 +15,8 @@ from .runner import SERVER_SOFTWARE, settings_from
 from .settings import APP_REDIRECT_URI, PROFILES, REDIRECT_MATCHING
 from .users import DEMO_USERS
 
+MOST_CONNECTIONS = 1000  # at once; more than a notebook (a few) or the test suite (dozens) opens
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m mock_server", description=__doc__)
@@ -114,8 +116,23 @@ def main(argv=None) -> int:
     print(banner(settings), flush=True)
     from waitress import serve
 
-    serve(app, host=settings.host, port=settings.port, threads=8, ident=SERVER_SOFTWARE)
+    serve(app, host=settings.host, port=settings.port, threads=8, ident=SERVER_SOFTWARE,
+          **connection_limits())
     return 0
+
+
+def connection_limits() -> dict:
+    """Waitress's limits on connections. Its default, 100 at once, let 110 idle connections (a web
+    page can open a few hundred to 127.0.0.1) make every request wait for minutes: up to 1,000 here,
+    as many as the process may open files for, each closed after a minute idle. poll(), since
+    select() cannot watch a file descriptor numbered past 1,023."""
+    try:
+        import resource
+    except ImportError:  # Windows: no file limit to read; waitress's own connection limit stands
+        return {"channel_timeout": 60}
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return {"connection_limit": max(100, min(MOST_CONNECTIONS, soft - 64)), "channel_timeout": 60,
+            "asyncore_use_poll": True}
 
 
 if __name__ == "__main__":
