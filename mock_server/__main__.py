@@ -14,6 +14,7 @@ from .metadata import teaching_switches
 from .runner import SERVER_SOFTWARE, settings_from
 from .settings import APP_REDIRECT_URI, PROFILES, REDIRECT_MATCHING
 from .users import DEMO_USERS
+from .workshop.classroom import DISK_PER_LEARNER, LEARNERS_PER_CORE, default_max_learners
 
 MOST_CONNECTIONS = 1000  # at once; more than a notebook (a few) or the test suite (dozens) opens
 
@@ -57,6 +58,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help="allow --host 0.0.0.0 (every network this machine is on)")
     workshop.add_argument("--trust-proxy", action="store_true",
                           help="behind a TLS-terminating proxy: trust its X-Forwarded-For/-Proto/-Host")
+    workshop.add_argument("--max-learners", type=int, default=default_max_learners(), metavar="N",
+                          help=f"learners the class takes (default {default_max_learners()}: "
+                               f"{LEARNERS_PER_CORE} per CPU core)")
+    workshop.add_argument("--joins-per-address", type=int, default=60, metavar="N",
+                          help="joins from one address in 10 minutes (default 60; behind a proxy, "
+                               "with --trust-proxy, the address it forwards)")
+    workshop.add_argument("--disk-per-learner", type=float, default=DISK_PER_LEARNER / 2**20, metavar="MB",
+                          help=f"transcript a learner keeps, oldest dropped first (default "
+                               f"{DISK_PER_LEARNER // 2**20} MB)")
     return parser.parse_args(argv)
 
 

@@ -4,91 +4,114 @@ and the instructor's dashboard reads everyone's.
 The same interface as the single-learner transcript (``mock_server.transcript.Transcript``), so
 ``flow()`` and the admin routes work unchanged. A message's number is its row id: increasing
 within each learner's transcript, not consecutive. Each learner keeps their last ``WINDOW``
-messages, none older than ``MAX_AGE``.
+messages, none older than ``MAX_AGE``, and no more than their disk budget (``--disk-per-learner``:
+the newest messages that fit): whatever a learner sends, their share of the class database stays
+bounded, and so does the work of any one request that reads their transcript.
+
+Appending is one INSERT and its COMMIT on the worker thread's own connection to the class database,
+before the response leaves. Trimming is bookkeeping: every ``BOOKKEEPING`` seconds for a learner
+this worker serves (or after a quarter of the budget, or ``TRIM_EVERY`` messages), it also notes
+when the learner was last seen and how much their transcript keeps, for the dashboard.
 """
 from __future__ import annotations
 
 import json
 import time
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..transcript import WINDOW, Message, Transcript
-from .models import Milestone, TranscriptEntry
+from .models import Milestone, Tenant, TranscriptEntry
 from .progress import error_of, milestone_of
 
 MAX_AGE = 24 * 3600  # seconds of real time
+BOOKKEEPING = 30  # seconds
+TRIM_EVERY = 200  # appends (per learner and process) between two trims at the most
 INSERT_ENTRY = insert(TranscriptEntry.__table__)
-TRIM_EVERY = 200  # appends (per learner and process) between two trims
+_entry = TranscriptEntry.__table__.c
+MESSAGE_COLUMNS = (_entry.id, _entry.time, _entry.channel, _entry.method, _entry.path, _entry.request_headers,
+                   _entry.request_body, _entry.status, _entry.response_headers, _entry.response_body, _entry["keys"])
 
 
 class DatabaseTranscript(Transcript):
     def __init__(self, classroom, tenant_id: str, window: int | None = None):
-        self._classroom, self._tenant, self._window = classroom, tenant_id, window or WINDOW
-        self._appended = 0
+        self._classroom, self._tenant = classroom, tenant_id
+        self._window, self._budget = window or WINDOW, classroom.config.disk_per_learner
+        self._appended = self._appended_size = 0  # since this process last trimmed
+        self._next_bookkeeping = 0.0  # the first message this process records: at once
         self._reached: set[str] = set()  # milestones this process knows are recorded
 
-    @property
-    def _db(self):
-        return self._classroom.session
-
     def append(self, **fields) -> Message:
+        message = Message(seq=0, **fields)
         recorded_at = time.time()
-        inserted = self._db.connection().execute(INSERT_ENTRY, dict(
-            tenant=self._tenant, recorded_at=recorded_at, time=fields["time"],
-            channel=fields["channel"], method=fields["method"], path=fields["path"],
-            request_headers=json.dumps(fields["request_headers"]), request_body=fields["request_body"],
-            status=fields["status"], response_headers=json.dumps(fields["response_headers"]),
-            response_body=fields["response_body"], keys=_delimited(fields["keys"]),
-            error=error_of(**fields)))
+        connection = self._classroom.connection()
+        inserted = connection.execute(INSERT_ENTRY, dict(
+            tenant=self._tenant, recorded_at=recorded_at, time=message.time, channel=message.channel,
+            method=message.method, path=message.path, request_headers=json.dumps(message.request_headers),
+            request_body=message.request_body, status=message.status,
+            response_headers=json.dumps(message.response_headers), response_body=message.response_body,
+            keys=_delimited(message.keys), error=error_of(**fields), size=message.size))
         if (milestone := milestone_of(**fields)) and milestone not in self._reached:
-            self._db.execute(_insert_ignoring_duplicates(self._db).values(
+            connection.execute(_insert_ignoring_duplicates(connection).values(
                 tenant=self._tenant, phase=milestone, reached_at=recorded_at))
             self._reached.add(milestone)
-        self._db.commit()
+        connection.commit()
+        message.seq = inserted.inserted_primary_key[0]
         self._appended += 1
-        if self._appended % TRIM_EVERY == 0:
-            self._trim()
-        return Message(seq=inserted.inserted_primary_key[0], **fields)
+        self._appended_size += message.size
+        if (recorded_at >= self._next_bookkeeping or self._appended >= TRIM_EVERY
+                or self._appended_size >= self._budget // 4):
+            self._keep_books(recorded_at)
+        return message
 
     def messages(self, since: int = 0, key: str | None = None) -> list[Message]:
-        query = select(TranscriptEntry).where(TranscriptEntry.tenant == self._tenant,
-                                              TranscriptEntry.id > since)
+        query = select(*MESSAGE_COLUMNS).where(_entry.tenant == self._tenant, _entry.id > since)
         if key is not None:
-            query = query.where(TranscriptEntry.keys.contains(f" {key} ", autoescape=True))
-        return [_message(row) for row in self._db.scalars(query.order_by(TranscriptEntry.id))]
+            query = query.where(_entry["keys"].contains(f" {key} ", autoescape=True))
+        return [_message(row) for row in self._classroom.connection().execute(query.order_by(_entry.id))]
 
     def last_seq(self) -> int:
-        return self._db.scalar(select(func.max(TranscriptEntry.id))
-                               .where(TranscriptEntry.tenant == self._tenant)) or 0
+        return self._classroom.connection().scalar(
+            select(func.max(_entry.id)).where(_entry.tenant == self._tenant)) or 0
 
     def clear(self) -> None:
-        self._db.execute(delete(TranscriptEntry).where(TranscriptEntry.tenant == self._tenant))
-        self._db.commit()
+        connection = self._classroom.connection()
+        connection.execute(delete(TranscriptEntry).where(_entry.tenant == self._tenant))
+        connection.commit()
 
-    def _trim(self) -> None:
-        """Drop what is past the window or older than MAX_AGE."""
-        oldest_kept = self._db.scalar(
-            select(TranscriptEntry.id).where(TranscriptEntry.tenant == self._tenant)
-            .order_by(TranscriptEntry.id.desc()).offset(self._window - 1).limit(1))
-        expired = TranscriptEntry.recorded_at < time.time() - MAX_AGE
-        self._db.execute(delete(TranscriptEntry).where(
-            TranscriptEntry.tenant == self._tenant,
-            or_(expired, TranscriptEntry.id < oldest_kept) if oldest_kept else expired))
-        self._db.commit()
+    def _keep_books(self, now: float) -> None:
+        """Drop what is past the window, the budget (the newest messages that fit, the newest one
+        always) or MAX_AGE; note what is kept and when the learner was last seen."""
+        connection = self._classroom.connection()
+        newest_first = _entry.id.desc()
+        ranked = select(_entry.id, func.row_number().over(order_by=newest_first).label("rank"),
+                        func.sum(func.coalesce(_entry.size, 0)).over(order_by=newest_first).label("total")
+                        ).where(_entry.tenant == self._tenant).subquery()
+        oldest_dropped = connection.scalar(select(func.max(ranked.c.id)).where(
+            ranked.c.rank > 1, or_(ranked.c.rank > self._window, ranked.c.total > self._budget)))
+        expired = _entry.recorded_at < now - MAX_AGE
+        connection.execute(delete(TranscriptEntry).where(
+            _entry.tenant == self._tenant,
+            or_(expired, _entry.id <= oldest_dropped) if oldest_dropped else expired))
+        kept = connection.scalar(select(func.coalesce(func.sum(_entry.size), 0)).where(_entry.tenant == self._tenant))
+        connection.execute(update(Tenant).where(Tenant.id == self._tenant).values(
+            last_seen=now, transcript_bytes=kept))
+        connection.commit()
+        self._appended = self._appended_size = 0
+        self._next_bookkeeping = now + BOOKKEEPING
 
 
 def _delimited(keys: list[str]) -> str:
     return f" {' '.join(keys)} "
 
 
-def _insert_ignoring_duplicates(db):
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+def _insert_ignoring_duplicates(connection):
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(Milestone).on_conflict_do_nothing()
 
 
-def _message(row: TranscriptEntry) -> Message:
+def _message(row) -> Message:
     return Message(seq=row.id, time=row.time, channel=row.channel, method=row.method,
                    path=row.path, request_headers=json.loads(row.request_headers),
                    request_body=row.request_body, status=row.status,
