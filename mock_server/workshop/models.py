@@ -51,8 +51,9 @@ class TranscriptEntry(ClassBase):
     keys = Column(Text, nullable=False)  # " key1 key2 ": space-delimited, for LIKE '% key %'
     error = Column(Text)  # "invalid_grant: This code was already used…" (progress.error_of)
     size = Column(Integer)  # characters kept in the texts: what counts against the disk budget
-    __table_args__ = (Index("workshop_transcript_by_tenant", "tenant", "id"),
-                      Index("workshop_transcript_errors", "recorded_at"),
+    # Few indexes: every one is written at every message. A learner's messages, and their sizes
+    # (the disk budget's sum reads the index alone).
+    __table_args__ = (Index("workshop_transcript_of_tenant", "tenant", "id", "size"),
                       # The dashboard's "errors right now": only the rows that carry one.
                       Index("workshop_transcript_recent_errors", "recorded_at",
                             sqlite_where=text("error IS NOT NULL"),

@@ -5,11 +5,12 @@ The same interface as the single-learner transcript (``mock_server.transcript.Tr
 ``flow()`` and the admin routes work unchanged. A message's number is its row id: increasing
 within each learner's transcript, not consecutive. Each learner keeps their last ``WINDOW``
 messages, none older than ``MAX_AGE``, and no more than their disk budget (``--disk-per-learner``:
-the newest messages that fit): whatever a learner sends, their share of the class database stays
-bounded, and so does the work of any one request that reads their transcript.
+the newest messages that fit, with at most a quarter of it more between two trims): whatever a
+learner sends, their share of the class database stays bounded, and so does the work of any one
+request that reads their transcript.
 
-Appending is one INSERT and its COMMIT on the worker thread's own connection to the class database,
-before the response leaves. Trimming is bookkeeping: every ``BOOKKEEPING`` seconds for a learner
+Appending is one INSERT, committed as it runs, on the worker thread's own connection to the class
+database (``Classroom.run``), before the response leaves. Trimming is bookkeeping: every ``BOOKKEEPING`` seconds for a learner
 this worker serves (or after a quarter of the budget, or ``TRIM_EVERY`` messages), it also notes
 when the learner was last seen and how much their transcript keeps, for the dashboard.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..transcript import WINDOW, Message, Transcript
@@ -28,8 +29,13 @@ from .progress import error_of, milestone_of
 MAX_AGE = 24 * 3600  # seconds of real time
 BOOKKEEPING = 30  # seconds
 TRIM_EVERY = 200  # appends (per learner and process) between two trims at the most
-INSERT_ENTRY = insert(TranscriptEntry.__table__)
 _entry = TranscriptEntry.__table__.c
+ENTRY_FIELDS = ("tenant", "recorded_at", "time", "channel", "method", "path", "request_headers",
+                "request_body", "status", "response_headers", "response_body", "keys", "error", "size")
+INSERT_ENTRY = insert(TranscriptEntry).values({name: bindparam(name) for name in ENTRY_FIELDS}).returning(_entry.id)
+REACHED = {dialect: dialect.insert(Milestone).values(tenant=bindparam("tenant"), phase=bindparam("phase"),
+                                                    reached_at=bindparam("reached_at")).on_conflict_do_nothing()
+           for dialect in (postgresql, sqlite)}
 MESSAGE_COLUMNS = (_entry.id, _entry.time, _entry.channel, _entry.method, _entry.path, _entry.request_headers,
                    _entry.request_body, _entry.status, _entry.response_headers, _entry.response_body, _entry["keys"])
 
@@ -44,20 +50,17 @@ class DatabaseTranscript(Transcript):
 
     def append(self, **fields) -> Message:
         message = Message(seq=0, **fields)
-        recorded_at = time.time()
-        connection = self._classroom.connection()
-        inserted = connection.execute(INSERT_ENTRY, dict(
+        recorded_at, room = time.time(), self._classroom
+        (message.seq,) = room.run(INSERT_ENTRY, dict(
             tenant=self._tenant, recorded_at=recorded_at, time=message.time, channel=message.channel,
             method=message.method, path=message.path, request_headers=json.dumps(message.request_headers),
             request_body=message.request_body, status=message.status,
             response_headers=json.dumps(message.response_headers), response_body=message.response_body,
             keys=_delimited(message.keys), error=error_of(**fields), size=message.size))
         if (milestone := milestone_of(**fields)) and milestone not in self._reached:
-            connection.execute(_insert_ignoring_duplicates(connection).values(
-                tenant=self._tenant, phase=milestone, reached_at=recorded_at))
+            room.run(REACHED[postgresql if room.engine.dialect.name == "postgresql" else sqlite],
+                     dict(tenant=self._tenant, phase=milestone, reached_at=recorded_at))
             self._reached.add(milestone)
-        connection.commit()
-        message.seq = inserted.inserted_primary_key[0]
         self._appended += 1
         self._appended_size += message.size
         if (recorded_at >= self._next_bookkeeping or self._appended >= TRIM_EVERY
@@ -69,46 +72,46 @@ class DatabaseTranscript(Transcript):
         query = select(*MESSAGE_COLUMNS).where(_entry.tenant == self._tenant, _entry.id > since)
         if key is not None:
             query = query.where(_entry["keys"].contains(f" {key} ", autoescape=True))
-        return [_message(row) for row in self._classroom.connection().execute(query.order_by(_entry.id))]
+        return [_message(row) for row in self._classroom.session.execute(query.order_by(_entry.id))]
 
     def last_seq(self) -> int:
-        return self._classroom.connection().scalar(
+        return self._classroom.session.scalar(
             select(func.max(_entry.id)).where(_entry.tenant == self._tenant)) or 0
 
     def clear(self) -> None:
-        connection = self._classroom.connection()
-        connection.execute(delete(TranscriptEntry).where(_entry.tenant == self._tenant))
-        connection.commit()
+        db = self._classroom.session
+        db.execute(delete(TranscriptEntry).where(_entry.tenant == self._tenant))
+        db.commit()
 
     def _keep_books(self, now: float) -> None:
-        """Drop what is past the window, the budget (the newest messages that fit, the newest one
-        always) or MAX_AGE; note what is kept and when the learner was last seen."""
-        connection = self._classroom.connection()
-        newest_first = _entry.id.desc()
-        ranked = select(_entry.id, func.row_number().over(order_by=newest_first).label("rank"),
-                        func.sum(func.coalesce(_entry.size, 0)).over(order_by=newest_first).label("total")
-                        ).where(_entry.tenant == self._tenant).subquery()
-        oldest_dropped = connection.scalar(select(func.max(ranked.c.id)).where(
-            ranked.c.rank > 1, or_(ranked.c.rank > self._window, ranked.c.total > self._budget)))
-        expired = _entry.recorded_at < now - MAX_AGE
-        connection.execute(delete(TranscriptEntry).where(
-            _entry.tenant == self._tenant,
-            or_(expired, _entry.id <= oldest_dropped) if oldest_dropped else expired))
-        kept = connection.scalar(select(func.coalesce(func.sum(_entry.size), 0)).where(_entry.tenant == self._tenant))
-        connection.execute(update(Tenant).where(Tenant.id == self._tenant).values(
-            last_seen=now, transcript_bytes=kept))
-        connection.commit()
+        """Note what the learner's transcript keeps and when they were last seen. Past the window or
+        the budget, drop the oldest messages down to three quarters of either (the newest message
+        always stays), so that a learner at their budget is trimmed once per quarter of it, not
+        at every message; past MAX_AGE, drop those too."""
+        db, mine = self._classroom.session, _entry.tenant == self._tenant
+        kept = count = 0
+        keep_to = None  # the oldest message of the newest three quarters
+        for message_id, size in db.execute(select(_entry.id, _entry.size).where(mine).order_by(_entry.id.desc())):
+            kept, count = kept + (size or 0), count + 1  # read from the index alone
+            if keep_to is None and count > 1 and (4 * kept > 3 * self._budget or 4 * count > 3 * self._window):
+                keep_to = previous
+            previous = message_id
+        dropped = (_entry.id < keep_to) if keep_to and (kept > self._budget or count > self._window) else None
+        oldest = db.scalar(select(_entry.recorded_at).where(mine).order_by(_entry.id).limit(1))
+        if oldest is not None and oldest < now - MAX_AGE:
+            dropped = or_(dropped, _entry.recorded_at < now - MAX_AGE) if dropped is not None \
+                else _entry.recorded_at < now - MAX_AGE
+        if dropped is not None:
+            db.execute(delete(TranscriptEntry).where(mine, dropped))
+            kept = db.scalar(select(func.coalesce(func.sum(_entry.size), 0)).where(mine))
+        db.execute(update(Tenant).where(Tenant.id == self._tenant).values(last_seen=now, transcript_bytes=kept))
+        db.commit()
         self._appended = self._appended_size = 0
         self._next_bookkeeping = now + BOOKKEEPING
 
 
 def _delimited(keys: list[str]) -> str:
     return f" {' '.join(keys)} "
-
-
-def _insert_ignoring_duplicates(connection):
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(Milestone).on_conflict_do_nothing()
 
 
 def _message(row) -> Message:
