@@ -139,6 +139,7 @@ class Classroom:
         self._lock = threading.Lock()
         self._held = threading.local()
         self._prepared: dict = {}
+        self._ids = Ids(None)  # the operating system's randomness: one source serves every world
 
     # --- the class database ------------------------------------------------------------------------
 
@@ -266,7 +267,7 @@ class Classroom:
         # Tables made by another version of this server are brought up to date first.
         prepare = new or row.tables != self._tables
         world = ServerState(
-            settings=settings, clock=clock, ids=Ids(None), storage=self.places.storage(row.id, prepare),
+            settings=settings, clock=clock, ids=self._ids, storage=self.places.storage(row.id, prepare),
             keys=None, transcript=DatabaseTranscript(self, row.id), world=StoredWorld(self, row.id),
             authorization_server=template.authorization_server, registration=template.registration,
             resource_protector=template.resource_protector,

@@ -40,6 +40,7 @@ ALL_INTERFACES = ("0.0.0.0", "::", "")
 # which tells git to ignore it (a class's data is never part of a repository).
 DATA_FOLDER = "workshop-data"
 DATA_FILE = "class.sqlite3"
+EARLIER_DEFAULT = "workshop.sqlite3"  # where a class lived without --db before ./workshop-data
 MOST_FILES = 65536  # the file limit asked for at start, within the hard limit
 
 
@@ -150,6 +151,9 @@ def main(args) -> int:
     config = config_from_args(args)
     build(config)  # creates the tables and the template world once, before any worker starts
     print(banner(config), flush=True)
+    if args.db is None and Path(EARLIER_DEFAULT).exists():
+        print(f"An earlier class is in ./{EARLIER_DEFAULT}: to go on with it, start with "
+              f"--db {EARLIER_DEFAULT}.", flush=True)
     os.environ[ENVIRONMENT] = json.dumps(dataclasses.asdict(config))
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
