@@ -18,7 +18,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from flask import Blueprint, g
 from joserfc import jws
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
 from .grants import CONFIDENTIAL, PUBLIC_AND_CONFIDENTIAL, revoke_family
 from .models import Token
@@ -74,7 +74,10 @@ def token_id_of(access_token: str) -> str:
     return hashlib.sha256(access_token.encode()).hexdigest()[:22]
 
 
-INSERT_TOKEN = insert(Token.__table__)
+TOKEN_FIELDS = ("token_id", "client_id", "user_id", "grant_type", "token_type", "access_token_hash",
+                "refresh_token_hash", "scope", "refresh_scope", "issued_at", "expires_in", "refresh_expires_at",
+                "family_id", "code_id", "access_revoked_at", "refresh_revoked_at", "refresh_used_at")
+INSERT_TOKEN = insert(Token.__table__).values({name: bindparam(name) for name in TOKEN_FIELDS})
 
 
 def save_token(token: dict, request) -> None:
@@ -106,14 +109,12 @@ def save_token(token: dict, request) -> None:
     )
     # A Core INSERT: the ORM's unit of work cost more than the rest of the token request. In the
     # session's transaction when there is one (a code or refresh token was claimed in it: both
-    # commit together); otherwise (client credentials) on a connection of its own, without the
-    # session's bookkeeping.
+    # commit together); otherwise (client credentials) the request's only write.
     if state.db().in_transaction():
         state.db.connection().execute(INSERT_TOKEN, row)
         state.db.commit()
     else:
-        with state.storage.engine.begin() as connection:
-            connection.execute(INSERT_TOKEN, row)
+        state.storage.insert(INSERT_TOKEN, row)
 
 
 def remember(token_id: str, *values: str | None) -> None:

@@ -38,7 +38,7 @@ from ..models import (AuthorizationCode, BrowserSession, Client, DeviceCredentia
                       Token)
 from ..retention import Purger
 from ..state import ServerState, serving
-from ..storage import Base, credential_hash, prepare_tables
+from ..storage import Base, Prepared, credential_hash, prepare_tables
 from .agent_data import StoredWorld
 from .models import ClassBase, Tenant
 from .transcripts import DatabaseTranscript
@@ -78,18 +78,6 @@ class WorkshopConfig:
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
-
-
-class Statement:
-    """A statement compiled once for the class database's dialect, as its DBAPI driver takes it."""
-
-    def __init__(self, statement, dialect):
-        compiled = statement.compile(dialect=dialect)
-        self.sql = compiled.string
-        self._order = compiled.positiontup if compiled.positional else None
-
-    def parameters(self, values: dict):
-        return [values[name] for name in self._order] if self._order is not None else values
 
 
 class JoinRefused(Exception):
@@ -150,7 +138,7 @@ class Classroom:
         restarted) is dropped, and the next statement connects again."""
         prepared = self._prepared.get(statement)
         if prepared is None:
-            prepared = self._prepared[statement] = Statement(statement, self.engine.dialect)
+            prepared = self._prepared[statement] = Prepared(statement, self.engine.dialect)
         held = self._held.__dict__
         if held.get("connection") is None:
             connection = self.engine.raw_connection()  # never returned to the pool: this thread's
