@@ -87,20 +87,21 @@ class DatabaseTranscript(Transcript):
         """Note what the learner's transcript keeps and when they were last seen. Past the window or
         the budget, drop the oldest messages down to three quarters of either (the newest message
         always stays), so that a learner at their budget is trimmed once per quarter of it, not
-        at every message; past MAX_AGE, drop those too."""
+        at every message; past MAX_AGE, drop those too. Sizes are read from the index alone."""
         db, mine = self._classroom.session, _entry.tenant == self._tenant
-        kept = count = 0
-        keep_to = None  # the oldest message of the newest three quarters
-        for message_id, size in db.execute(select(_entry.id, _entry.size).where(mine).order_by(_entry.id.desc())):
-            kept, count = kept + (size or 0), count + 1  # read from the index alone
-            if keep_to is None and count > 1 and (4 * kept > 3 * self._budget or 4 * count > 3 * self._window):
-                keep_to = previous
-            previous = message_id
-        dropped = (_entry.id < keep_to) if keep_to and (kept > self._budget or count > self._window) else None
+        kept, count = db.execute(select(func.coalesce(func.sum(_entry.size), 0), func.count()).where(mine)).one()
+        dropped = None
+        if kept > self._budget or count > self._window:
+            newest, count = 0, 0
+            for message_id, size in db.execute(select(_entry.id, _entry.size).where(mine).order_by(_entry.id.desc())):
+                newest, count = newest + (size or 0), count + 1
+                if count > 1 and (4 * newest > 3 * self._budget or 4 * count > 3 * self._window):
+                    dropped = _entry.id <= message_id
+                    break
         oldest = db.scalar(select(_entry.recorded_at).where(mine).order_by(_entry.id).limit(1))
         if oldest is not None and oldest < now - MAX_AGE:
-            dropped = or_(dropped, _entry.recorded_at < now - MAX_AGE) if dropped is not None \
-                else _entry.recorded_at < now - MAX_AGE
+            expired = _entry.recorded_at < now - MAX_AGE
+            dropped = expired if dropped is None else or_(dropped, expired)
         if dropped is not None:
             db.execute(delete(TranscriptEntry).where(mine, dropped))
             kept = db.scalar(select(func.coalesce(func.sum(_entry.size), 0)).where(mine))
