@@ -22,6 +22,7 @@ from .guessing import too_many_wrong, wait_message, wrong_secret
 from .tenants import split
 
 MAX_NAME = 64
+JOIN_PATH = "/workshop/join"
 CLASS_CODE = "class code"  # what is guessed, for the rate limit
 
 blueprint = Blueprint("workshop", __name__)
@@ -71,7 +72,7 @@ def welcome():
     return render_template("workshop.html", base_url=classroom().config.base_url)
 
 
-@blueprint.post("/workshop/join")
+@blueprint.post(JOIN_PATH)
 def join():
     room = classroom()
     if too_many_wrong(CLASS_CODE):

@@ -25,9 +25,13 @@ TIMEOUT_BODY = json.dumps({"error": "invalid_request", "error_description":
 
 
 class WSGIOverRSGI:
-    def __init__(self, wsgi_app, threads: int, max_body: int):
-        self.wsgi_app, self.max_body = wsgi_app, max_body
+    def __init__(self, wsgi_app, threads: int, max_body: int, aside: tuple[str, ...] = ()):
+        """`aside`: paths whose requests are long by nature (a join makes an RSA key, ~100 ms of
+        CPU): they run on a thread of their own, so that the worker's other requests go on
+        meanwhile instead of queueing behind them."""
+        self.wsgi_app, self.max_body, self.aside = wsgi_app, max_body, aside
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi") if threads else None
+        self._aside = ThreadPoolExecutor(1, thread_name_prefix="aside") if aside else None
 
     async def __rsgi__(self, scope, protocol):
         try:
@@ -37,11 +41,12 @@ class WSGIOverRSGI:
                                           ("cache-control", "no-store"), ("connection", "close")],
                                     TIMEOUT_BODY)
             return
-        if self._threads is None:
+        threads = self._aside if scope.path in self.aside else self._threads
+        if threads is None:
             status, headers, content = self._call(scope, body)
         else:
             loop = asyncio.get_running_loop()
-            status, headers, content = await loop.run_in_executor(self._threads, self._call, scope, body)
+            status, headers, content = await loop.run_in_executor(threads, self._call, scope, body)
         protocol.response_bytes(status, headers, content)
 
     async def _body(self, scope, protocol) -> bytes | None:

@@ -29,7 +29,7 @@ from ..runner import SERVER_SOFTWARE
 from ..settings import Settings
 from ..storage import database_url
 from .classroom import JOIN_WINDOW, Classroom, WorkshopConfig
-from .front import create_front_app
+from .front import JOIN_PATH, create_front_app
 from .rsgi import WSGIOverRSGI
 from .tenants import TenantRouter
 from .worlds import open_world_limit
@@ -67,7 +67,8 @@ def _server_header(wsgi_app):
 def rsgi_app():
     """Granian's factory target, in each worker process."""
     config = WorkshopConfig(**json.loads(os.environ[ENVIRONMENT]))
-    return WSGIOverRSGI(build(config), threads=config.threads, max_body=MAX_CONTENT_LENGTH)
+    return WSGIOverRSGI(build(config), threads=config.threads, max_body=MAX_CONTENT_LENGTH,
+                        aside=(JOIN_PATH,))
 
 
 def config_from_args(args) -> WorkshopConfig:
