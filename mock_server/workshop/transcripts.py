@@ -10,9 +10,10 @@ learner sends, their share of the class database stays bounded, and so does the 
 request that reads their transcript.
 
 Appending is one INSERT, committed as it runs, on the worker thread's own connection to the class
-database (``Classroom.run``), before the response leaves. Trimming is bookkeeping: every ``BOOKKEEPING`` seconds for a learner
-this worker serves (or after a quarter of the budget, or ``TRIM_EVERY`` messages), it also notes
-when the learner was last seen and how much their transcript keeps, for the dashboard.
+database (``Classroom.run``), before the response leaves. Trimming is bookkeeping: every
+``BOOKKEEPING`` seconds for a learner this worker serves (or after a quarter of the budget, or
+``TRIM_EVERY`` messages), it also notes when the learner was last seen and how much their
+transcript keeps, for the dashboard.
 """
 from __future__ import annotations
 
