@@ -220,8 +220,10 @@ class Classroom:
         self.places.touch(tenant_id, world.storage)
         return world
 
-    def tenants(self) -> list[Tenant]:
-        return self.session.scalars(select(Tenant).order_by(Tenant.created_at)).all()
+    def tenants(self) -> list:
+        """Every learner, as the dashboard shows them (rows, not objects: a class has a thousand)."""
+        return self.session.execute(select(Tenant.id, Tenant.name, Tenant.last_seen, Tenant.transcript_bytes)
+                                    .order_by(Tenant.created_at)).all()
 
     def issuer_of(self, tenant_id: str) -> str:
         return f"{self.config.base_url}/t/{tenant_id}"

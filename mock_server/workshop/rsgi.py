@@ -27,8 +27,8 @@ TIMEOUT_BODY = json.dumps({"error": "invalid_request", "error_description":
 class WSGIOverRSGI:
     def __init__(self, wsgi_app, threads: int, max_body: int, aside: tuple[str, ...] = ()):
         """`aside`: paths whose requests are long by nature (a join makes an RSA key, ~100 ms of
-        CPU): they run on a thread of their own, so that the worker's other requests go on
-        meanwhile instead of queueing behind them."""
+        CPU; the dashboard's feed names every learner): they run on a thread of their own, so
+        that the worker's other requests go on meanwhile instead of queueing behind them."""
         self.wsgi_app, self.max_body, self.aside = wsgi_app, max_body, aside
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi") if threads else None
         self._aside = ThreadPoolExecutor(1, thread_name_prefix="aside") if aside else None

@@ -30,6 +30,7 @@ from ..settings import Settings
 from ..storage import database_url
 from .classroom import JOIN_WINDOW, Classroom, WorkshopConfig
 from .front import JOIN_PATH, create_front_app
+from .instructor import FEED_PATH
 from .rsgi import WSGIOverRSGI
 from .tenants import TenantRouter
 from .worlds import open_world_limit
@@ -68,7 +69,7 @@ def rsgi_app():
     """Granian's factory target, in each worker process."""
     config = WorkshopConfig(**json.loads(os.environ[ENVIRONMENT]))
     return WSGIOverRSGI(build(config), threads=config.threads, max_body=MAX_CONTENT_LENGTH,
-                        aside=(JOIN_PATH,))
+                        aside=(JOIN_PATH, FEED_PATH))
 
 
 def config_from_args(args) -> WorkshopConfig:
