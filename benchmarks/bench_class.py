@@ -160,7 +160,10 @@ class Learner:
             "response_type": "code", "client_id": "fernhollow-reports", "redirect_uri": CALLBACK,
             "scope": SCOPE, "state": state, "code_challenge": create_s256_code_challenge(verifier),
             "code_challenge_method": "S256"})
-        browser = UserAgent()
+        # The pages name the class's public URL (the first process): the learner's browser goes
+        # on through their own process, as a load balancer would send it anywhere.
+        issuer = urlsplit(self.issuer)
+        browser = UserAgent(reach={f"{issuer.scheme}://{issuer.netloc}": self.base})
         browser.session.headers["X-Forwarded-For"] = self.http.headers["X-Forwarded-For"]
         page = self.tally.step("authorize+login", lambda: _page(browser.consent_page(url, self.issuer)), 200)
         location = self.tally.step("consent", lambda: _redirect(browser.decide(page)), 302).location
