@@ -49,7 +49,9 @@ def install_recorder(app: Flask) -> None:
 def _headers(items, names) -> dict:
     """The named headers, from one pass over them (Werkzeug answers each absent header it is asked
     for with an exception)."""
-    present = {name.lower(): value for name, value in items}
+    present: dict[str, str] = {}
+    for name, value in items:
+        present.setdefault(name.lower(), value)  # the first, as Headers[name] gives it
     return {name: kept(present[name.lower()], MAX_HEADER) for name in names if name.lower() in present}
 
 
