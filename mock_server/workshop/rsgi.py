@@ -27,11 +27,11 @@ TIMEOUT_BODY = json.dumps({"error": "invalid_request", "error_description":
 class WSGIOverRSGI:
     def __init__(self, wsgi_app, threads: int, max_body: int, aside: tuple[str, ...] = ()):
         """`aside`: paths whose requests are long by nature (a join makes an RSA key, ~100 ms of
-        CPU; the dashboard's feed names every learner): they run on a thread of their own, so
-        that the worker's other requests go on meanwhile instead of queueing behind them."""
-        self.wsgi_app, self.max_body, self.aside = wsgi_app, max_body, aside
+        CPU; the dashboard's feed names every learner): each runs on a thread of its own, so that
+        the worker's other requests go on meanwhile instead of queueing behind them."""
+        self.wsgi_app, self.max_body = wsgi_app, max_body
         self._threads = ThreadPoolExecutor(threads, thread_name_prefix="wsgi") if threads else None
-        self._aside = ThreadPoolExecutor(1, thread_name_prefix="aside") if aside else None
+        self._aside = {path: ThreadPoolExecutor(1, thread_name_prefix="aside") for path in aside}
 
     async def __rsgi__(self, scope, protocol):
         try:
@@ -41,7 +41,7 @@ class WSGIOverRSGI:
                                           ("cache-control", "no-store"), ("connection", "close")],
                                     TIMEOUT_BODY)
             return
-        threads = self._aside if scope.path in self.aside else self._threads
+        threads = self._aside.get(scope.path, self._threads)
         if threads is None:
             status, headers, content = self._call(scope, body)
         else:
