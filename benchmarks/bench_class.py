@@ -28,6 +28,7 @@ import argparse
 import os
 import resource
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -260,6 +261,7 @@ def main(argv=None) -> int:
     gauges.done.set()
     for server in servers:
         server.stop()
+    shutil.rmtree(folder, ignore_errors=True)  # a SQLite class: a thousand learners' files
     kind = f"PostgreSQL, {args.processes} server process{'es' if args.processes > 1 else ''}" if args.db \
         else "SQLite"
     print(f"{args.learners} learners, {args.concurrency} at once, {args.workers} workers per process, {kind}, "
