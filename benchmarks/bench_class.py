@@ -1,22 +1,34 @@
 """A class under load: N learners (default 200) join a class server and run whole flows at once.
 
-Each learner: joins; registers an app (RFC 7591) and takes a client_credentials token with it;
+Each learner: joins (from an address of their own, forwarded by the TLS proxy a class server sits
+behind: --trust-proxy); registers an app (RFC 7591) and takes a client_credentials token with it;
 runs the authorization-code flow with PKCE in a browser of their own (authorize, sign in, consent),
 exchanges the code, calls the API, refreshes, revokes; and tries a neighbour's token at their own
 API and a neighbour's app at their own token endpoint — each a cross-tenant leak if it works.
+Meanwhile the instructor's dashboard polls its feed every 2 seconds.
 
     .venv/bin/python benchmarks/bench_class.py [--learners 200] [--concurrency 32] [--workers 2]
-        [--db postgresql://…] [--crash]
+        [--db postgresql://… [--processes 2]] [--open-files 1024] [--crash]
 
---crash: SIGKILL the whole server mid-load, restart it on the same database and port, check that
-every app and unexpired token answered before the kill still works, and let every learner go on.
-Prints throughput, p50/p99 per step, errors (must be 0) and leaks (must be 0). Not a test.
+--open-files: every server process's limit of open files (ulimit -n; default 1,024, the common
+default). --processes: several server processes on one PostgreSQL database, as behind a load
+balancer (learners spread over them). --crash: SIGKILL the whole server mid-load, restart it on
+the same database and port, check that every app and unexpired token answered before the kill
+still works, and let every learner go on.
+
+Prints throughput, p50/p99 per step, errors (must be 0), leaks (must be 0), and each worker's
+peak of open files and resident memory. Not a test.
+
+Measured here (2 cores shared with other work, load average 1–3; 1,000 learners, 32 at once,
+2 workers, ulimit -n 1024): see benchmarks/README.md.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,17 +48,24 @@ sys.path.insert(0, str(ROOT))
 from oauth_lab.user_agent import UserAgent  # noqa: E402
 
 CLASS_CODE = "load-test"
+SECRET = "load-test-instructor"
 CALLBACK = "http://127.0.0.1:8765/callback"
 SCOPE = "customers:ro"
 
 
 class Server:
-    def __init__(self, db: str, workers: int, port: int):
+    """One class server process group (granian's main process and its workers)."""
+
+    def __init__(self, db: str, workers: int, port: int, open_files: int, public_url: str | None = None):
         self.port, self.url = port, f"http://127.0.0.1:{port}"
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))) if open_files else None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mock_server", "--workshop", "--port", str(port), "--db", db,
-             "--class-code", CLASS_CODE, "--workers", str(workers)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+             "--class-code", CLASS_CODE, "--instructor-secret", SECRET, "--workers", str(workers),
+             "--trust-proxy", "--max-learners", "100000",
+             *(["--public-url", public_url] if public_url else [])],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=limit)
         for _ in range(300):
             try:
                 requests.get(self.url, timeout=2)
@@ -55,6 +74,11 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("the class server did not start")
 
+    def workers(self) -> list[int]:
+        """The worker processes: the children of granian's main process."""
+        return [int(pid) for pid in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+                .read_text().split()]
+
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
@@ -62,6 +86,26 @@ class Server:
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(15)
+
+
+class Gauges:
+    """Each worker's peak of open files and of resident memory, sampled twice a second."""
+
+    def __init__(self, servers: list[Server]):
+        self.servers, self.files, self.rss = servers, defaultdict(int), defaultdict(int)
+        self.done = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.5):
+            for server in self.servers:
+                try:
+                    for pid in server.workers():
+                        self.files[pid] = max(self.files[pid], len(os.listdir(f"/proc/{pid}/fd")))
+                        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+                        self.rss[pid] = max(self.rss[pid], pages * os.sysconf("SC_PAGE_SIZE"))
+                except (OSError, ValueError):  # a worker restarting, or the server killed (--crash)
+                    continue
 
 
 class Tally:
@@ -81,18 +125,25 @@ class Tally:
 
 
 class Learner:
-    def __init__(self, number: int, server: Server, tally: Tally):
-        self.number, self.server, self.tally = number, server, tally
+    def __init__(self, number: int, base: str, tally: Tally):
+        self.number, self.base, self.tally = number, base, tally
         self.http = requests.Session()
+        # Behind the class's TLS proxy, each learner's own address (--trust-proxy).
+        self.http.headers["X-Forwarded-For"] = f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
         self.issuer = self.app = self.kept_token = None
 
+    @property
+    def url(self) -> str:
+        """The learner's world through their own server process (the issuer names the first)."""
+        return self.base + urlsplit(self.issuer).path
+
     def join(self):
-        answer = self.tally.step("join", lambda: self.http.post(f"{self.server.url}/workshop/join", json={
+        answer = self.tally.step("join", lambda: self.http.post(f"{self.base}/workshop/join", json={
             "class_code": CLASS_CODE, "name": f"learner {self.number}"}), 201)
         self.issuer = answer.json()["issuer"]
 
     def register(self):
-        answer = self.tally.step("register", lambda: self.http.post(f"{self.issuer}/register", json={
+        answer = self.tally.step("register", lambda: self.http.post(f"{self.url}/register", json={
             "client_name": "Load", "redirect_uris": [CALLBACK], "scope": SCOPE,
             "grant_types": ["authorization_code", "client_credentials"]}), 201)
         self.app = (answer.json()["client_id"], answer.json()["client_secret"])
@@ -101,16 +152,20 @@ class Learner:
         self.kept_token = got.json()["access_token"]
 
     def token(self, auth=("fernhollow-reports", "reports-secret"), **form):
-        return self.http.post(f"{self.issuer}/token", data=form, auth=auth)
+        return self.http.post(f"{self.url}/token", data=form, auth=auth)
 
     def flow(self):
         verifier = secrets.token_urlsafe(48)
         state = secrets.token_urlsafe(8)
-        url = f"{self.issuer}/authorize?" + urlencode({
+        url = f"{self.url}/authorize?" + urlencode({
             "response_type": "code", "client_id": "fernhollow-reports", "redirect_uri": CALLBACK,
             "scope": SCOPE, "state": state, "code_challenge": create_s256_code_challenge(verifier),
             "code_challenge_method": "S256"})
-        browser = UserAgent()
+        # The pages name the class's public URL (the first process): the learner's browser goes
+        # on through their own process, as a load balancer would send it anywhere.
+        issuer = urlsplit(self.issuer)
+        browser = UserAgent(reach={f"{issuer.scheme}://{issuer.netloc}": self.base})
+        browser.session.headers["X-Forwarded-For"] = self.http.headers["X-Forwarded-For"]
         page = self.tally.step("authorize+login", lambda: _page(browser.consent_page(url, self.issuer)), 200)
         location = self.tally.step("consent", lambda: _redirect(browser.decide(page)), 302).location
         code = dict(parse_qsl(urlsplit(location).query))["code"]
@@ -119,11 +174,11 @@ class Learner:
         self.tally.step("api", lambda: self.api(tokens["access_token"]), 200)
         refreshed = self.tally.step("refresh", lambda: self.token(grant_type="refresh_token",
                                                                   refresh_token=tokens["refresh_token"]), 200).json()
-        self.tally.step("revoke", lambda: self.http.post(f"{self.issuer}/revoke", auth=(
+        self.tally.step("revoke", lambda: self.http.post(f"{self.url}/revoke", auth=(
             "fernhollow-reports", "reports-secret"), data={"token": refreshed["refresh_token"]}), 200)
 
     def api(self, access_token: str):
-        return self.http.post(f"{self.issuer}/v3.5/agent/action/list_customers", json={},
+        return self.http.post(f"{self.url}/v3.5/agent/action/list_customers", json={},
                               headers={"Authorization": f"Bearer {access_token}"})
 
     def attack(self, neighbour: "Learner"):
@@ -149,6 +204,19 @@ class _redirect:
         self.location, self.status_code, self.text = location, 302 if "code=" in location else 0, location
 
 
+def watch_the_dashboard(base: str, tally: Tally, done: threading.Event) -> None:
+    """The instructor's page: its feed every 2 seconds, as the dashboard polls it."""
+    http, since = requests.Session(), 0
+    http.headers["Authorization"] = f"Bearer {SECRET}"
+    while not done.wait(2):
+        try:
+            answer = tally.step("dashboard feed", lambda: http.get(f"{base}/instructor/feed",
+                                                                    params={"since": since}), 200)
+            since = answer.json()["last_seq"]
+        except requests.ConnectionError:  # killed (--crash)
+            continue
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))] * 1000
@@ -158,37 +226,54 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32, help="learners at once (threads)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="per server process")
     parser.add_argument("--db", help="postgresql://… (default: a SQLite file in a temporary folder)")
+    parser.add_argument("--processes", type=int, default=1, help="server processes sharing --db (PostgreSQL)")
+    parser.add_argument("--open-files", type=int, default=1024, help="each server process's ulimit -n")
     parser.add_argument("--crash", action="store_true", help="SIGKILL mid-load, restart, verify")
     args = parser.parse_args(argv)
+    if args.processes > 1 and not args.db:
+        parser.error("--processes needs --db postgresql://… (SQLite is one machine's, one process group's)")
     from mock_server import free_port
 
     folder = tempfile.mkdtemp(prefix="bench-class-")
-    db, port = args.db or f"{folder}/class.sqlite3", free_port()
-    server, tally = Server(db, args.workers, port), Tally()
-    learners = [Learner(i, server, tally) for i in range(args.learners)]
+    db = args.db or f"{folder}/class.sqlite3"
+    servers = [Server(db, args.workers, free_port(), args.open_files)]
+    servers += [Server(db, args.workers, free_port(), args.open_files, servers[0].url)
+                for _ in range(args.processes - 1)]
+    tally, gauges, watching = Tally(), Gauges(servers), threading.Event()
+    learners = [Learner(i, servers[i % len(servers)].url, tally) for i in range(args.learners)]
+    threading.Thread(target=watch_the_dashboard, args=(servers[0].url, tally, watching), daemon=True).start()
     started = time.perf_counter()
     with ThreadPoolExecutor(args.concurrency) as pool:
         list(pool.map(lambda learner: (learner.join(), learner.register()), learners))
         if args.crash:  # mid-load: once a quarter of the flows have exchanged their code
-            threading.Thread(target=kill_when, args=(server, tally, args.learners // 4), daemon=True).start()
+            threading.Thread(target=kill_when, args=(servers[0], tally, args.learners // 4), daemon=True).start()
         interrupted = [learner for learner in pool.map(flow_unless_killed, learners) if learner]
         if args.crash:
-            server = restart_and_check(server, db, args.workers, learners, tally)
+            servers[0] = restart_and_check(servers[0], db, args, learners, tally)
+            gauges.servers = servers
             print(f"{len(interrupted)} learners were cut off mid-flow; they start it again")
             list(pool.map(Learner.flow, interrupted))
         list(pool.map(lambda i: learners[i].attack(learners[(i + 1) % len(learners)]), range(len(learners))))
     seconds = time.perf_counter() - started
-    server.stop()
-    print(f"{args.learners} learners, {args.concurrency} at once, {args.workers} workers, "
-          f"{'PostgreSQL' if args.db else 'SQLite'}{', killed and restarted mid-load' if args.crash else ''}")
+    watching.set()
+    gauges.done.set()
+    for server in servers:
+        server.stop()
+    shutil.rmtree(folder, ignore_errors=True)  # a SQLite class: a thousand learners' files
+    kind = f"PostgreSQL, {args.processes} server process{'es' if args.processes > 1 else ''}" if args.db \
+        else "SQLite"
+    print(f"{args.learners} learners, {args.concurrency} at once, {args.workers} workers per process, {kind}, "
+          f"ulimit -n {args.open_files}{', killed and restarted mid-load' if args.crash else ''}")
     print(f"{tally.requests} requests in {seconds:.1f} s: {tally.requests / seconds:.0f} requests/s")
     print(f"{'step':20} {'count':>6} {'p50 ms':>8} {'p99 ms':>8}")
     for name, times in tally.times.items():
         print(f"{name:20} {len(times):6} {percentile(times, 50):8.1f} {percentile(times, 99):8.1f}")
     print(f"errors: {len(tally.errors)}" + "".join(f"\n  {e}" for e in tally.errors[:10]))
     print(f"cross-tenant leaks: {tally.leaks}")
+    for pid in sorted(gauges.files):
+        print(f"worker {pid}: at most {gauges.files[pid]} open files, {gauges.rss[pid] / 2**20:.0f} MiB resident")
     return 1 if tally.errors or tally.leaks else 0
 
 
@@ -207,14 +292,16 @@ def kill_when(server: Server, tally: Tally, tokens: int) -> None:
     server.kill()
 
 
-def restart_and_check(server: Server, db: str, workers: int, learners: list, tally: Tally) -> Server:
+def restart_and_check(server: Server, db: str, args, learners: list, tally: Tally) -> Server:
     """Restart on the same database and port; check what was answered before the SIGKILL."""
     killed = time.perf_counter()
-    server = Server(db, workers, server.port)
+    server = Server(db, args.workers, server.port, args.open_files)
     print(f"killed with SIGKILL mid-load, restarted on the same database in "
           f"{time.perf_counter() - killed:.1f} s")
     for learner in learners:
+        forwarded = learner.http.headers["X-Forwarded-For"]
         learner.http = requests.Session()  # its connections died with the server
+        learner.http.headers["X-Forwarded-For"] = forwarded
     broken = sum(learner.token(learner.app, grant_type="client_credentials", scope=SCOPE).status_code != 200
                  or learner.api(learner.kept_token).status_code != 200 for learner in learners)
     tally.requests += 2 * len(learners)

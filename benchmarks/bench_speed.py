@@ -9,7 +9,9 @@
   single          python -m mock_server (waitress, 8 threads): one learner's server, the default
   floor-waitress  the bare view served the same way (waitress, 8 threads)
 
-and the memory (RSS of every process of the server) after 10,000 and 100,000 token requests.
+and the memory (RSS of every process of the server) after 10,000 and 100,000 token requests. Beside
+each rate, the server's CPU time per request (all its processes, from /proc): a shared machine's
+load moves the rates between runs, not what a request costs.
 
     .venv/bin/python benchmarks/bench_speed.py [--requests 20000] [--memory] [--targets ...]
 
@@ -117,17 +119,24 @@ class Target:
                 time.sleep(0.1)
         raise RuntimeError(f"{self.name} did not start")
 
-    def rss_mib(self) -> float:
-        """Resident memory of every process in the target's session (granian's workers too)."""
-        total = 0
+    def _group(self):
+        """/proc of every process in the target's process group (granian's workers too)."""
         for status in Path("/proc").glob("[0-9]*/stat"):
             try:
                 fields = status.read_text().rsplit(")", 1)[1].split()
-                if int(fields[3]) == self.process.pid:  # the process group
-                    total += int((status.parent / "statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                if int(fields[3]) == self.process.pid:
+                    yield status.parent, fields
             except (OSError, IndexError, ValueError):
                 continue
-        return total / 2**20
+
+    def rss_mib(self) -> float:
+        """Resident memory of every process in the target's session."""
+        return sum(int((folder / "statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                   for folder, _ in self._group()) / 2**20
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every process in the target's session so far."""
+        return sum(int(fields[11]) + int(fields[12]) for _, fields in self._group()) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         try:
@@ -154,6 +163,15 @@ def start(name: str, folder: str) -> Target:
     if not (folder / "node_modules" / "oidc-provider").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=folder, check=True)
     return Target(name, ["node", "server.mjs", "{port}"], cwd=folder)
+
+
+def measured(target: Target, url: str, count: int, token: bool) -> dict:
+    """hey's figures, and the server's CPU per request: what it costs, whatever else the machine
+    runs meanwhile (a shared machine's load moves the rates, not this)."""
+    before = target.cpu_seconds()
+    result = hey(url, count, token)
+    result["cpu_ms"] = (target.cpu_seconds() - before) / count * 1000
+    return result
 
 
 def hey(url: str, count: int, token: bool) -> dict:
@@ -192,8 +210,8 @@ def main(argv=None) -> int:
             try:
                 hey(target.token_url, 1000, token=True)  # warm-up
                 hey(target.discovery_url, 1000, token=False)
-                results[name] = {"token": hey(target.token_url, args.requests, token=True),
-                                 "discovery": hey(target.discovery_url, args.requests, token=False)}
+                results[name] = {"token": measured(target, target.token_url, args.requests, token=True),
+                                 "discovery": measured(target, target.discovery_url, args.requests, token=False)}
                 print(f"  {name:15} token {results[name]['token']}  discovery {results[name]['discovery']}",
                       flush=True)
                 if args.memory and name in ("workshop", "single"):
@@ -202,16 +220,22 @@ def main(argv=None) -> int:
             finally:
                 target.stop()
     print(f"load average after: {load_average():.2f}\n")
-    print(f"{'target':15} {'token/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'err':>4} {'disc/s':>9} {'p99 ms':>7}")
+    print(f"{'target':15} {'token/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'err':>4} {'CPU ms':>7} "
+          f"{'disc/s':>9} {'p99 ms':>7} {'CPU ms':>7}")
     for name, r in results.items():
         t, d = r["token"], r["discovery"]
-        print(f"{name:15} {t['rate']:9.0f} {t['p50']:7.2f} {t['p99']:7.2f} {t['errors']:4} {d['rate']:9.0f} {d['p99']:7.2f}")
+        print(f"{name:15} {t['rate']:9.0f} {t['p50']:7.2f} {t['p99']:7.2f} {t['errors']:4} {t['cpu_ms']:7.3f} "
+              f"{d['rate']:9.0f} {d['p99']:7.2f} {d['cpu_ms']:7.3f}")
+    print("(CPU ms: the server's CPU time per request, all its processes)")
     ratios = [("workshop", "oidc-provider"), ("workshop", "floor-granian"), ("single", "floor-waitress"),
               ("single", "oidc-provider")]
     for ours, theirs in ratios:
         if ours in results and theirs in results:
-            print(f"{ours} ÷ {theirs}: token {results[ours]['token']['rate'] / results[theirs]['token']['rate']:.2f}×, "
-                  f"discovery {results[ours]['discovery']['rate'] / results[theirs]['discovery']['rate']:.2f}×")
+            o, t = results[ours], results[theirs]
+            print(f"{ours} ÷ {theirs}: token {o['token']['rate'] / t['token']['rate']:.2f}× "
+                  f"(CPU {t['token']['cpu_ms'] / o['token']['cpu_ms']:.2f}×), discovery "
+                  f"{o['discovery']['rate'] / t['discovery']['rate']:.2f}× "
+                  f"(CPU {t['discovery']['cpu_ms'] / o['discovery']['cpu_ms']:.2f}×)")
     return 0
 
 

@@ -17,6 +17,9 @@ from .metadata import teaching_switches
 from .runner import SERVER_SOFTWARE, settings_from
 from .settings import APP_REDIRECT_URI, PROFILES, REDIRECT_MATCHING
 from .users import DEMO_USERS
+from .workshop.classroom import DISK_PER_LEARNER, LEARNERS_PER_CORE, default_max_learners
+
+MOST_CONNECTIONS = 1000  # at once; more than a notebook (a few) or the test suite (dozens) opens
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -64,6 +67,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help="allow --host 0.0.0.0 (every network this machine is on)")
     workshop.add_argument("--trust-proxy", action="store_true",
                           help="behind a TLS-terminating proxy: trust its X-Forwarded-For/-Proto/-Host")
+    workshop.add_argument("--max-learners", type=int, default=default_max_learners(), metavar="N",
+                          help=f"learners the class takes (default {default_max_learners()}: "
+                               f"{LEARNERS_PER_CORE} per CPU core)")
+    workshop.add_argument("--joins-per-address", type=int, default=60, metavar="N",
+                          help="joins from one address in 10 minutes (default 60; behind a proxy, "
+                               "with --trust-proxy, the address it forwards)")
+    workshop.add_argument("--disk-per-learner", type=float, default=DISK_PER_LEARNER / 2**20, metavar="MB",
+                          help=f"transcript a learner keeps, oldest dropped first (default "
+                               f"{DISK_PER_LEARNER // 2**20} MB)")
     return parser.parse_args(argv)
 
 
@@ -130,10 +142,25 @@ def main(argv=None) -> int:
     owner.write_card(settings.base_url, state.owner_key, state.started_by)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so the card goes when the server does
     try:
-        serve(app, host=settings.host, port=settings.port, threads=8, ident=SERVER_SOFTWARE)
+        serve(app, host=settings.host, port=settings.port, threads=8, ident=SERVER_SOFTWARE,
+              **connection_limits())
     finally:
         owner.remove_card(settings.base_url, state.owner_key)
     return 0
+
+
+def connection_limits() -> dict:
+    """Waitress's limits on connections. Its default, 100 at once, let 110 idle connections (a web
+    page can open a few hundred to 127.0.0.1) make every request wait for minutes: up to 1,000 here,
+    as many as the process may open files for, each closed after a minute idle. poll(), since
+    select() cannot watch a file descriptor numbered past 1,023."""
+    try:
+        import resource
+    except ImportError:  # Windows: no file limit to read; waitress's own connection limit stands
+        return {"channel_timeout": 60}
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return {"connection_limit": max(100, min(MOST_CONNECTIONS, soft - 64)), "channel_timeout": 60,
+            "asyncore_use_poll": True}
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from flask import Blueprint, abort, jsonify, request
 from .errors import json_body, json_error
 from .state import current
 from .tokens import active_token, introspection_answer
-from .transcript import FOLLOWED
+from .transcript import FOLLOWED, message_number
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_mock")
 
@@ -86,18 +86,18 @@ def move_clock():
     seconds = body.get("advance") if isinstance(body, dict) else None
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds <= 10**9:
         abort(400, description='Send {"advance": <seconds, 0 to 1e9>}.')
-    current().clock.advance(seconds)
+    try:
+        current().clock.advance(seconds)
+    except ValueError as too_far:  # past what a date can hold (clock.MOST_AHEAD)
+        abort(400, description=str(too_far))
     return jsonify(current().clock.state())
 
 
 @blueprint.get("/transcript")
 def transcript():
-    try:  # int(), not str.isdigit(): "²" is a digit int() refuses
-        since = int(request.args.get("since", "0"))
-    except ValueError:
-        since = -1
-    if since < 0:
-        abort(400, description="'since' must be a message number.")
+    since = message_number(request.args.get("since", "0"))
+    if since is None:
+        abort(400, description="'since' must be a message number (0 to 2**63 - 1).")
     transcript, flow = current().transcript, request.args.get("flow", "")
     if flow:
         name, _, value = flow.partition(":")

@@ -131,11 +131,10 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
     @app.after_request
     def security_headers(response):
         if response.mimetype == "text/html":
-            # Clickjacking: login and consent must never render inside someone else's frame
-            # (RFC 9700 §4.16) — unless the lab's switch lets any site frame them.
+            # Login and consent never render inside someone else's frame — unless the lab's
+            # switch lets any site frame them.
             if not state.settings.switches.allow_framing:
-                response.headers["X-Frame-Options"] = "DENY"
-                response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+                deny_framing(response)
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -148,6 +147,12 @@ def _install_request_hooks(app: Flask, state: ServerState) -> None:
     app.register_error_handler(HTTPException, errors.handle_http_exception)
     app.register_error_handler(InsecureTransportError, transport.refused)
     app.register_error_handler(Exception, errors.handle_unexpected)
+
+
+def deny_framing(response) -> None:
+    """Clickjacking: a page must never render inside someone else's frame (RFC 9700 §4.16)."""
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
 
 
 def _one_at_a_time(wsgi_app):

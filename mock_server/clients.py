@@ -264,12 +264,15 @@ def query_client(client_id) -> Client | None:
     return current().clients.find(client_id)
 
 
-def is_trusted(client) -> bool:
-    """Whether the server may send the browser straight to this app's redirect URIs: only the
-    demo apps', which the server registered itself. Anyone can register an app, and with it a
-    redirect URI nobody vetted (RFC 9700 §4.11.2)."""
-    demo_ids = {app["client_id"] for app in demo_apps(current().settings)}
-    return client is not None and client.client_id in demo_ids
+def is_trusted(client, redirect_uri: str | None) -> bool:
+    """Whether the server may send the browser straight to this app's redirect URI: only a demo
+    app's, which the server registered itself, to a callback the server chose (not one a workshop
+    learner named when joining). Anyone can register an app, and with it a redirect URI nobody
+    vetted (RFC 9700 §4.11.2)."""
+    state = current()
+    demo_ids = {app["client_id"] for app in demo_apps(state.settings)}
+    return (client is not None and client.client_id in demo_ids
+            and redirect_uri not in state.untrusted_redirect_uris)
 
 
 def ensure_demo_apps(db, settings) -> None:

@@ -16,6 +16,17 @@ import time
 
 # 2026-01-05 09:00:00 UTC, a Monday morning at Fernhollow Footwear: where deterministic runs start.
 DETERMINISTIC_START = 1767603600
+# How far ahead of real time the clock may run: every date it gives — an expiry a month later
+# included — must stay one that Python and the databases can write (they end with the year 9999).
+MOST_AHEAD_YEARS = 1000
+MOST_AHEAD = MOST_AHEAD_YEARS * 365 * 24 * 3600
+
+
+def check_ahead(ahead: float) -> None:
+    """Refuse a fast-forward that would take the clock `ahead` seconds past real time, too far."""
+    if ahead > MOST_AHEAD:
+        raise ValueError(f"The clock runs at most {MOST_AHEAD_YEARS:,} years ahead of real time; this "
+                         f"would take it {ahead / (365 * 24 * 3600):,.0f} years ahead.")
 
 
 class Clock:
@@ -39,10 +50,12 @@ class Clock:
         return int(self.now())
 
     def advance(self, seconds: float) -> float:
-        """Fast-forward (never backwards: expiry must not be undone)."""
+        """Fast-forward (never backwards: expiry must not be undone), at most MOST_AHEAD."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         with self._lock:
+            now = self._frozen_at if self._frozen_at is not None else time.time() + self._offset
+            check_ahead(now + seconds - time.time())
             if self._frozen_at is not None:
                 self._frozen_at += seconds
             else:

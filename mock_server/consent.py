@@ -44,21 +44,21 @@ class IssuerParameter(_IssuerParameter):
 def authorization_error(error: OAuth2Error, client=None, user=None):
     if not error.redirect_uri:
         return error_page(400, f"Authorization error: {error.error}", describe(error), authorization=True)
-    if user is None and not is_trusted(client) and request.values.get("prompt") != "none":
+    if user is None and not is_trusted(client, error.redirect_uri) and request.values.get("prompt") != "none":
         # RFC 9700 §4.11.2: authenticate the user before sending them to a redirect URI the
         # server does not trust (the silent prompt=none request excepted).
         return render_login(request.full_path)
     server = current().authorization_server
     response = server.handle_error_response(None, error)
     IssuerParameter().add_issuer_parameter(server, response)
-    return back_to_app(response, client)
+    return back_to_app(response, client, error.redirect_uri)
 
 
-def back_to_app(response, client):
+def back_to_app(response, client, redirect_uri):
     """An error response (Deny included) goes at once to a trusted app. For an app anyone could
     have registered, the server would be a phishing springboard (RFC 9700 §4.11.2): a page names
     where the response goes, and the browser goes there only when the user clicks."""
-    if is_trusted(client):
+    if is_trusted(client, redirect_uri):
         return response
     destination = urlsplit(response.location)
     return render_template("leaving.html", client=client, location=response.location,
@@ -73,7 +73,8 @@ def authorize():
 
 def authorization_endpoint(refuse=authorization_error, denied=back_to_app):
     """Sign-in, consent and the decision. `refuse(error, client, user)` answers an invalid request
-    and `denied(response, client)` a Deny: the livechat profile sends both to its own error page."""
+    and `denied(response, client, redirect_uri)` a Deny: the livechat profile sends both to its
+    own error page."""
     server = current().authorization_server
     user = signed_in_user()
     try:
@@ -101,7 +102,7 @@ def authorization_endpoint(refuse=authorization_error, denied=back_to_app):
     allowed = request.form.get("decision") == "allow"
     response = server.create_authorization_response(grant=grant, grant_user=user if allowed else None)
     # Success goes straight back: the consent page named the redirect URI before the user allowed.
-    return response if allowed else denied(response, client)
+    return response if allowed else denied(response, client, grant.redirect_uri)
 
 
 def render_consent(grant, user):

@@ -7,6 +7,7 @@ the metadata field ``mock_server_teaching_switches`` whenever it is on.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -125,7 +126,7 @@ class Settings:
         URL, no trailing slash. Metadata, `iss` and ID tokens repeat it byte for byte (§3.3)."""
         return (self.public_url or self.base_url).rstrip("/")
 
-    @property
+    @functools.cached_property  # read on every request; settings change only by being replaced
     def allowed_hosts(self) -> frozenset[str]:
         """The host names a request's Host header may carry, any port: this machine's loopback
         names and the names in our own URLs (behind jupyter-server-proxy, the Host is the Jupyter

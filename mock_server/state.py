@@ -45,6 +45,9 @@ class ServerState:
     started_by: str = "a notebook kernel"  # said to a notebook that joins the server later
     purger: Any = None  # retention.Purger: expired rows go, at most once a minute
     clients: Any = None  # clients.ClientCache: the apps, by client_id, for a few seconds
+    # Redirect URIs registered for the demo apps that the server did not choose (a workshop
+    # learner named them when joining): never trusted with an error response (clients.is_trusted).
+    untrusted_redirect_uris: tuple = ()
 
     @property
     def db(self):

@@ -50,7 +50,10 @@ class Storage:
     """One world's tables: in its own SQLite file, or in its own PostgreSQL schema of a shared
     engine (``schema``: a workshop's tenants)."""
 
-    def __init__(self, db: str | None = None, *, engine=None, schema: str | None = None):
+    def __init__(self, db: str | None = None, *, engine=None, schema: str | None = None,
+                 prepare: bool = True):
+        """`prepare`: create (or bring up to date) the tables; False for a workshop world known to
+        have them (its tables were made by this version), which then opens without a query."""
         self._tempdir = None
         self.owns_engine = engine is None
         if engine is None:
@@ -60,16 +63,33 @@ class Storage:
             engine = make_engine(db)
         self.base_engine = engine
         self.schema = schema
-        if schema:
+        if schema and prepare:
             with engine.begin() as connection:
                 connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        if schema:
             engine = engine.execution_options(schema_translate_map={None: schema})
         self.engine = engine
         self.session = scoped_session(sessionmaker(bind=engine, expire_on_commit=False))
-        from . import models  # noqa: F401  (registers the tables on Base)
+        self._prepared: dict = {}
+        if prepare:
+            prepare_tables(engine, Base.metadata, schema)
 
-        Base.metadata.create_all(engine)
-        _migrate(engine, schema)
+    def insert(self, statement, values: dict) -> None:
+        """One row, in a transaction of its own, committed: the statement compiled once for this
+        database (its schema too) and run on a pooled DBAPI connection, without a session's
+        bookkeeping or SQLAlchemy's work per statement — for a request whose only write it is."""
+        prepared = self._prepared.get(statement)
+        if prepared is None:
+            prepared = self._prepared[statement] = Prepared(
+                statement, self.engine.dialect, {None: self.schema} if self.schema else None)
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(prepared.sql, prepared.parameters(values))
+            cursor.close()
+            connection.commit()
+        finally:
+            connection.close()  # back to the pool
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,12 +103,35 @@ class Storage:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 
 
-def _migrate(engine, schema: str | None) -> None:
-    """A --db file written by an earlier version: add the (nullable) columns added since, and
-    replace stored token strings by their hashes. New tables are made by create_all."""
+class Prepared:
+    """A statement compiled once for a database (dialect, and schema), as its DBAPI driver takes
+    it: for the few statements every request runs, where SQLAlchemy's share of the work was more
+    than the database's own."""
+
+    def __init__(self, statement, dialect, schemas: dict | None = None):
+        compiled = statement.compile(dialect=dialect, schema_translate_map=schemas,
+                                     render_schema_translate=bool(schemas))
+        self.sql = compiled.string
+        self._order = compiled.positiontup if compiled.positional else None
+
+    def parameters(self, values: dict):
+        return [values[name] for name in self._order] if self._order is not None else values
+
+
+def prepare_tables(engine, metadata, schema: str | None = None) -> None:
+    """Create the missing tables, and bring those of a database written by an earlier version up
+    to date: add the (nullable) columns and the indexes added since, and replace stored token
+    strings by their hashes."""
+    from . import models  # noqa: F401  (registers the tables on Base)
+
     inspector = inspect(engine)
+    existing = set(inspector.get_table_names(schema=schema))
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name not in existing],
+                        checkfirst=False)
     with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
+            if table.name not in existing:  # just made, as this version makes it
+                continue
             present = {column["name"] for column in inspector.get_columns(table.name, schema=schema)}
             if table.name == "tokens" and "access_token" in present:
                 _hash_stored_tokens(connection, table)
@@ -97,6 +140,8 @@ def _migrate(engine, schema: str | None) -> None:
                 if column.name not in present:
                     kind = column.type.compile(engine.dialect)
                     connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+            for index in table.indexes:
+                index.create(connection, checkfirst=True)
 
 
 def _hash_stored_tokens(connection, table) -> None:

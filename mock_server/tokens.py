@@ -18,7 +18,7 @@ from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoi
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from flask import Blueprint, g
 from joserfc import jws
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 
 from .grants import CONFIDENTIAL, PUBLIC_AND_CONFIDENTIAL, revoke_family
 from .models import Token
@@ -36,7 +36,8 @@ class JWTAccessTokens(JWTBearerTokenGenerator):
         return current().keys.signing_key()
 
     def get_jti(self, client, grant_type, user, scope):
-        return current().ids.token(22)
+        g.issued_token_id = current().ids.token(22)  # save_token's, without decoding the JWT again
+        return g.issued_token_id
 
     def get_audiences(self, client, user, scope):
         return api_audience(current().settings.issuer)
@@ -73,21 +74,22 @@ def token_id_of(access_token: str) -> str:
     return hashlib.sha256(access_token.encode()).hexdigest()[:22]
 
 
-INSERT_TOKEN = insert(Token.__table__)
+TOKEN_FIELDS = ("token_id", "client_id", "user_id", "grant_type", "token_type", "access_token_hash",
+                "refresh_token_hash", "scope", "refresh_scope", "issued_at", "expires_in", "refresh_expires_at",
+                "family_id", "code_id", "access_revoked_at", "refresh_revoked_at", "refresh_used_at")
+INSERT_TOKEN = insert(Token.__table__).values({name: bindparam(name) for name in TOKEN_FIELDS})
 
 
 def save_token(token: dict, request) -> None:
     """Authlib's `save_token` hook: store the response so it can be revoked and introspected."""
     state = current()
     now = state.clock.timestamp()
-    token_id = token_id_of(token["access_token"])
+    token_id = g.pop("issued_token_id", None) or token_id_of(token["access_token"])
     parent = getattr(request, "refresh_token", None)  # set by the refresh grant
     code = getattr(request, "authorization_code", None)
     refresh = token.get("refresh_token")
     remember(token_id, token["access_token"], refresh)
-    # A Core INSERT on the session's connection (its transaction): the ORM's unit of work cost
-    # more than the rest of the token request.
-    state.db.connection().execute(INSERT_TOKEN, dict(
+    row = dict(
         token_id=token_id,
         client_id=request.client.client_id,
         user_id=request.user.id if request.user else None,
@@ -104,8 +106,15 @@ def save_token(token: dict, request) -> None:
         family_id=parent.family_id if parent else token_id,
         code_id=code.id if code is not None and hasattr(code, "id") else None,
         access_revoked_at=None, refresh_revoked_at=None, refresh_used_at=None,
-    ))
-    state.db.commit()
+    )
+    # A Core INSERT: the ORM's unit of work cost more than the rest of the token request. In the
+    # session's transaction when there is one (a code or refresh token was claimed in it: both
+    # commit together); otherwise (client credentials) the request's only write.
+    if state.db().in_transaction():
+        state.db.connection().execute(INSERT_TOKEN, row)
+        state.db.commit()
+    else:
+        state.storage.insert(INSERT_TOKEN, row)
 
 
 def remember(token_id: str, *values: str | None) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
 import requests
 from sqlalchemy import text
 
+import mock_server
 from flows import call_api, code_tokens, token
 from mock_server.retention import GRACE, Purger, purge
 from mock_server.state import serving
@@ -33,6 +36,33 @@ def test_a_client_trickling_its_body_delays_nobody(start_server, seed):
         assert time.monotonic() - started < 2
     finally:
         slow.close()
+
+
+def test_idle_connections_do_not_stall_the_default_server():
+    """`python -m mock_server` (waitress): a web page, or anything on the machine, opening more
+    idle connections than the server serves at once must not make every request wait."""
+    port = mock_server.free_port()
+    process = subprocess.Popen([sys.executable, "-m", "mock_server", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/.well-known/oauth-authorization-server"
+    idle = []
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(url, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(150)]
+        started = time.monotonic()
+        assert requests.get(url, timeout=15).status_code == 200
+        assert time.monotonic() - started < 3
+    finally:
+        for connection in idle:
+            connection.close()
+        process.terminate()
+        process.wait(10)
 
 
 def test_an_oversized_body_is_refused_413_unread(server):

@@ -13,6 +13,7 @@ import requests
 
 from flows import APP_CALLBACK, REPORTS, WIDGET, assert_oauth_error, call_api, pkce_pair, query_of
 from mock_server.__main__ import banner, main
+from mock_server.livechat.limits import RedirectLimit
 from mock_server.runner import settings_from
 from mock_server.settings import Settings, Switches
 from oauth_lab.lab import setup
@@ -606,6 +607,28 @@ def test_info_refuses_what_is_not_a_live_access_token(livechat, case):
     assert answer.status_code == 401
     challenge = answer.headers["WWW-Authenticate"]
     assert challenge.startswith("Bearer") and ("invalid_token" in challenge) == (case != "none")
+
+
+def test_info_refuses_a_token_that_acts_for_no_user(start_server, tmp_path):
+    """A client credentials token, issued by a standard server on the same --db: LiveChat's
+    tokens always act for a user account, so /v2/info has no account to describe."""
+    db = str(tmp_path / "shared.sqlite3")
+    standard = start_server(db=db)
+    access_token = requests.post(f"{standard.url}/token", auth=REPORTS, data={
+        "grant_type": "client_credentials", "scope": "customers:ro"}).json()["access_token"]
+    standard.stop()
+    livechat = start_server(db=db, profile="livechat")
+    answer = requests.get(f"{livechat.url}/v2/info", headers=bearer(access_token))
+    assert answer.status_code == 401 and 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
+    assert "no user" in answer.json()["error_description"]
+
+
+def test_the_redirect_count_forgets_what_is_past_its_window():
+    limit = RedirectLimit()
+    for n in range(2000):  # 2,000 apps (or made-up client ids), a minute apart on the virtual clock
+        assert limit.allows(f"app-{n}-" + "x" * 200, "jane", now=60 * n)
+    assert len(limit) <= 10  # only what is inside the 30-second window is remembered
+    assert [limit.allows("app", "jane", now=10**6) for _ in range(4)] == [True, True, True, False]
 
 
 def test_agent_api_takes_the_dal_token_and_refuses_it_with_3a(livechat):

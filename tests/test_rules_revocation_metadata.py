@@ -102,6 +102,19 @@ def test_revoke_by_another_client_does_not_revoke(server):
     assert refresh(server, tokens["refresh_token"]).status_code == 200
 
 
+def test_revoke_tells_another_apps_token_from_an_unknown_string(server):
+    """What RFC 7009 §2.1's refusal tells a caller: even a public app's id alone (no secret) learns
+    that a string it holds is a token this server issued to another app; an unknown string is
+    "revoked" (200). Nothing is revoked either way, and the token keeps working."""
+    tokens = code_tokens(server)
+    for presented in (tokens["access_token"], tokens["refresh_token"]):
+        answer = requests.post(f"{server.url}/revoke", data={"token": presented, "client_id": WIDGET})
+        assert_token_error(answer, 400, "invalid_grant")
+    unknown = requests.post(f"{server.url}/revoke", data={"token": "no-such-token", "client_id": WIDGET})
+    assert unknown.status_code == 200
+    assert call_api(server, "list_customers", tokens["access_token"]).status_code == 200
+
+
 def test_revoke_by_public_client_with_client_id_only(server):
     tokens = code_tokens(server, WIDGET, scope="customers:ro")
     answer = requests.post(f"{server.url}/revoke", data={"token": tokens["access_token"], "client_id": WIDGET})

@@ -1,6 +1,7 @@
 """SQLite keeps everything across a restart; the transcript ties each flow's messages together."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ import mock_server
 from flows import call_api, code_tokens, token
 from oauth_lab.user_agent import forms_of
 from mock_server.runner import SERVER_SOFTWARE
+from mock_server.transcript import Transcript
 
 
 def test_everything_survives_a_restart_on_the_same_sqlite_file(start_server, tmp_path):
@@ -74,6 +76,39 @@ def test_flow_collects_front_and_back_channel_messages_of_one_flow(server):
     ]
     assert flow[4].request_headers["Authorization"].startswith("Basic ")
     assert "refresh_token" in flow[4].response_body
+
+
+def chained_backwards(transcript: Transcript, length: int, body: str = "") -> None:
+    """A flow whose messages each share a key with the one before them, found from the last one:
+    followed pass by pass, each pass over the transcript would find one more message."""
+    for seq in range(1, length + 1):
+        keys = [f"code:c{seq}", f"code:c{seq + 1}"] if seq < length else [f"code:c{seq}", "state:K"]
+        transcript.append(time=0, channel="back", method="POST", path="/token", request_headers={},
+                          request_body=body, status=200, response_headers={}, response_body="", keys=keys)
+
+
+def test_following_a_flow_takes_time_linear_in_the_transcripts_length():
+    transcript = Transcript()
+    chained_backwards(transcript, 5000)
+    started = time.perf_counter()
+    flow = transcript.flow(state="K")
+    assert time.perf_counter() - started < 0.5  # it took 5 s when it grew with the square
+    assert [m.seq for m in flow] == list(range(1, 5001))
+
+
+def test_a_transcript_entry_keeps_a_bounded_path_and_says_so(server):
+    assert requests.get(f"{server.url}/nothing", params={"pad": "x" * 60_000}).status_code == 404
+    [message] = server.transcript.messages(server.transcript.last_seq() - 1)
+    kept, cut = re.fullmatch(r"(/nothing\?pad=x+)… \(([\d,]+) more characters not kept\)", message.path).groups()
+    assert len(kept) <= 4096 and len(kept) + int(cut.replace(",", "")) == len("/nothing?pad=") + 60_000
+
+
+def test_a_transcript_keeps_within_its_memory_budget():
+    transcript = Transcript(budget=1_000_000)
+    chained_backwards(transcript, 1000, body="x" * 10_000)  # ten times the budget
+    kept = transcript.messages()
+    assert sum(len(m.request_body) for m in kept) <= 1_000_000
+    assert kept[-1].seq == 1000 and len(kept) >= 90  # the newest, as many as fit
 
 
 def test_transcript_over_http(server):

@@ -88,6 +88,60 @@ def test_a_joining_learners_app_callback_is_registered_for_the_demo_apps(class_s
     assert got.status_code == 200 and "Sign in" in got.text  # accepted: on to the login page
 
 
+def test_a_redirect_uri_named_when_joining_gets_an_untrusted_apps_treatment(class_server):
+    """Anyone with the class code names the demo apps' redirect URIs of their own world: the server
+    did not choose them, so errors go there only after a sign-in and a click (RFC 9700 §4.11.2),
+    never straight from a link on the class's trusted address."""
+    evil = "https://evil.example/phish"
+    answer = requests.post(f"{class_server.url}/workshop/join", json={
+        "class_code": CLASS_CODE, "name": "Eve", "redirect_uris": [evil]})
+    world = type("World", (), {"url": answer.json()["issuer"]})
+    url = authorization_url(world, redirect_uri=evil, response_type="x", scope=None, state=None)
+    first = requests.get(url, allow_redirects=False)
+    assert first.status_code == 200 and "Location" not in first.headers and "Sign in" in first.text
+    browser = UserAgent()
+    page = browser.sign_in_if_asked(browser.session.get(url, allow_redirects=False), world.url)
+    assert page.status_code == 200 and "Leave Fernhollow Accounts?" in page.text and "evil.example" in page.text
+    # The loopback callback the server registered itself stays trusted: errors go back at once.
+    trusted = requests.get(authorization_url(world, response_type="x", scope=None), allow_redirects=False)
+    assert trusted.status_code == 302 and trusted.headers["Location"].startswith(APP_CALLBACK + "?error=")
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/%2569nstructor", 404), ("/%69nstructor", 200), ("/{world}/%252Ewell-known/openid-configuration", 404),
+    ("/{world}/%2Ewell-known/openid-configuration", 200), ("/{world}/%2e%2e/%2e%2e/instructor", 404),
+])
+def test_a_path_is_percent_decoded_once(class_server, path, status):
+    """As the single-learner server and any proxy in front decode it: a proxy's rule on
+    /instructor must not be bypassed with %2569, nor a literal %25 become another character."""
+    learner = class_server.join("Ada")
+    got, _, body = raw_get(class_server, path.format(world=f"t/{learner.tenant}"))
+    assert got == status, body
+
+
+@pytest.mark.parametrize("since", [str(2**63), str(10**30), "-1", "1e3"])
+def test_a_message_number_past_what_the_database_holds_is_refused(class_server, since):
+    learner = class_server.join("Ada")
+    assert_oauth_error(requests.get(f"{learner.url}/_mock/transcript", params={"since": since},
+                                    headers=learner.admin), 400, "invalid_request")
+    assert_oauth_error(requests.get(f"{class_server.url}/instructor/feed", params={"since": since},
+                                    headers=INSTRUCTOR), 400, "invalid_request")
+
+
+def test_the_clock_stops_short_of_the_years_a_date_can_hold(class_server):
+    learner = class_server.join("Ada")
+    revoked = client_credentials(learner).json()["access_token"]
+    requests.post(f"{learner.url}/revoke", data={"token": revoked}, auth=REPORTS)
+    answers = [requests.post(f"{learner.url}/_mock/clock", json={"advance": 10**9}, headers=learner.admin)
+               for _ in range(260)]  # 260 × 31 years would pass the year 9999
+    refused = [a for a in answers if a.status_code != 200]
+    assert refused and all(a.status_code == 400 for a in refused)
+    assert "years" in refused[0].json()["error_description"]
+    clock = requests.get(f"{learner.url}/_mock/clock", headers=learner.admin)
+    assert clock.status_code == 200 and int(clock.json()["iso"][:4]) < 9999
+    assert_oauth_error(call_api(learner, "list_customers", revoked), 401, "invalid_token")
+
+
 # --- isolation: nothing of one world works in another ---------------------------------------------------
 
 def test_a_token_of_one_learner_is_useless_in_another_world(class_server):
@@ -361,6 +415,54 @@ def test_the_dashboard_and_its_feed_need_the_instructor_secret(class_server):
     assert "Instructor secret" in page.text and "Learners (" not in page.text
     wrong = requests.post(f"{class_server.url}/instructor/login", data={"secret": "guess"}, allow_redirects=False)
     assert wrong.status_code == 401 and "mock_instructor" not in wrong.cookies
+
+
+def test_wrong_instructor_secrets_are_rate_limited(tmp_path):
+    server = ClassServer(str(tmp_path / "class.sqlite3"), 1)
+    try:
+        def sign_in(secret):
+            return requests.post(f"{server.url}/instructor/login", data={"secret": secret},
+                                 allow_redirects=False).status_code
+
+        def feed(secret):
+            return requests.get(f"{server.url}/instructor/feed",
+                                headers={"Authorization": f"Bearer {secret}"}).status_code
+
+        assert [sign_in("guess") for _ in range(5)] + [feed("guess") for _ in range(5)] == [401] * 10
+        assert sign_in(SECRET) == 429 and feed(SECRET) == 429  # even the right one, for a while
+    finally:
+        server.stop()
+
+
+def test_the_instructor_signs_in_to_a_session_that_expires_and_ends_at_logout(class_server):
+    def sign_in():
+        browser = requests.Session()
+        answer = browser.post(f"{class_server.url}/instructor/login", data={"secret": SECRET},
+                              allow_redirects=False)
+        assert answer.status_code == 303
+        return browser, answer.headers["Set-Cookie"]
+
+    (first, first_cookie), (second, _) = sign_in(), sign_in()
+    assert first.cookies["mock_instructor"] != second.cookies["mock_instructor"]  # not the secret's hash
+    assert "Max-Age=" in first_cookie and "HttpOnly" in first_cookie and "SameSite=Strict" in first_cookie
+    assert first.get(f"{class_server.url}/instructor/feed").status_code == 200
+    assert first.post(f"{class_server.url}/instructor/logout", allow_redirects=False).status_code == 303
+    replayed = requests.get(f"{class_server.url}/instructor/feed",
+                            cookies={"mock_instructor": first.cookies.get("mock_instructor") or "x"})
+    assert replayed.status_code == 401
+    assert second.get(f"{class_server.url}/instructor/feed").status_code == 200  # another session
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/"), ("GET", "/instructor"), ("POST", "/instructor/login"),
+                                          ("GET", "/instructor/feed"), ("POST", "/workshop/join")])
+def test_the_class_pages_are_never_framed_or_cached(class_server, method, path):
+    answer = requests.request(method, f"{class_server.url}{path}", data={"secret": "guess"})
+    assert answer.headers["Cache-Control"] == "no-store"
+    if answer.headers["Content-Type"].startswith("text/html"):
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    signed_in = requests.get(f"{class_server.url}/instructor", headers=INSTRUCTOR)
+    assert signed_in.headers["X-Frame-Options"] == "DENY" and signed_in.headers["Cache-Control"] == "no-store"
 
 
 def test_the_feed_shows_each_learners_progress_and_the_most_common_errors(class_server):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -44,16 +45,21 @@ class Learner:
 class ClassServer:
     """A class server process group (granian's main process and its workers)."""
 
-    def __init__(self, db: str, workers: int = 2, port: int | None = None, *extra: str):
+    def __init__(self, db: str | None, workers: int = 2, port: int | None = None, *extra: str,
+                 open_files: int | None = None, cwd=None):
+        """`db` None: the default (a folder in `cwd`); `open_files`: the process's limit
+        (ulimit -n), as a small machine or macOS has it."""
         self.db, self.workers = db, workers
         self.port = port or mock_server.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile("w+", prefix="class-server-", suffix=".log")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mock_server", "--workshop", "--port", str(self.port), "--db", db,
-             "--class-code", CLASS_CODE, "--instructor-secret", SECRET, "--workers", str(workers),
-             *extra],
-            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            [sys.executable, "-m", "mock_server", "--workshop", "--port", str(self.port),
+             *(["--db", db] if db else []), "--class-code", CLASS_CODE, "--instructor-secret", SECRET,
+             "--workers", str(workers), *extra],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
+            if open_files else None)
         self._wait_until_up()
 
     @property

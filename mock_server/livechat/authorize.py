@@ -96,7 +96,7 @@ def refuse(error, client, user):
     return ooops(error.error, describe(error))
 
 
-def denied(response, client):
+def denied(response, client, redirect_uri):
     return ooops("access_denied", "The user denied the app access.")
 
 

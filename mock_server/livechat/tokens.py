@@ -17,6 +17,7 @@ import hashlib
 import hmac
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6750 import InvalidTokenError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Blueprint, g, jsonify, request
@@ -24,6 +25,8 @@ from flask import Blueprint, g, jsonify, request
 from ..errors import guard_basic_header, guard_form_body, json_error, rfc_text
 from ..grants import revoke_family
 from ..models import Token, User
+from ..oidc import REALM, userinfo_protector as accounts_protector  # the accounts server's own space
+from ..resource import challenge_response
 from ..state import current
 from ..storage import credential_hash
 from ..tokens import find_token
@@ -143,11 +146,14 @@ def refresh_token_for_info(token: Token, access_token: str) -> str | None:
 @blueprint.get("/v2/info")
 def token_info():
     """The token's facts, for whoever holds it; refresh tokens are not validated here (as LiveChat)."""
-    token, challenge = current().resource_protector.token_or_challenge([])
+    token, challenge = accounts_protector.token_or_challenge([])
     if challenge:
         return challenge
     state, presented = current(), bearer_token()
-    user = state.db.get(User, token.user_id)
+    user = state.db.get(User, token.user_id) if token.user_id else None
+    if user is None:  # a client credentials token, from a standard server on the same --db
+        return challenge_response(InvalidTokenError(
+            description="This token acts for no user; LiveChat's tokens always act for a user account."), REALM)
     facts = dict(access_token=presented, account_id=dialect.account_id(user.id), client_id=token.client_id,
                  expires_in=token.expires_at - state.clock.timestamp(),
                  organization_id=dialect.organization_id(user),

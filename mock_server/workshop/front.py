@@ -2,27 +2,28 @@
 
 ``POST /workshop/join`` with ``{"class_code": "...", "name": "..."}`` (and, optionally, the
 learner's app's ``redirect_uris``) answers 201 with the learner's issuer and key; a wrong class
-code 403, too many wrong ones from one address 429 for a while.
+code 403, too many wrong ones from one address 429 for a while (``guessing``); a full class 403,
+and too many joins from one address 429 (``classroom.JoinRefused``).
 """
 from __future__ import annotations
 
 import hmac
-import time
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request
 
 from .. import errors
-from ..app import MAX_CONTENT_LENGTH
+from ..app import MAX_CONTENT_LENGTH, deny_framing
 from ..errors import json_body, json_error
 from ..redirects import registration_problem
 from ..settings import APP_REDIRECT_URI
 from . import instructor
-from .models import JoinFailure
+from .classroom import JoinRefused
+from .guessing import too_many_wrong, wait_message, wrong_secret
 from .tenants import split
 
-JOIN_FAILURES_ALLOWED = 20
-JOIN_WINDOW = 300  # seconds
 MAX_NAME = 64
+JOIN_PATH = "/workshop/join"
+CLASS_CODE = "class code"  # what is guessed, for the rate limit
 
 blueprint = Blueprint("workshop", __name__)
 
@@ -41,9 +42,18 @@ def create_front_app(classroom) -> Flask:
     for code in (400, 405, 413):
         app.register_error_handler(code, errors.handle_http_exception)
 
+    @app.after_request
+    def never_framed_or_cached(response):
+        """The dashboard's sign-in form and Reset buttons never render in another site's frame;
+        nothing here (a learner key, the feed naming every learner) is kept by a cache."""
+        response.headers["Cache-Control"] = "no-store"
+        if response.mimetype == "text/html":
+            deny_framing(response)
+        return response
+
     @app.teardown_request
     def release(_exc):
-        classroom.session.remove()
+        classroom.release()
 
     return app
 
@@ -62,22 +72,17 @@ def welcome():
     return render_template("workshop.html", base_url=classroom().config.base_url)
 
 
-@blueprint.post("/workshop/join")
+@blueprint.post(JOIN_PATH)
 def join():
-    room, address = classroom(), request.remote_addr or "?"
-    db = room.session
-    since = time.time() - JOIN_WINDOW
-    if db.query(JoinFailure).filter(JoinFailure.address == address, JoinFailure.at > since).count() \
-            >= JOIN_FAILURES_ALLOWED:
-        return json_error(429, "access_denied", f"Too many wrong class codes from this address: "
-                                                f"wait {JOIN_WINDOW // 60} minutes.")
+    room = classroom()
+    if too_many_wrong(CLASS_CODE):
+        return json_error(429, "access_denied", wait_message(CLASS_CODE))
     body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("class_code"), str):
         return json_error(400, "invalid_request", 'Send {"class_code": "...", "name": "..."} as JSON.')
     if not hmac.compare_digest(body["class_code"].encode("utf-8", "replace"),
                                room.config.class_code.encode()):
-        db.add(JoinFailure(address=address, at=time.time()))
-        db.commit()
+        wrong_secret(CLASS_CODE)
         return json_error(403, "access_denied", "Wrong class code: ask your instructor for it.")
     name, redirect_uris = body.get("name"), body.get("redirect_uris", [])
     if not (isinstance(name, str) and 0 < len(name.strip()) <= MAX_NAME and name.isprintable()):
@@ -87,10 +92,12 @@ def join():
         return json_error(400, "invalid_request", "'redirect_uris' must be a list of at most 4 "
                                                   "absolute redirect URIs of your app.")
     uris = tuple(dict.fromkeys((APP_REDIRECT_URI, *redirect_uris)))
-    tenant_id, learner_key = room.create_tenant(name.strip(), uris)
+    try:
+        tenant_id, learner_key = room.create_tenant(name.strip(), uris, request.remote_addr or "?")
+    except JoinRefused as refused:
+        return json_error(refused.status, "access_denied", refused.description)
     answer = jsonify(issuer=room.issuer_of(tenant_id), learner_key=learner_key, tenant=tenant_id)
     answer.status_code = 201
-    answer.headers["Cache-Control"] = "no-store"
     return answer
 
 

@@ -5,7 +5,7 @@ file or PostgreSQL schema; these rows are the class's, read by every worker and 
 """
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, Float, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -24,6 +24,12 @@ class Tenant(ClassBase):
     clock_offset = Column(Float, nullable=False, default=0.0)  # seconds fast-forwarded
     generation = Column(Integer, nullable=False, default=0)  # +1 at each reset: caches are stale
     created_at = Column(Float, nullable=False)
+    joined_from = Column(String(64))  # the client's address: joins are limited per address
+    tables = Column(String(16))  # worlds.tables_version() its tables were made at
+    # Noted at most every few seconds per worker (transcripts.BOOKKEEPING), for the dashboard:
+    last_seen = Column(Float)
+    transcript_bytes = Column(Integer)
+    __table_args__ = (Index("workshop_tenants_by_address", "joined_from", "created_at"),)
 
 
 class TranscriptEntry(ClassBase):
@@ -44,8 +50,14 @@ class TranscriptEntry(ClassBase):
     response_body = Column(Text, nullable=False)
     keys = Column(Text, nullable=False)  # " key1 key2 ": space-delimited, for LIKE '% key %'
     error = Column(Text)  # "invalid_grant: This code was already used…" (progress.error_of)
-    __table_args__ = (Index("workshop_transcript_by_tenant", "tenant", "id"),
-                      Index("workshop_transcript_errors", "recorded_at"))
+    size = Column(Integer)  # characters kept in the texts: what counts against the disk budget
+    # Few indexes: every one is written at every message. A learner's messages, and their sizes
+    # (the disk budget's sum reads the index alone).
+    __table_args__ = (Index("workshop_transcript_of_tenant", "tenant", "id", "size"),
+                      # The dashboard's "errors right now": only the rows that carry one.
+                      Index("workshop_transcript_recent_errors", "recorded_at",
+                            sqlite_where=text("error IS NOT NULL"),
+                            postgresql_where=text("error IS NOT NULL")))
 
 
 class Milestone(ClassBase):
@@ -59,13 +71,24 @@ class Milestone(ClassBase):
     __table_args__ = (UniqueConstraint("tenant", "phase"),)
 
 
-class JoinFailure(ClassBase):
-    """A join with a wrong class code, kept a while to rate-limit guessing it."""
+class WrongSecret(ClassBase):
+    """A wrong class code or instructor secret, kept a while to rate-limit guessing it."""
 
-    __tablename__ = "workshop_join_failures"
+    __tablename__ = "workshop_wrong_secrets"
     id = Column(Integer, primary_key=True)
-    address = Column(String(64), nullable=False, index=True)
+    kind = Column(String(20), nullable=False)  # "class code", "instructor secret"
+    address = Column(String(64), nullable=False)
     at = Column(Float, nullable=False)
+    __table_args__ = (Index("workshop_wrong_secrets_by_address", "kind", "address", "at"),)
+
+
+class InstructorSession(ClassBase):
+    """A signed-in dashboard: its cookie holds a random id, the row its hash, until it expires or
+    the instructor signs out."""
+
+    __tablename__ = "workshop_instructor_sessions"
+    id_hash = Column(String(64), primary_key=True)  # storage.credential_hash of the cookie's id
+    expires_at = Column(Float, nullable=False)
 
 
 class AgentData(ClassBase):

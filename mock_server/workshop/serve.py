@@ -15,22 +15,34 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import resource
 import secrets
 import sys
+from pathlib import Path
 
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from sqlalchemy.engine import make_url
 
 from ..app import MAX_CONTENT_LENGTH, create_app
 from ..runner import SERVER_SOFTWARE
 from ..settings import Settings
-from .classroom import Classroom, WorkshopConfig
-from .front import create_front_app
+from ..storage import database_url
+from .classroom import JOIN_WINDOW, Classroom, WorkshopConfig
+from .front import JOIN_PATH, create_front_app
+from .instructor import FEED_PATH
 from .rsgi import WSGIOverRSGI
 from .tenants import TenantRouter
+from .worlds import open_world_limit
 
 ENVIRONMENT = "MOCK_WORKSHOP"
 ALL_INTERFACES = ("0.0.0.0", "::", "")
-DEFAULT_DB = "workshop.sqlite3"
+# Without --db, the class lives here, in the current directory: a folder that says what it is,
+# which tells git to ignore it (a class's data is never part of a repository).
+DATA_FOLDER = "workshop-data"
+DATA_FILE = "class.sqlite3"
+EARLIER_DEFAULT = "workshop.sqlite3"  # where a class lived without --db before ./workshop-data
+MOST_FILES = 65536  # the file limit asked for at start, within the hard limit
 
 
 def build(config: WorkshopConfig):
@@ -56,15 +68,51 @@ def _server_header(wsgi_app):
 def rsgi_app():
     """Granian's factory target, in each worker process."""
     config = WorkshopConfig(**json.loads(os.environ[ENVIRONMENT]))
-    return WSGIOverRSGI(build(config), threads=config.threads, max_body=MAX_CONTENT_LENGTH)
+    return WSGIOverRSGI(build(config), threads=config.threads, max_body=MAX_CONTENT_LENGTH,
+                        aside=(JOIN_PATH, FEED_PATH))
 
 
 def config_from_args(args) -> WorkshopConfig:
     return WorkshopConfig(
-        host=args.host, port=args.port, db=args.db or DEFAULT_DB, public_url=args.public_url,
+        host=args.host, port=args.port, db=args.db or str(data_folder() / DATA_FILE),
+        public_url=args.public_url,
         class_code=args.class_code or "-".join(secrets.token_hex(2) for _ in range(2)),
         instructor_secret=args.instructor_secret or secrets.token_urlsafe(24),
-        workers=args.workers, threads=args.threads, trust_proxy=args.trust_proxy)
+        workers=args.workers, threads=args.threads, trust_proxy=args.trust_proxy,
+        max_learners=args.max_learners, joins_per_address=args.joins_per_address,
+        disk_per_learner=round(args.disk_per_learner * 2**20))
+
+
+def data_folder() -> Path:
+    """./workshop-data, made once, with a .gitignore that ignores everything in it."""
+    folder = Path.cwd() / DATA_FOLDER
+    folder.mkdir(exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# A class server's data (python -m mock_server --workshop): never committed.\n*\n")
+    return folder
+
+
+def where_the_class_lives(config: WorkshopConfig) -> str:
+    if "://" in config.db:  # PostgreSQL: the URL without its password
+        return make_url(database_url(config.db)).render_as_string(hide_password=True)
+    db = Path(config.db).resolve()
+    if db.parent.name == DATA_FOLDER and db.name == DATA_FILE:
+        return f"{db.parent} (SQLite: {db.name} and a file per learner)"
+    return f"{db} (SQLite, and a file per learner in {db.name}.tenants/)"
+
+
+def raise_file_limit() -> None:
+    """Ask for as many open files as the hard limit allows (a soft limit of 1,024, or macOS's 256,
+    is the common default): room for every learner's connections. The class holds at any limit
+    (worlds.py); with more, its workers keep more learners' files open."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MOST_FILES if hard == resource.RLIM_INFINITY else min(hard, MOST_FILES)
+    if soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):  # macOS caps it below its hard limit: keep the default
+            pass
 
 
 def banner(config: WorkshopConfig) -> str:
@@ -76,7 +124,11 @@ def banner(config: WorkshopConfig) -> str:
         f"                      (or MOCK_CLASS_SERVER={base} MOCK_CLASS_CODE={config.class_code})",
         f"  instructor          {base}/instructor",
         f"  instructor secret   {config.instructor_secret}",
-        f"  storage             {config.db}",
+        f"  class data          {where_the_class_lives(config)}",
+        f"  limits              {config.max_learners} learners, {config.joins_per_address} joins per address "
+        f"in {JOIN_WINDOW // 60} minutes, {config.disk_per_learner / 2**20:g} MB of transcript each",
+        f"  open files          {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} per process"
+        + ("" if "://" in config.db else f", {open_world_limit()} learners' files open at once per worker"),
         "Each learner gets a world of their own at <base>/t/<id>: demo users, apps, clock, transcript.",
         "The transcripts record every message with its secrets: it is a teaching tool.",
     ]
@@ -97,9 +149,13 @@ def main(args) -> int:
     if args.seed is not None:
         print("A class server is never deterministic: --seed is for one learner's server.", file=sys.stderr)
         return 2
+    raise_file_limit()
     config = config_from_args(args)
     build(config)  # creates the tables and the template world once, before any worker starts
     print(banner(config), flush=True)
+    if args.db is None and Path(EARLIER_DEFAULT).exists():
+        print(f"An earlier class is in ./{EARLIER_DEFAULT}: to go on with it, start with "
+              f"--db {EARLIER_DEFAULT}.", flush=True)
     os.environ[ENVIRONMENT] = json.dumps(dataclasses.asdict(config))
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces

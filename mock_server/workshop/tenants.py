@@ -44,4 +44,4 @@ class TenantRouter:
                 self.classroom.sync(tenant_id, world)
                 return self.app(environ, start_response)
         finally:
-            self.classroom.session.remove()
+            self.classroom.release()

@@ -28,6 +28,7 @@ def test_the_dashboard_follows_the_class_and_resets_a_stuck_learner(class_server
     page.get_by_label(re.compile("Instructor secret")).fill(SECRET)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Class dashboard")).to_be_visible()
+    expect(page.locator("#limits")).to_contain_text(re.compile(r"\d+ of at most \d+ learners"))
 
     grace, hostile = class_server.join("Grace"), class_server.join(HOSTILE_NAME)
     reused_code(grace)
@@ -55,3 +56,7 @@ def test_the_dashboard_follows_the_class_and_resets_a_stuck_learner(class_server
         page.wait_for_timeout(100)
     assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
     assert token(grace, {"grant_type": "client_credentials"}, auth=REPORTS).status_code == 200
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.evaluate("fetch('/instructor/feed').then(answer => answer.status)") == 401

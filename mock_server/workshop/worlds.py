@@ -1,0 +1,144 @@
+"""Where the learners' worlds keep their tables, and how much of them a worker keeps open.
+
+**SQLite**: a file per learner, in a folder beside the class database. A worker serves every
+learner, so it cannot keep every learner's file open: one open connection holds three file handles
+(the file, its write-ahead log, its shared-memory index) and a page cache, and a small machine
+allows a process 1,024 handles (macOS: 256), its clients' connections included. So a worker keeps
+at most ``open_limit`` learners' connections open and closes the least recently used one first;
+opening a file again costs a fraction of a millisecond. And every world's engine shares one dialect
+(the class engine's) and one statement cache, which are what make an engine large: a world this
+process knows costs it about 50 KB (its state, keys and a small engine), not 150 KB more for an
+engine of its own.
+
+**PostgreSQL**: a schema per learner, on the class's own engine and its bounded pool: a world
+costs no connection of its own, and any number of processes, on any number of machines, share them.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
+from sqlalchemy.util import LRUCache
+
+from ..storage import SQLITE_BUSY_TIMEOUT_MS, Storage
+
+FILES_PER_WORLD = 3  # an open SQLite database in WAL mode: the file, its -wal and its -shm
+MOST_OPEN_WORLDS = 64  # beyond this, memory (a page cache each) matters more than reopening
+WORLD_CACHE_KIB = 512  # SQLite's page cache per open world: a world's file is a few hundred KB
+
+
+def open_world_limit() -> int:
+    """How many learners' files a worker keeps open: what a quarter of its file handles holds
+    (the rest is for its clients' connections and the class database), 4 to MOST_OPEN_WORLDS."""
+    import resource  # POSIX: imported here, so that `python -m mock_server` runs on Windows too
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(4, min(MOST_OPEN_WORLDS, soft // 4 // FILES_PER_WORLD))
+
+
+def tables_version(metadata) -> str:
+    """A short digest of the world tables' layout: a world whose tables were made with another
+    layout is brought up to date on its first use (``Storage(prepare=True)``); any other world
+    opens without a query."""
+    layout = sorted(f"{table.name}.{column.name}:{column.type}" for table in metadata.sorted_tables
+                    for column in table.columns)
+    return hashlib.sha256("\n".join(layout).encode()).hexdigest()[:16]
+
+
+def schema_of(tenant_id: str) -> str:
+    return f"tenant_{tenant_id}"
+
+
+class WorldFiles:
+    """SQLite: one file per learner, at most `open_limit` of them open in this process."""
+
+    def __init__(self, class_engine, open_limit: int):
+        self.folder = Path(make_url(str(class_engine.url)).database + ".tenants")
+        self.folder.mkdir(exist_ok=True)
+        self.open_limit = open_limit
+        self._dialect = class_engine.dialect
+        self._statements = LRUCache(500)  # compiled once for every world: the same statements
+        self._on_connect = self._dialect.on_connect()
+        self._open: OrderedDict[str, QueuePool] = OrderedDict()  # by tenant, most recently used last
+        self._lock = threading.Lock()
+
+    def storage(self, tenant_id: str, prepare: bool) -> Storage:
+        return Storage(engine=self._engine(self.folder / f"{tenant_id}.sqlite3"), prepare=prepare)
+
+    def _engine(self, path: Path) -> Engine:
+        """An engine for one learner's file, sharing the class engine's dialect and statement
+        cache (SQLAlchemy's Engine, as create_engine assembles it, without a dialect of its own).
+        Its pool keeps one connection: a worker serves one request at a time (or a few threads)."""
+        url = make_url(f"sqlite:///{path}")
+        args, options = self._dialect.create_connect_args(url)
+        options.update(check_same_thread=False, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        pool = QueuePool(lambda: self._connect(args, options), pool_size=1, max_overflow=-1,
+                         dialect=self._dialect)
+        return Engine(pool, self._dialect, url, query_cache_size=0,
+                      execution_options={"compiled_cache": self._statements})
+
+    def _connect(self, args, options):
+        """A connection to one learner's file, set up as create_engine's pool events would."""
+        connection = self._dialect.connect(*args, **options)
+        if self._on_connect:
+            self._on_connect(connection)
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash of the process loses nothing
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size=-{WORLD_CACHE_KIB}")
+        cursor.close()
+        return connection
+
+    def touch(self, tenant_id: str, storage: Storage) -> None:
+        """This world serves a request now: keep it open, and close the idle connections of the
+        least recently used worlds beyond the limit. (With several threads, one such world may be
+        in use elsewhere: its connection stays open until it is next closed here.)"""
+        with self._lock:
+            self._open[tenant_id] = storage.engine.pool
+            self._open.move_to_end(tenant_id)
+            closing = [self._open.popitem(last=False)[1] for _ in range(len(self._open) - self.open_limit)]
+        for idle in closing:
+            idle.dispose()
+
+    def remove(self, tenant_id: str, storage: Storage) -> None:
+        """A world that will not be (a join refused after all): closed, and its file gone."""
+        storage.engine.pool.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            (self.folder / f"{tenant_id}.sqlite3{suffix}").unlink(missing_ok=True)
+
+    def describe(self) -> str:
+        return f"SQLite: a file per learner in {self.folder}, at most {self.open_limit} open per worker"
+
+
+class WorldSchemas:
+    """PostgreSQL: one schema per learner, on the class's engine."""
+
+    def __init__(self, class_engine):
+        self._engine = class_engine
+
+    def storage(self, tenant_id: str, prepare: bool) -> Storage:
+        return Storage(engine=self._engine, schema=schema_of(tenant_id), prepare=prepare)
+
+    def touch(self, tenant_id: str, storage: Storage) -> None:
+        """Nothing to keep open: the class's pool serves every schema."""
+
+    def remove(self, tenant_id: str, storage: Storage) -> None:
+        """A world that will not be (a join refused after all): its schema dropped."""
+        with self._engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema_of(tenant_id)}" CASCADE'))
+
+    def describe(self) -> str:
+        return "PostgreSQL: a schema per learner"
+
+
+def places_for(class_engine):
+    if class_engine.dialect.name == "postgresql":
+        return WorldSchemas(class_engine)
+    return WorldFiles(class_engine, open_world_limit())
+
