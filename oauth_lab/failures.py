@@ -28,7 +28,7 @@ RFC = {
     "invalid_client": "RFC 6749 §5.2 — the app could not prove who it is",
     "invalid_grant": "RFC 6749 §5.2 — the code or refresh token is invalid, expired, used or not yours",
     "unauthorized_client": "RFC 6749 §5.2 — this app may not use this grant type",
-    "unsupported_grant_type": "RFC 6749 §5.2 — the server does not know this grant type",
+    "unsupported_grant_type": "RFC 6749 §5.2 — the server does not support this grant type",
     "invalid_scope": "RFC 6749 §4.1.2.1 / §5.2 — a scope is unknown, not registered or not grantable",
     "access_denied": "RFC 6749 §4.1.2.1 — the user (or the server) said no",
     "unsupported_response_type": "RFC 6749 §4.1.2.1 — this response_type is not offered",
