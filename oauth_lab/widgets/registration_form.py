@@ -49,7 +49,8 @@ class RegistrationForm(LabWidget):
             self._result.value = (f"<p>Client Id <code>{escape(body['client_id'])}</code><br>"
                                   + (f"Client Secret <code>{escape(secret)}</code> — copy it now: "
                                      "it is shown only once." if secret else
-                                     "No secret: a browser app proves itself with PKCE.") + "</p>")
+                                     "No secret: a browser app cannot prove which app it is; PKCE ties each "
+                                     "of its codes to the request that asked for it.") + "</p>")
         else:  # keep what the learner typed; say what to fix
             self.value = {}
             self.error = f"{answer.status_code} {body.get('error')}: {body.get('error_description')}"
