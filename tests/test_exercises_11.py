@@ -11,13 +11,15 @@ from oauth_lab.jwt_access_tokens import published_keys, unverified_parts
 CLIENT_ID = "fernhollow-reports"
 
 
-def validator(lab, nonce=True, aud=True, exp=True):
-    """An app's ID-token check that verifies the signature and iss, and the claims asked for."""
+def validator(lab, iss=True, nonce=True, aud=True, exp=True):
+    """An app's ID-token check that verifies the signature, and the claims asked for."""
     keys = published_keys(lab)
 
     def validate(id_token, sent_nonce):
         token = jwt.decode(id_token, keys, algorithms=["RS256"])
-        options = {"iss": {"essential": True, "value": lab.issuer}}
+        options = {}
+        if iss:
+            options["iss"] = {"essential": True, "value": lab.issuer}
         if nonce:
             options["nonce"] = {"essential": True, "value": sent_nonce}
         if aud:
@@ -34,10 +36,11 @@ def validator(lab, nonce=True, aud=True, exp=True):
     (lambda lab: lambda id_token, nonce: None, "return its claims"),
     (lambda lab: validator(lab, nonce=False), "from another login"),
     (lambda lab: validator(lab, aud=False), "issued to another app"),
+    (lambda lab: validator(lab, iss=False), "whose iss is another server's"),
     (lambda lab: validator(lab, exp=False), "accepted an expired ID token"),
     (lambda lab: lambda id_token, nonce: 1 / 0, "refused a genuine ID token (ZeroDivisionError"),
     (lambda lab: "validate", "expected a function"),
-], ids=["reads-unverified", "returns-nothing", "no-nonce", "no-aud", "no-exp", "broken", "not-a-function"])
+], ids=["reads-unverified", "returns-nothing", "no-nonce", "no-aud", "no-iss", "no-exp", "broken", "not-a-function"])
 def test_validate_id_token_refuses_a_skipped_check(lab, wrong, why):
     verdict = openid.validates_id_token.check(wrong(lab))
     assert not verdict.passed and why in verdict.message, verdict.text()

@@ -138,7 +138,7 @@ def test_native_app_loopback_ip_redirect_uri_matches_on_any_port(server):
 
 
 @pytest.mark.parametrize("application_type, redirect_uri", [
-    ("web", "http://127.0.0.1:51004/callback"),  # a web app on loopback: another port is another site
+    ("web", "http://127.0.0.1:51004/callback"),  # a web app on loopback: another port is another origin
     ("native", "http://localhost:51004/callback"),  # a name, not a loopback IP literal (RFC 8252 §8.3)
     ("native", "http://[::1]:51004/callback/extra"), ("native", "http://127.0.0.1:51004/callback?x=1"),
     ("native", "https://127.0.0.1:51004/callback"), ("native", "http://evil@127.0.0.1:51004/callback"),

@@ -7,7 +7,7 @@ import requests
 
 from ..checks import Exercise
 from ..flows import authorization_code_flow
-from ..jwt_access_tokens import unverified_parts, with_claims
+from ..jwt_access_tokens import server_signing_key, signed_like, unverified_parts, with_claims
 from ..lab import current_lab
 from .support import refuses
 
@@ -43,6 +43,11 @@ def _validates_id_token(answer):
     widget = _login(lab, "fernhollow-widget", other_nonce)["id_token"]
     if not refuses(lambda token: answer(token, other_nonce), widget):
         return "your function accepted an ID token issued to another app (aud fernhollow-widget): check aud"
+    if (key := server_signing_key(lab)) is not None:  # a class server's key is not on this machine
+        elsewhere = signed_like(genuine, key, iss="https://accounts.elsewhere.example")
+        if not refuses(lambda token: answer(token, nonce), elsewhere):
+            return ("your function accepted an ID token whose iss is another server's (the server's own key "
+                    "signed it, so only the iss check refuses it): compare iss with lab.issuer")
     lab.clock.advance(unverified_parts(genuine)[1]["exp"] - lab.clock.now() + 1)
     if not refuses(lambda token: answer(token, nonce), genuine):
         return "your function accepted an expired ID token: compare exp with the server's clock"
@@ -57,4 +62,5 @@ validates_id_token = Exercise(
          ".validate(token.claims); return token.claims.",
     solution="solutions/11_validate_id_token.py",
     success="your app accepts its own ID token and refuses an edited one, a replayed one (another "
-            "nonce), one for another app and an expired one (the check moved the clock).")
+            "nonce), one for another app, one naming another issuer (when the server's key is on this "
+            "machine) and an expired one (the check moved the clock).")

@@ -118,8 +118,8 @@ def _no_open_redirect(answer):
         (onward, f"{shop}/", True, "refused the shop's own home page: its own pages must stay reachable"),
         (relay, f"{shop}/callback/welcome", True, "refused a page of the shop's own"),
         (relay, f"{attacker}/catch", False, f"let the relay send Jane's code to the attacker's page on "
-                                            f"{attackers_host}: 127.0.0.1 with another port is another origin, "
-                                            "another site"),
+                                            f"{attackers_host}: 127.0.0.1 with another port is another origin "
+                                            "(the port is part of it)"),
         (onward, f"{attacker}/steal", False, "let continue send Jane's token to the attacker's page"),
         (onward, f"http://{urlsplit(shop).netloc}@{attackers_host}/steal", False,
          f"was fooled by a user name: in http://{urlsplit(shop).netloc}@{attackers_host}/steal, what precedes "
