@@ -129,3 +129,34 @@ def test_the_banner_tells_an_operator_before_a_learner_finds_out(argv, says):
     text = banner(settings_from_args(parse_args(argv)))
     lines = [line for line in text.splitlines() if "plain http" in line]
     assert (lines[0].startswith(says) if says else not lines), text
+
+
+# --- a class on a LAN: the README's `make workshop ARGS="--host 192.168.1.20 …"` ---------------------
+
+@pytest.mark.parametrize("allow", [False, True], ids=["default", "allow_plain_http"])
+def test_a_class_on_a_lan_over_plain_http(tmp_path, allow):
+    """A learner's laptop reaches the class at http://192.0.2.2:5001: without TLS, OAuth's endpoints
+    refuse (they answered 500 and an insecure_transport page before), unless the instructor chose
+    --allow-plain-http; the banner says which, before a learner finds out."""
+    from werkzeug.test import Client
+
+    from mock_server.workshop.classroom import WorkshopConfig
+    from mock_server.workshop.serve import banner, build
+
+    config = WorkshopConfig(host="192.0.2.2", port=5001, db=str(tmp_path / "class.sqlite3"),
+                            class_code="fern-42", instructor_secret="s" * 24, allow_plain_http=allow)
+    laptop = Client(build(config))
+    lan = {"base_url": "http://192.0.2.2:5001", "environ_base": {"REMOTE_ADDR": "192.0.2.9"}}
+    joined = laptop.post("/workshop/join", json={"class_code": "fern-42", "name": "Ada",
+                                                 "redirect_uris": ["http://127.0.0.1:8765/callback"]}, **lan)
+    assert joined.status_code == 201, joined.text
+    world = joined.json["issuer"].removeprefix("http://192.0.2.2:5001")
+    token = laptop.post(f"{world}/token", data={"grant_type": "client_credentials", "scope": "customers:ro"},
+                        headers={"Authorization": "Basic ZmVybmhvbGxvdy1yZXBvcnRzOnJlcG9ydHMtc2VjcmV0"}, **lan)
+    said = banner(config)
+    if allow:
+        assert token.status_code == 200, token.text
+        assert "INSECURE: plain http accepted from other machines" in said
+    else:
+        assert token.status_code == 400 and "requires TLS" in token.json["error_description"], token.text
+        assert "WARNING: http://192.0.2.2:5001 is plain http to other machines" in said

@@ -68,6 +68,7 @@ class WorkshopConfig:
     workers: int = 2
     threads: int = 0  # per worker; 0: on the worker's event loop (rsgi.py)
     trust_proxy: bool = False  # X-Forwarded-For/-Proto/-Host come from our own proxy
+    allow_plain_http: bool = False  # a class on a network it trusts, without TLS (transport.py)
     max_learners: int = field(default_factory=lambda: default_max_learners())
     joins_per_address: int = 60  # in JOIN_WINDOW
     disk_per_learner: int = DISK_PER_LEARNER  # the transcript's budget, in characters

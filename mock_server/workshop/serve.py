@@ -24,6 +24,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from sqlalchemy.engine import make_url
 
+from .. import transport
 from ..app import MAX_CONTENT_LENGTH, create_app
 from ..runner import SERVER_SOFTWARE
 from ..settings import Settings
@@ -48,7 +49,7 @@ MOST_FILES = 65536  # the file limit asked for at start, within the hard limit
 def build(config: WorkshopConfig):
     """The class server as one WSGI application (for any WSGI server, and for tests)."""
     app = create_app(Settings(host=config.host, port=config.port, public_url=config.base_url,
-                              db=config.db))
+                              db=config.db, allow_plain_http=config.allow_plain_http))
     classroom = Classroom(config, app.extensions["mock_server"])
     served = TenantRouter(classroom, app, create_front_app(classroom))
     served = _server_header(served)
@@ -79,6 +80,7 @@ def config_from_args(args) -> WorkshopConfig:
         class_code=args.class_code or "-".join(secrets.token_hex(2) for _ in range(2)),
         instructor_secret=args.instructor_secret or secrets.token_urlsafe(24),
         workers=args.workers, threads=args.threads, trust_proxy=args.trust_proxy,
+        allow_plain_http=args.allow_plain_http,
         max_learners=args.max_learners, joins_per_address=args.joins_per_address,
         disk_per_learner=round(args.disk_per_learner * 2**20))
 
@@ -137,6 +139,7 @@ def banner(config: WorkshopConfig) -> str:
                      "from every network this machine is on.")
     if config.trust_proxy:
         lines.append("Trusting X-Forwarded-For/-Proto/-Host from one proxy in front (--trust-proxy).")
+    lines += transport.banner_lines(config, (base, f"http://{config.host or '0.0.0.0'}:{config.port}"))
     return "\n".join(lines)
 
 
