@@ -65,10 +65,11 @@ def test_tokens_carry_virtual_timestamps(server):
 def test_the_clock_stops_short_of_the_years_a_date_can_hold(server):
     access_token = token(server, {"grant_type": "client_credentials", "scope": "customers:ro"}).json()["access_token"]
     requests.post(f"{server.url}/revoke", data={"token": access_token}, auth=REPORTS)
-    answers = [requests.post(f"{server.url}/_mock/clock", json={"advance": 10**9}) for _ in range(260)]
+    answers = [requests.post(f"{server.url}/_mock/clock", json={"advance": 10**9}, headers=server.admin_headers)
+               for _ in range(260)]
     refused = [a for a in answers if a.status_code != 200]  # 260 × 31 years would pass the year 9999
     assert refused and all(a.status_code == 400 and "years" in a.json()["error_description"] for a in refused)
-    clock = requests.get(f"{server.url}/_mock/clock")
+    clock = requests.get(f"{server.url}/_mock/clock", headers=server.admin_headers)
     assert clock.status_code == 200 and int(clock.json()["iso"][:4]) < 9999
     answer = call_api(server, "list_customers", access_token)
     assert answer.status_code == 401 and "was revoked at 2026-01-05" in answer.json()["error_description"]
