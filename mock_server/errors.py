@@ -19,7 +19,7 @@ from .transcript import is_front_channel
 log = logging.getLogger(__name__)
 
 # Endpoints that authenticate clients from form bodies (RFC 6749 §2.3, §3.2).
-FORM_ENDPOINTS = ("/token", "/revoke", "/introspect", "/device_authorization")
+FORM_ENDPOINTS = ("/token", "/par", "/revoke", "/introspect", "/device_authorization")
 MAX_JSON_DEPTH = 32
 
 
