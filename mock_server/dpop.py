@@ -24,7 +24,8 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from flask import g, request
 from joserfc import jwk, jws, jwt
-from joserfc.errors import JoseError, SecurityWarning
+from joserfc.errors import ExceededSizeError, JoseError, SecurityWarning
+from joserfc.jws import JWSRegistry
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -50,6 +51,18 @@ PROOF_LIFETIME = 300
 CLOCK_SKEW = 60
 NONCE_LIFETIME = 300  # a nonce is accepted this long after we handed it out
 JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # token68, as a compact JWS
+
+
+class ProofRegistry(JWSRegistry):
+    """joserfc's JWS rules for a proof: its header carries a public key (an RSA key of 4096 bits
+    is some 1,100 characters, past joserfc's default 512), the rest stays small; header
+    parameters joserfc does not know are allowed (§4.2: "MAY contain other JOSE Header
+    Parameters"), though "crit" ones still must be understood (RFC 7515 §4.1.11)."""
+    max_header_length = 2048
+    max_payload_length = MOST_PROOF_CHARACTERS
+
+    def __init__(self, algorithms):
+        super().__init__(algorithms=algorithms, strict_check_header=False)
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,8 @@ def check_proof(access_token: str | None = None) -> Proof | None:
         return None
     header, key = _header_and_key(value)
     try:
-        claims = jwt.decode(value, key, algorithms=[header["alg"]]).claims  # step 6
+        claims = jwt.decode(value, key, algorithms=[header["alg"]],  # step 6
+                            registry=ProofRegistry([header["alg"]])).claims
     except (JoseError, ValueError, TypeError, RecursionError) as error:
         raise InvalidProof(f"The proof's signature does not verify with its jwk ({_name(error)}).") from error
     _check_claims(claims, access_token)
@@ -141,7 +155,9 @@ def _header_and_key(value: str):
         # A WSGI server joins two DPoP header lines with ", ": no JWT has a comma (step 1).
         raise InvalidProof("The DPoP header must hold exactly one JWT (RFC 9449 section 4.3).")
     try:
-        header = jws.extract_compact(value.encode()).headers()
+        header = jws.extract_compact(value.encode(), registry=ProofRegistry(ALGORITHMS)).headers()
+    except ExceededSizeError:
+        raise InvalidProof("The proof's header or payload is larger than this server accepts.") from None
     except (JoseError, ValueError, TypeError, RecursionError) as error:
         raise InvalidProof(f"The DPoP header is not a well-formed JWT ({_name(error)}).") from error
     typ = header.get("typ")

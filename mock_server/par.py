@@ -134,15 +134,14 @@ class PushedRequests:
             return
         row = find_pushed_request(sent.get("request_uri"), client)
         pushed = json.loads(row.parameters)
+        oauth_request.payload = BasicOAuth2Payload(pushed)  # an error's state is the pushed one, too
+        oauth_request.pushed_request_id = row.id
         if disagreeing := _disagreeing(sent, pushed):
             raise InvalidRequestError(
                 f"The URL carries {', '.join(disagreeing)} beside request_uri, which the pushed request "
                 "says otherwise (or not at all): only the pushed parameters count (RFC 9126 section 4, "
                 "RFC 9101 section 6.3), and this server refuses a URL that disagrees with them.",
-                redirect_uri=pushed.get("redirect_uri") or client.get_default_redirect_uri(),
-                state=pushed.get("state"))
-        oauth_request.payload = BasicOAuth2Payload(pushed)
-        oauth_request.pushed_request_id = row.id
+                redirect_uri=pushed.get("redirect_uri") or client.get_default_redirect_uri())
 
 
 def find_pushed_request(request_uri, client) -> PushedRequest:
