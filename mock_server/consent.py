@@ -44,7 +44,8 @@ class IssuerParameter(_IssuerParameter):
 
 def authorization_error(error: OAuth2Error, client=None, user=None):
     if not error.redirect_uri:
-        return error_page(400, f"Authorization error: {error.error}", describe(error), authorization=True)
+        why = "request_uri" if isinstance(error, InvalidRequestUriError) else True  # the page says why
+        return error_page(400, f"Authorization error: {error.error}", describe(error), authorization=why)
     if user is None and not is_trusted(client, error.redirect_uri) and request.values.get("prompt") != "none":
         # RFC 9700 §4.11.2: authenticate the user before sending them to a redirect URI the
         # server does not trust (the silent prompt=none request excepted).

@@ -37,8 +37,9 @@ def json_error(status: int, error: str, description: str, headers: dict | None =
     return response
 
 
-def error_page(status: int, title: str, description: str, authorization: bool = False):
-    """The HTML error page; `authorization` adds why the browser was not sent back to the app."""
+def error_page(status: int, title: str, description: str, authorization: bool | str = False):
+    """The HTML error page; `authorization` adds why the browser was not sent back to the app
+    ("request_uri": a pushed request it could not use)."""
     return render_template("error.html", title=title, description=description,
                            authorization=authorization), status
 
