@@ -450,3 +450,26 @@ def test_a_server_without_nonces_ignores_one(server):
     key = dpop_key()
     proof = dpop_proof(server, key, "POST", "/token", nonce="anything")
     assert dpop_token(server, key, proof=proof).status_code == 200
+
+
+def test_behind_a_hub_htu_is_the_advertised_url_or_the_one_the_request_was_addressed_to(start_server):
+    """On a hub the metadata names https://hub/…/oauth, the kernel sends to loopback: a proof for
+    either URL of this endpoint is good, any other refused (RULES.md, "DPoP `htu`")."""
+    public = "https://hub.test/user/jane/oauth"
+    server = start_server(seed=7, public_url=public)
+    metadata = requests.get(f"{server.url}/.well-known/oauth-authorization-server").json()
+    assert metadata["token_endpoint"] == f"{public}/token"
+    key = dpop_key()
+    for htu in (metadata["token_endpoint"], f"{server.url}/token"):
+        assert dpop_token(server, key, proof=dpop_proof(server, key, "POST", htu)).status_code == 200
+    for htu in (f"{public}/par", "https://hub.test/user/bob/oauth/token", "http://hub.test/user/jane/oauth/token"):
+        assert_oauth_error(dpop_token(server, key, proof=dpop_proof(server, key, "POST", htu)),
+                           400, "invalid_dpop_proof")
+    # Through the hub's proxy the request is addressed to the public URL: loopback is not its URL.
+    through_proxy = {"Host": "hub.test"}
+    proof = dpop_proof(server, key, "POST", f"{server.url}/token")
+    refused = token(server, {"grant_type": "client_credentials"}, headers={**through_proxy, "DPoP": proof})
+    assert_oauth_error(refused, 400, "invalid_dpop_proof")
+    proof = dpop_proof(server, key, "POST", f"{public}/token")
+    served = token(server, {"grant_type": "client_credentials"}, headers={**through_proxy, "DPoP": proof})
+    assert served.status_code == 200, served.text
