@@ -15,10 +15,11 @@ from .app import create_app
 from .clients import demo_apps
 from .metadata import teaching_switches
 from .runner import SERVER_SOFTWARE, settings_from
-from .settings import APP_REDIRECT_URI, PROFILES, REDIRECT_MATCHING
+from .settings import APP_REDIRECT_URI, PROFILES, REDIRECT_MATCHING, Lifetimes
 from .users import DEMO_USERS
 from .workshop.classroom import DISK_PER_LEARNER, LEARNERS_PER_CORE, default_max_learners
 
+LIFETIMES = tuple(Lifetimes.__dataclass_fields__)  # each has its --<name>-lifetime flag
 MOST_CONNECTIONS = 1000  # at once; more than a notebook (a few) or the test suite (dozens) opens
 
 
@@ -43,6 +44,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--app-redirect-uri", action="append", metavar="URI",
                         help="a redirect URI of the learner's app to register for the demo apps, "
                              f"besides {APP_REDIRECT_URI} (repeatable; Binder adds its proxied one)")
+    stricter = parser.add_argument_group("stricter than the default (off by default)")
+    stricter.add_argument("--require-par", dest="require_pushed_authorization_requests", action="store_true",
+                          help="every authorization request must be pushed first (RFC 9126 section 5)")
+    stricter.add_argument("--require-dpop-nonce", action="store_true",
+                          help="DPoP proofs must carry a nonce this server handed out (RFC 9449 sections 8, 9)")
     insecure = parser.add_argument_group("INSECURE teaching switches (off by default)")
     insecure.add_argument("--allow-implicit", action="store_true", help="enable response_type=token")
     insecure.add_argument("--no-require-pkce", dest="require_pkce", action="store_false",
@@ -52,7 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     insecure.add_argument("--allow-token-in-query", action="store_true")
     insecure.add_argument("--allow-framing", action="store_true",
                           help="any site may frame the login and consent pages (clickjacking)")
-    for name in ("authorization_code", "access_token", "refresh_token", "device_code"):
+    for name in LIFETIMES:
         insecure.add_argument(f"--{name.replace('_', '-')}-lifetime", type=int, metavar="SECONDS")
     workshop = parser.add_argument_group("a class server (--workshop)")
     workshop.add_argument("--workshop", action="store_true",
@@ -81,7 +87,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def settings_from_args(args: argparse.Namespace):
     lifetimes = {name: getattr(args, f"{name}_lifetime")
-                 for name in ("authorization_code", "access_token", "refresh_token", "device_code")
+                 for name in LIFETIMES
                  if getattr(args, f"{name}_lifetime") is not None}
     return settings_from(
         host=args.host, port=args.port, seed=args.seed, db=args.db, public_url=args.public_url,
@@ -91,7 +97,9 @@ def settings_from_args(args: argparse.Namespace):
         allow_token_in_query=args.allow_token_in_query, allow_framing=args.allow_framing,
         registration_token=args.registration_token,
         app_redirect_uris=(APP_REDIRECT_URI, *(args.app_redirect_uri or ())), profile=args.profile,
-        allow_plain_http=args.allow_plain_http, jupyter_prefix=args.jupyter_prefix)
+        allow_plain_http=args.allow_plain_http, jupyter_prefix=args.jupyter_prefix,
+        require_pushed_authorization_requests=args.require_pushed_authorization_requests,
+        require_dpop_nonce=args.require_dpop_nonce)
 
 
 def banner(settings) -> str:

@@ -13,7 +13,7 @@ from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
 from . import admin, agent_api, clients, consent, device, errors, livechat, metadata, oidc, owner
-from . import public_url, resource_api, tokens, transport, users
+from . import par, public_url, resource_api, tokens, transport, users
 from .authorization_server import AuthorizationServer
 from .clock import DETERMINISTIC_START, Clock, route_authlib_through_clock
 from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, ImplicitGrant,
@@ -29,7 +29,7 @@ from .state import ServerState, current
 from .storage import Base, Storage
 from .transcript import Transcript
 
-BLUEPRINTS = (users, consent, clients, device, tokens, oidc, metadata, resource_api, admin, public_url)
+BLUEPRINTS = (users, consent, clients, device, tokens, par, oidc, metadata, resource_api, admin, public_url)
 # Request bodies larger than this answer 413 unread: the largest legitimate one (a registration
 # with a JWK Set, a console form) is a few kilobytes.
 MAX_CONTENT_LENGTH = 256 * 1024
@@ -115,6 +115,7 @@ def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer
     if settings.switches.allow_implicit:
         server.register_grant(ImplicitGrant)
     server.register_extension(consent.IssuerParameter())
+    server.register_extension(par.PushedRequests())
     server.register_endpoint(tokens.RevocationEndpoint)
     server.register_endpoint(tokens.IntrospectionEndpoint)
     return server

@@ -40,6 +40,9 @@ STRING_FIELDS = ("client_name", "client_uri", "logo_uri", "scope", "token_endpoi
 # loopback IP redirect URIs may name any port (RFC 8252 §7.3; redirects.py).
 APPLICATION_TYPES = ("web", "native")
 LIST_FIELDS = ("grant_types", "response_types", "contacts")
+# Booleans an app registers beside RFC 7591's own: it always uses DPoP (RFC 9449 §5.2), it only
+# pushes its authorization requests (RFC 9126 §6). Absent means false.
+BOOLEAN_FIELDS = ("dpop_bound_access_tokens", "require_pushed_authorization_requests")
 APP_TYPES = {"server-side": "client_secret_basic", "browser": "none"}
 CLIENT_BY_ID = select(Client).where(Client.client_id == bindparam("client_id")).limit(1)
 
@@ -115,6 +118,9 @@ def metadata_problem(data) -> OAuth2Error | None:
     for name in LIST_FIELDS:
         if not _is_string_list(data.get(name, [])):
             return InvalidClientMetadataError(f"'{name}' must be a list of strings.")
+    for name in BOOLEAN_FIELDS:
+        if not isinstance(data.get(name, False), bool):
+            return InvalidClientMetadataError(f"'{name}' must be true or false.")
     if data.get("application_type", "web") not in APPLICATION_TYPES:
         return InvalidClientMetadataError("'application_type' must be 'web' or 'native' "
                                           "(OpenID Connect Dynamic Client Registration section 2).")
@@ -159,8 +165,9 @@ class ClientRegistrationEndpoint(_ClientRegistrationEndpoint):
             "id_token_signed_response_alg": "RS256",
         }
         metadata.update(super().extract_client_metadata(request))
-        if "application_type" in request.payload.data:  # OIDC's, which RFC 7591's claims drop
-            metadata["application_type"] = request.payload.data["application_type"]
+        for name in ("application_type", *BOOLEAN_FIELDS):  # not RFC 7591's: its claims drop them
+            if name in request.payload.data:
+                metadata[name] = request.payload.data[name]
         return metadata
 
     def generate_client_id(self, request):

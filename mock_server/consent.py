@@ -13,10 +13,11 @@ from urllib.parse import urlsplit
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidScopeError
+from authlib.oauth2.rfc9101.errors import InvalidRequestUriError
 from authlib.oauth2.rfc9207 import IssuerParameter as _IssuerParameter
 from flask import Blueprint, render_template, request, session
 
-from . import scopes
+from . import par, scopes
 from .authorization_server import describe
 from .clients import is_trusted
 from .errors import error_page, rfc_text
@@ -43,7 +44,8 @@ class IssuerParameter(_IssuerParameter):
 
 def authorization_error(error: OAuth2Error, client=None, user=None):
     if not error.redirect_uri:
-        return error_page(400, f"Authorization error: {error.error}", describe(error), authorization=True)
+        why = "request_uri" if isinstance(error, InvalidRequestUriError) else True  # the page says why
+        return error_page(400, f"Authorization error: {error.error}", describe(error), authorization=why)
     if user is None and not is_trusted(client, error.redirect_uri) and request.values.get("prompt") != "none":
         # RFC 9700 §4.11.2: authenticate the user before sending them to a redirect URI the
         # server does not trust (the silent prompt=none request excepted).
@@ -98,6 +100,9 @@ def authorization_endpoint(refuse=authorization_error, denied=back_to_app):
     if request.method == "GET":
         return render_consent(grant, user)
     check_csrf()
+    if not par.redeem(grant.request):  # a pushed request decides once (RFC 9126 section 4)
+        return refuse(InvalidRequestUriError("This request_uri was used already: push the request again."),
+                      client, user)
     grant.request.auth_time = session.get("auth_time")
     allowed = request.form.get("decision") == "allow"
     response = server.create_authorization_response(grant=grant, grant_user=user if allowed else None)

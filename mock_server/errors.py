@@ -19,7 +19,7 @@ from .transcript import is_front_channel
 log = logging.getLogger(__name__)
 
 # Endpoints that authenticate clients from form bodies (RFC 6749 §2.3, §3.2).
-FORM_ENDPOINTS = ("/token", "/revoke", "/introspect", "/device_authorization")
+FORM_ENDPOINTS = ("/token", "/par", "/revoke", "/introspect", "/device_authorization")
 MAX_JSON_DEPTH = 32
 
 
@@ -37,8 +37,9 @@ def json_error(status: int, error: str, description: str, headers: dict | None =
     return response
 
 
-def error_page(status: int, title: str, description: str, authorization: bool = False):
-    """The HTML error page; `authorization` adds why the browser was not sent back to the app."""
+def error_page(status: int, title: str, description: str, authorization: bool | str = False):
+    """The HTML error page; `authorization` adds why the browser was not sent back to the app
+    ("request_uri": a pushed request it could not use)."""
     return render_template("error.html", title=title, description=description,
                            authorization=authorization), status
 

@@ -12,6 +12,7 @@ from authlib.oidc.core import UserInfo
 from sqlalchemy import update
 
 from . import scopes
+from .dpop import SenderConstrained
 from .errors import rfc_text
 from .models import AuthorizationCode, DeviceCredential, Token, User
 from .state import current
@@ -69,7 +70,7 @@ class StrictCodeChallenge(CodeChallenge):
             raise InvalidGrantError(error.description) from error
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(SenderConstrained, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
 
     def generate_authorization_code(self):
@@ -92,6 +93,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             expires_at=now + state.settings.lifetimes.authorization_code,
             code_challenge=payload.data.get("code_challenge"),
             code_challenge_method=payload.data.get("code_challenge_method"),
+            dpop_jkt=payload.data.get("dpop_jkt"),  # RFC 9449 §10 (par.py puts a PAR proof's here)
         )
         state.db.add(row)
         state.db.commit()
@@ -145,7 +147,7 @@ def claim(model, row_id: int, column: str, *also_null: str) -> bool:
     return current().db.execute(statement).rowcount == 1
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(SenderConstrained, grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
 
     def __init__(self, request, server):
@@ -211,7 +213,7 @@ class ImplicitGrant(grants.ImplicitGrant):
     the URL fragment, where history, logs and referrers can leak it (RFC 9700 §2.1.2)."""
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+class ClientCredentialsGrant(SenderConstrained, grants.ClientCredentialsGrant):
     """RFC 6749 §4.4: confidential clients only — every accepted method carries a secret.
 
     The app acts for itself: no user, so no role, so never a role-gated scope. Registered scopes
@@ -235,7 +237,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         return super().generate_token(user, self.request.client.get_allowed_scope(scope), **kwargs)
 
 
-class DeviceCodeGrant(_DeviceCodeGrant):
+class DeviceCodeGrant(SenderConstrained, _DeviceCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = PUBLIC_AND_CONFIDENTIAL
 
     def query_device_credential(self, device_code):

@@ -9,7 +9,7 @@ import functools
 
 from flask import Blueprint, current_app, jsonify
 
-from . import scopes
+from . import dpop, scopes
 from .grants import CONFIDENTIAL
 from .settings import LIVECHAT
 from .state import current
@@ -53,7 +53,14 @@ def authorization_server_metadata_for(settings) -> dict:
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name",
                              "preferred_username", "email", "email_verified"],
         "service_documentation": f"{issuer}/console",
+        # RFC 9126 §5: pushed authorization requests; required of every client, or only of those
+        # registered with require_pushed_authorization_requests.
+        "pushed_authorization_request_endpoint": f"{issuer}/par",
+        "require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),  # RFC 9449 §5.1
     }
+    if settings.require_dpop_nonce:  # no standard field says it: clients learn it from use_dpop_nonce
+        metadata["mock_server_requires_dpop_nonce"] = True
     if teaching := teaching_switches(settings):
         metadata["mock_server_teaching_switches"] = teaching
     if settings.allow_plain_http:  # a deployment choice, not a lesson: listed apart (transport.py)

@@ -111,6 +111,8 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     code_challenge = Column(Text)
     code_challenge_method = Column(String(48))
     used_at = Column(Integer)
+    # RFC 9449 §10: the JWK thumbprint of the DPoP key the code is bound to (dpop_jkt), if any.
+    dpop_jkt = Column(String(64))
 
     def is_expired(self):
         return self.expires_at <= _now()
@@ -166,6 +168,10 @@ class Token(Base, TokenMixin):
     # The livechat profile only: the refresh token this access token came with, sealed under the
     # access token, for LiveChat's /v2/info (mock_server/livechat/tokens.py).
     refresh_token_sealed = Column(Text)
+    # RFC 9449 §6: the thumbprint (RFC 7638) of the DPoP key the access token is bound to, and
+    # (§5: public clients only) the one its refresh token is bound to. NULL: a bearer token.
+    dpop_jkt = Column(String(64))
+    refresh_dpop_jkt = Column(String(64))
 
     def check_client(self, client):
         return self.client_id == client.get_client_id()
@@ -276,3 +282,38 @@ class LoginFailure(Base):
     username = Column(String(64), nullable=False, index=True)
     at = Column(Integer, nullable=False)  # real time: a learner's fast-forward must not lift it
 
+
+
+class PushedRequest(Base):
+    """RFC 9126: an authorization request a client pushed, waiting for the browser to bring its
+    ``request_uri`` to the authorization endpoint. Kept as the hash of the ``request_uri``, bound
+    to the client that pushed it, short-lived, used once."""
+
+    __tablename__ = "pushed_requests"
+    id = Column(Integer, primary_key=True)
+    request_uri_hash = Column(String(64), unique=True, nullable=False)  # credential_hash()
+    client_id = Column(String(64), nullable=False)
+    parameters = Column(Text, nullable=False)  # JSON: the pushed authorization request
+    issued_at = Column(Integer, nullable=False)
+    expires_at = Column(Integer, nullable=False)
+    used_at = Column(Integer)
+
+
+class DPoPProof(Base):
+    """RFC 9449 §11.1: a DPoP proof seen, by a hash of its key's thumbprint and its ``jti``, until
+    the proof could no longer be accepted anyway: the same proof twice is a replay."""
+
+    __tablename__ = "dpop_proofs"
+    id = Column(Integer, primary_key=True)
+    proof_hash = Column(String(64), unique=True, nullable=False)
+    expires_at = Column(Integer, nullable=False, index=True)
+
+
+class DPoPNonce(Base):
+    """RFC 9449 §8, §9: a nonce this server handed out (``DPoP-Nonce``), accepted in proofs for a
+    while after."""
+
+    __tablename__ = "dpop_nonces"
+    id = Column(Integer, primary_key=True)
+    value = Column(String(64), unique=True, nullable=False)
+    issued_at = Column(Integer, nullable=False, index=True)

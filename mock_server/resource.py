@@ -1,4 +1,5 @@
-"""The resource server's side of RFC 6750: finding, checking and refusing bearer tokens.
+"""The resource server's side of RFC 6750: finding, checking and refusing bearer tokens — and of
+RFC 9449, DPoP-bound tokens (``Authorization: DPoP`` with a proof: dpop.py).
 
 Answers a user can read: 401 with a bare ``Bearer realm`` challenge when no token came (§3.1: no
 error code then), 401 ``invalid_token`` saying *why* (unknown, bad signature, expired, revoked),
@@ -20,7 +21,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
 
-from . import scopes
+from . import dpop, scopes
 from .models import Token
 from .state import current
 from .storage import credential_hash
@@ -68,6 +69,9 @@ class BearerTokenValidator(_BearerTokenValidator):
             raise invalid(f"was revoked at {_when(token.access_revoked_at)}")
         if token.is_expired():
             raise invalid(f"expired at {_when(token.expires_at)}")
+        if token.dpop_jkt:  # RFC 9449 §7.2: a bound token is no bearer token
+            raise invalid("is DPoP-bound: send it as Authorization: DPoP, with a DPoP proof "
+                          "signed by its key (RFC 9449 section 7.2)")
         if self.scope_insufficient(token.get_scope(), scopes_required):
             raise InsufficientScope(scopes_required, self.realm)
 
@@ -76,6 +80,31 @@ class BearerTokenValidator(_BearerTokenValidator):
             return False
         granted = scopes.split_scope(token_scopes)
         return not any(scopes.covers(granted, needed) for needed in required_scopes)
+
+
+class DPoPTokenValidator(BearerTokenValidator):
+    """RFC 9449 §7.1: ``Authorization: DPoP <token>`` with a proof for this request, signed by the
+    key the token is bound to. Its refusals carry the DPoP challenge (dpop.DPoPChallenge)."""
+
+    TOKEN_TYPE = "dpop"
+
+    def authenticate_token(self, token_string):
+        token = super().authenticate_token(token_string)
+        if token is not None:
+            token.presented_string = token_string  # the proof's ath is the hash of this string
+        return token
+
+    def validate_token(self, token, scopes_required, request):
+        if token is None or token.is_revoked() or token.is_expired():
+            try:  # the same checks and words as for a bearer token, in the DPoP challenge
+                super().validate_token(token, scopes_required, request)
+            except InvalidTokenError as error:
+                raise dpop.DPoPChallenge("invalid_token", error.description, self.realm) from None
+        dpop.check_presented_proof(token, token.presented_string, self.realm)
+        if self.scope_insufficient(token.get_scope(), scopes_required):
+            raise dpop.DPoPChallenge("insufficient_scope", f"This call needs the scope "
+                                     f"{' or '.join(scopes_required)}.", self.realm, status_code=403,
+                                     scope=" ".join(scopes_required))
 
 
 class InsufficientScope(InsufficientScopeError, InvalidTokenError):
@@ -96,6 +125,7 @@ class ResourceProtector(_ResourceProtector):
         super().__init__()
         self.realm = realm
         self.register_token_validator(BearerTokenValidator(realm=realm))
+        self.register_token_validator(DPoPTokenValidator(realm=realm))
 
     def parse_request_authorization(self, request):
         """Authlib reads the Authorization header; only the teaching switch adds the query string."""
@@ -129,5 +159,5 @@ def challenge_response(error, realm: str):
         response = jsonify(body)
         response.status_code = 401
         response.headers["WWW-Authenticate"] = f'Bearer realm="{realm}"'
-        return response
-    return current().authorization_server.handle_response(*error())
+        return dpop.offer_dpop(response, realm)
+    return dpop.offer_dpop(current().authorization_server.handle_response(*error()), realm)

@@ -119,12 +119,15 @@ class ServerHandle:
 def settings_from(host="127.0.0.1", port=5001, seed=None, db=None, public_url=None,
                   access_token_format="jwt", registration_token=None, lifetimes: dict | None = None,
                   app_redirect_uris=(APP_REDIRECT_URI,), profile=None, allow_plain_http=False,
-                  jupyter_prefix=None, **switches) -> Settings:
+                  jupyter_prefix=None, require_pushed_authorization_requests=False,
+                  require_dpop_nonce=False, **switches) -> Settings:
     """Keyword arguments (as a notebook writes them) to a ``Settings``."""
     return Settings(host=host, port=port, seed=seed, db=db, public_url=public_url,
                     access_token_format=access_token_format, registration_token=registration_token,
                     app_redirect_uris=tuple(app_redirect_uris), profile=profile,
                     allow_plain_http=allow_plain_http, jupyter_prefix=jupyter_prefix,
+                    require_pushed_authorization_requests=require_pushed_authorization_requests,
+                    require_dpop_nonce=require_dpop_nonce,
                     lifetimes=Lifetimes(**(lifetimes or {})), switches=Switches(**switches))
 
 

@@ -50,6 +50,9 @@ class Lifetimes:
     access_token: int = 3600
     refresh_token: int = 30 * 24 * 3600
     device_code: int = 600
+    # RFC 9126 §2.2: a request_uri is short-lived ("typically ... between 5 and 600 seconds"):
+    # long enough for a person to sign in and decide, since each page of that reads it again.
+    pushed_request: int = 120
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,12 @@ class Settings:
     # Started for a Jupyter server at this path (JUPYTERHUB_SERVICE_PREFIX, "/user/<name>/"): its
     # proxy serves us at {prefix}oauth, where the first page viewed learns the public URL.
     jupyter_prefix: str | None = None
+    # Stricter than the default, never weaker (so not teaching switches): every client must push
+    # its authorization requests (RFC 9126 §5), and DPoP proofs must carry a nonce this server
+    # handed out (RFC 9449 §8, §9). Both are advertised: the first in the metadata
+    # (require_pushed_authorization_requests), the second in mock_server_requires_dpop_nonce.
+    require_pushed_authorization_requests: bool = False
+    require_dpop_nonce: bool = False
 
     def __post_init__(self):
         if self.access_token_format not in ("jwt", "opaque"):
@@ -107,6 +116,9 @@ class Settings:
             raise ValueError("jupyter_prefix is a path with a slash at each end, e.g. /user/jane/")
         if self.profile not in (None, *PROFILES):
             raise ValueError(f"profile must be one of {PROFILES} (or None)")
+        if self.profile and (self.require_pushed_authorization_requests or self.require_dpop_nonce):
+            raise ValueError(f"the {self.profile} profile has no pushed authorization requests and no DPoP "
+                             "(LiveChat documents neither)")
         if self.profile and (self.switches.insecure() or self.lifetimes.access_token != Lifetimes().access_token):
             # The profile sets these rules itself (redirect matching, PKCE, rotation, 8 h tokens):
             # a switch on top would describe neither the standard nor the vendor.

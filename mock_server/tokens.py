@@ -20,6 +20,7 @@ from flask import Blueprint, g
 from joserfc import jws
 from sqlalchemy import bindparam, insert
 
+from . import dpop
 from .grants import CONFIDENTIAL, PUBLIC_AND_CONFIDENTIAL, revoke_family
 from .models import Token
 from .state import current
@@ -42,12 +43,26 @@ class JWTAccessTokens(JWTBearerTokenGenerator):
     def get_audiences(self, client, user, scope):
         return api_audience(current().settings.issuer)
 
+    def get_extra_claims(self, client, grant_type, user, scope):
+        proof = dpop.request_proof()  # RFC 9449 §6.1: a DPoP-bound token names its key
+        return dpop.confirmation(proof.jkt if proof else None)
+
     def access_token_generator(self, client, grant_type, user, scope):
         self.issuer = current().settings.issuer  # read per request: the issuer is per server
         return super().access_token_generator(client, grant_type, user, scope)
 
 
-def token_generator(settings) -> BearerTokenGenerator:
+def token_generator(settings):
+    """The token generator: RFC 9068 JWTs (or opaque tokens), each response DPoP-bound when its
+    request carried a proof (dpop.bind_token)."""
+    generate = bearer_token_generator(settings)
+
+    def generate_token(*args, **kwargs):
+        return dpop.bind_token(generate(*args, **kwargs))
+    return generate_token
+
+
+def bearer_token_generator(settings) -> BearerTokenGenerator:
     def refresh_token(client, grant_type, user, scope):
         return current().ids.prefixed("rt_")
 
@@ -76,7 +91,8 @@ def token_id_of(access_token: str) -> str:
 
 TOKEN_FIELDS = ("token_id", "client_id", "user_id", "grant_type", "token_type", "access_token_hash",
                 "refresh_token_hash", "scope", "refresh_scope", "issued_at", "expires_in", "refresh_expires_at",
-                "family_id", "code_id", "access_revoked_at", "refresh_revoked_at", "refresh_used_at")
+                "family_id", "code_id", "access_revoked_at", "refresh_revoked_at", "refresh_used_at",
+                "dpop_jkt", "refresh_dpop_jkt")
 INSERT_TOKEN = insert(Token.__table__).values({name: bindparam(name) for name in TOKEN_FIELDS})
 
 
@@ -106,6 +122,7 @@ def save_token(token: dict, request) -> None:
         family_id=parent.family_id if parent else token_id,
         code_id=code.id if code is not None and hasattr(code, "id") else None,
         access_revoked_at=None, refresh_revoked_at=None, refresh_used_at=None,
+        **dpop.bindings(request.client, refresh is not None),
     )
     # A Core INSERT: the ORM's unit of work cost more than the rest of the token request. In the
     # session's transaction when there is one (a code or refresh token was claimed in it: both
@@ -194,7 +211,7 @@ def introspection_answer(token: Token | None) -> dict:
     refresh = token.presented_as == "refresh_token"
     answer = {
         "active": True,
-        "token_type": "refresh_token" if refresh else "Bearer",
+        "token_type": "refresh_token" if refresh else ("DPoP" if token.dpop_jkt else "Bearer"),
         "client_id": token.client_id,
         "scope": token.get_refresh_scope() if refresh else token.scope,
         "iat": token.issued_at,
@@ -203,6 +220,7 @@ def introspection_answer(token: Token | None) -> dict:
     }
     if not refresh:  # the access token's own id and audience: a refresh token has neither
         answer.update(jti=token.token_id, aud=api_audience(settings.issuer))
+        answer.update(dpop.confirmation(token.dpop_jkt))  # RFC 9449 §6.2: its key, to check locally
     if token.user_id:
         answer.update(sub=token.user_id, username=token.user_id)
     else:
@@ -242,7 +260,8 @@ blueprint = Blueprint("tokens", __name__)
 
 @blueprint.post("/token")
 def token_endpoint():
-    return current().authorization_server.create_token_response()
+    refused = dpop.accept_proof_at_authorization_server()  # RFC 9449 §5: any grant may be bound
+    return refused or current().authorization_server.create_token_response()
 
 
 @blueprint.post("/revoke")

@@ -24,8 +24,8 @@ from urllib.parse import parse_qsl, urlsplit
 # "/ooops": the livechat profile's error page (its authorization endpoint is "/", a page too).
 FRONT_CHANNEL = ("/authorize", "/login", "/logout", "/device", "/console", "/ooops")
 NOT_RECORDED = "/_mock/"  # the admin routes: reading the transcript must not add to it
-REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept")
-RESPONSE_HEADERS = ("Location", "Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate")
+REQUEST_HEADERS = ("Authorization", "DPoP", "Content-Type", "Accept")
+RESPONSE_HEADERS = ("Location", "Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate", "DPoP-Nonce")
 FOLLOWED = ("state", "code", "token", "user_code", "device_code")  # keys that link one flow
 MAX_KEY = 512  # a longer value is no key: real ones (a state, a code, a client id) are short
 # What one message keeps: a web page can send 127.0.0.1 a request of any size (waitress takes a

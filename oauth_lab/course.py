@@ -76,6 +76,9 @@ COURSE = (
     Notebook("14-capstone", "Capstone: your app, end to end",
              "register, authorize with PKCE, call, refresh, revoke: graded from the server's record",
              tuple(step for step in STEPS if step != "or: client credentials")),
+    Notebook("15-tokens-that-only-work-for-you-dpop-and-par", "Tokens that only work for you: DPoP and PAR",
+             "a stolen token refused without its key; proofs, nonces; the request pushed off the URL",
+             ("authorization request", "code → tokens", "call the API")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 

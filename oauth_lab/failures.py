@@ -37,6 +37,12 @@ RFC = {
     "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: poll again after interval seconds",
     "slow_down": "RFC 8628 §3.5 — polling too fast: add 5 s to the interval from now on",
     "expired_token": "RFC 8628 §3.5 — the device code expired: stop polling; start again when the user asks",
+    "invalid_dpop_proof": "RFC 9449 §5 / §7.1 — the DPoP proof failed a check of §4.3 (typ, alg, jwk, "
+                          "signature, htm, htu, iat, a jti used before, ath)",
+    "use_dpop_nonce": "RFC 9449 §8 / §9 — the server wants its nonce in the proof: make a new proof "
+                      "with the DPoP-Nonce it sent",
+    "invalid_request_uri": "OpenID Connect Core §3.1.2.6 — the request_uri is unknown, another app's, "
+                           "expired or used",
     "mismatching_state": "RFC 6749 §10.12 — the answer does not belong to a request this app made "
                          "(CSRF): throw it away",
 }

@@ -272,8 +272,17 @@ def _check_switches(port: int, metadata: dict, switches: dict, profile: str | No
     from mock_server.metadata import teaching_switches
     from mock_server.runner import settings_from
 
-    wanted = teaching_switches(settings_from(**switches))
+    settings = settings_from(**switches)
+    wanted = teaching_switches(settings)
     running = metadata.get("mock_server_teaching_switches", {})
+    # Stricter policies are no switches, but a server without them would not show their lesson.
+    policies = {"require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
+                "mock_server_requires_dpop_nonce": settings.require_dpop_nonce}
+    found = {name: metadata.get(name, False) for name in policies}
+    if found != policies:
+        raise RuntimeError(
+            f"The server already running on port {port} has {found}, not {policies}: another notebook "
+            f"(or `make server`) started it. Restart that notebook's kernel, or use another port.")
     if running != wanted:
         raise RuntimeError(
             f"The server already running on port {port} has teaching switches {running or 'off'}, "

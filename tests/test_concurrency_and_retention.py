@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import text
 
 import mock_server
-from flows import call_api, code_tokens, token
+from flows import WIDGET, call_api, code_tokens, dpop_key, dpop_proof, pkce_pair, push, token
 from mock_server.retention import GRACE, Purger, purge
 from mock_server.state import serving
 from test_workshop import assert_exactly_one_won, race_a_code, race_a_refresh
@@ -146,6 +146,32 @@ def test_expired_rows_are_purged_after_a_grace_and_live_ones_kept(start_server):
     assert call_api(server, "list_customers", kept).status_code == 200
     refreshed = token(server, {"grant_type": "refresh_token", "refresh_token": refreshable["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text
+
+
+def rows(server, table: str) -> int:
+    """Purge now; the rows of `table` left."""
+    state = server.app.extensions["mock_server"]
+    with server.app.app_context(), serving(state):
+        purge(state)
+        return state.db.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def test_dpop_proofs_nonces_and_pushed_requests_are_purged_once_useless(start_server):
+    """RFC 9449 §11.1 (a proof's jti, kept while the proof could be accepted), §8 (nonces), RFC 9126
+    (pushed requests, kept a grace past their expiry like codes): the tables stay bounded."""
+    server = start_server(seed=None, require_dpop_nonce=True)
+    key = dpop_key()
+    nonce = token(server, {"grant_type": "client_credentials"}, headers={
+        "DPoP": dpop_proof(server, key, "POST", "/token")}).headers["DPoP-Nonce"]
+    assert token(server, {"grant_type": "client_credentials"}, headers={
+        "DPoP": dpop_proof(server, key, "POST", "/token", nonce=nonce)}).status_code == 200
+    assert push(server, WIDGET, scope="customers:ro", code_challenge=pkce_pair()[1],
+                code_challenge_method="S256").status_code == 201
+    assert (rows(server, "dpop_proofs"), rows(server, "dpop_nonces"), rows(server, "pushed_requests")) == (1, 1, 1)
+    server.clock.advance(361)  # past a proof's 300 s (+60 s of skew) and a nonce's 300 s
+    assert (rows(server, "dpop_proofs"), rows(server, "dpop_nonces"), rows(server, "pushed_requests")) == (0, 0, 1)
+    server.clock.advance(GRACE)
+    assert rows(server, "pushed_requests") == 0
 
 
 @pytest.mark.parametrize("seed, left", [(None, 0), (5, 1)])

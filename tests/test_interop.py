@@ -195,9 +195,9 @@ def openid_client():
 class NodeRelyingParty:
     """rp.mjs as a subprocess: JSON lines out, one line in whenever it waits for the user."""
 
-    def __init__(self, node: str, *args: str, timeout: float = 45):
+    def __init__(self, node: str, *args: str, timeout: float = 45, env: dict | None = None):
         self.process = subprocess.Popen([node, str(INTEROP / "rp.mjs"), *args], cwd=INTEROP,
-                                        env={**os.environ, "APP_CALLBACK": APP_CALLBACK},
+                                        env={**os.environ, "APP_CALLBACK": APP_CALLBACK, **(env or {})},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         self.deadline = time.monotonic() + timeout
@@ -235,10 +235,11 @@ class NodeRelyingParty:
         self.process.wait(timeout=5)
 
 
-def test_openid_client_certified_rp_through_discovery(start_server, openid_client):
-    server = start_server()  # real clock: openid-client checks exp/iat against its own clock
+def run_relying_party(node: str, server, **env) -> tuple[dict, list]:
+    """rp.mjs against `server`, the user played by the scripted browser: its steps, by name, and
+    the callback URLs the app received."""
     callbacks = []
-    rp = NodeRelyingParty(openid_client, server.issuer, *REPORTS)
+    rp = NodeRelyingParty(node, server.issuer, *REPORTS, env=env)
     try:
         steps = {}
         while (message := rp.next()) is not None:
@@ -261,11 +262,10 @@ def test_openid_client_certified_rp_through_discovery(start_server, openid_clien
 
     assert rp.process.returncode == 0, f"rp.mjs crashed:\n{stderr}\nsteps: {rp.seen}"
     assert "done" in steps, f"rp.mjs stopped early:\n{stderr}\nsteps: {rp.seen}"
-    expected = ["discovery", "discovery_basic", "authorization_code", "userinfo", "refresh",
-                "introspect_active", "revoke", "introspect_revoked", "access_denied",
-                "device_authorization", "device_pending", "device_token",
-                "client_credentials_post", "client_credentials_basic",
-                "registration", "registered_client_credentials"]
+    return steps, callbacks
+
+
+def assert_every_step_passed(steps: dict, expected: list[str]) -> None:
     thrown = {name: steps[name].get("error") for name in expected
               if name in steps and not steps[name]["ok"]}
     missing = [name for name in expected if name not in steps]
@@ -274,6 +274,42 @@ def test_openid_client_certified_rp_through_discovery(start_server, openid_clien
         + "\n".join(f"  {name}: {json.dumps(error)}" for name, error in thrown.items())
         + (f"\n  never reached: {missing}" if missing else ""))
     assert steps["done"]["failures"] == 0
+
+
+PAR_AND_DPOP = ["discovery_public", "par_dpop", "dpop_authorization_code", "dpop_api", "dpop_userinfo",
+                "dpop_as_bearer_refused", "dpop_refresh"]
+
+
+def assert_par_and_dpop(steps: dict, issuer: str) -> None:
+    """RFC 9126 and RFC 9449 as openid-client checks them."""
+    public = steps["discovery_public"]
+    assert public["pushed_authorization_request_endpoint"] == f"{issuer}/par"
+    assert "ES256" in public["dpop_signing_alg_values_supported"]
+    assert sorted(steps["par_dpop"]["query"]) == ["client_id", "request_uri"]  # all the browser carries now
+    code = steps["dpop_authorization_code"]
+    assert code["token_type"].lower() == "dpop" and code["has_refresh_token"]
+    assert steps["dpop_api"]["status"] == 200 and steps["dpop_api"]["customers"] > 0
+    assert steps["dpop_userinfo"]["sub"] == "jane"
+    refused = steps["dpop_as_bearer_refused"]
+    assert refused["status"] == 401
+    assert [(c["scheme"], c["error"]) for c in refused["challenges"]] == [("bearer", "invalid_token"), ("dpop", None)]
+    assert refused["challenges"][1]["algs"].split()[0] == "ES256"
+    assert steps["dpop_refresh"]["token_type"].lower() == "dpop" and steps["dpop_refresh"]["rotated"]
+
+
+def test_openid_client_certified_rp_through_discovery(start_server, openid_client):
+    server = start_server()  # real clock: openid-client checks exp/iat against its own clock
+    steps, callbacks = run_relying_party(openid_client, server)
+    expected = ["discovery", "discovery_basic", "authorization_code", "userinfo", "refresh",
+                "introspect_active", "revoke", "introspect_revoked", "access_denied",
+                "device_authorization", "device_pending", "device_token",
+                "client_credentials_post", "client_credentials_basic",
+                "registration", "registered_client_credentials",
+                *PAR_AND_DPOP, "par_confidential", "par_authorization_code"]
+    assert_every_step_passed(steps, expected)
+    assert_par_and_dpop(steps, server.issuer)
+    assert sorted(steps["par_confidential"]["query"]) == ["client_id", "request_uri"]
+    assert steps["par_authorization_code"]["token_type"].lower() == "bearer"
 
     issuer = server.issuer
     assert steps["discovery"]["issuer"] == steps["discovery_basic"]["issuer"] == issuer
@@ -312,3 +348,12 @@ def test_openid_client_certified_rp_through_discovery(start_server, openid_clien
     assert registration["has_secret"] and registration["client_secret_expires_at"] == 0
     assert registration["token_endpoint_auth_method"] == "client_secret_basic"  # RFC 7591 default
     assert steps["registered_client_credentials"]["scope"] == "customers:ro"
+
+
+def test_openid_client_runs_par_and_dpop_against_a_server_requiring_nonces(start_server, openid_client):
+    """RFC 9449 §8, §9: the token endpoint asks for a nonce with 400 use_dpop_nonce, the API with
+    401 and a DPoP challenge; openid-client retries each once with the DPoP-Nonce it was given."""
+    server = start_server(require_dpop_nonce=True)
+    steps, _ = run_relying_party(openid_client, server, RP_STEPS="dpop")
+    assert_every_step_passed(steps, PAR_AND_DPOP)
+    assert_par_and_dpop(steps, server.issuer)

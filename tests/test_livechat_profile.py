@@ -11,7 +11,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from flows import APP_CALLBACK, REPORTS, WIDGET, assert_oauth_error, call_api, pkce_pair, query_of
+from flows import (APP_CALLBACK, REPORTS, WIDGET, assert_oauth_error, call_api, dpop_key, dpop_proof, pkce_pair,
+                   query_of)
 from mock_server.__main__ import banner, main
 from mock_server.livechat.limits import RedirectLimit
 from mock_server.runner import settings_from
@@ -134,13 +135,29 @@ def test_root_without_an_authorization_request_is_the_home_page(livechat):
 
 
 @pytest.mark.parametrize("path, kind", [
-    ("/authorize", "text/html"), ("/token", "application/json"), ("/revoke", "application/json"),
+    ("/authorize", "text/html"), ("/token", "application/json"), ("/par", "application/json"),
+    ("/revoke", "application/json"),
     ("/introspect", "application/json"), ("/register", "application/json"),
     ("/device_authorization", "application/json"), ("/userinfo", "application/json"),
     ("/.well-known/jwks.json", "application/json"), ("/.well-known/openid-configuration", "application/json")])
 def test_standard_endpoints_are_absent(livechat, path, kind):
     answer = requests.post(livechat.url + path, data={"grant_type": "client_credentials"}, auth=REPORTS)
     assert answer.status_code == 404 and answer.headers["Content-Type"].startswith(kind), answer.text
+
+
+def test_the_profile_has_no_pushed_requests_and_no_dpop(livechat):
+    metadata = requests.get(f"{livechat.url}/.well-known/oauth-authorization-server").json()
+    assert not {"pushed_authorization_request_endpoint", "require_pushed_authorization_requests",
+                "dpop_signing_alg_values_supported"} & metadata.keys()
+    key = dpop_key()  # a proof at LiveChat's token endpoint binds nothing: its tokens are bearer tokens
+    verifier, challenge = pkce_pair()
+    code = code_of(landing(livechat, REPORTS[0], ("jane", "jane-password"), code_challenge=challenge,
+                           code_challenge_method="S256"))
+    answer = requests.post(f"{livechat.url}/v2/token", auth=REPORTS, headers={
+        "DPoP": dpop_proof(livechat, key, "POST", "/v2/token")}, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": APP_CALLBACK, "code_verifier": verifier})
+    assert answer.status_code == 200 and answer.json()["token_type"] == "Bearer"
+    assert call_api(livechat, "list_customers", answer.json()["access_token"]).status_code == 200
 
 
 def test_no_scope_gets_every_scope_of_the_app_comma_separated(livechat):
@@ -660,7 +677,8 @@ def test_banner_shows_the_profile():
     assert "PROFILE" not in banner(settings_from(port=5410))
 
 
-@pytest.mark.parametrize("changes", [{"switches": Switches(require_pkce=False)}, {"profile": "okta"}])
+@pytest.mark.parametrize("changes", [{"switches": Switches(require_pkce=False)}, {"profile": "okta"},
+                                     {"require_pushed_authorization_requests": True}, {"require_dpop_nonce": True}])
 def test_settings_refuse_a_profile_with_switches_or_an_unknown_one(changes, capsys):
     with pytest.raises(ValueError):
         Settings(**{"profile": "livechat", **changes})

@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 import mock_server
-from flows import APP_CALLBACK, ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens
+from flows import (APP_CALLBACK, ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens,
+                   dpop_key, dpop_proof, dpop_token, push, pkce_pair)
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM", "0") != "1"
@@ -53,9 +54,10 @@ OAUTH_ERRORS = {
     "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
     "unsupported_grant_type", "invalid_scope", "unsupported_token_type", "invalid_client_metadata",
     "invalid_redirect_uri", "authorization_pending", "slow_down", "access_denied", "expired_token",
-    "not_found", "method_not_allowed", "invalid_token",
+    "not_found", "method_not_allowed", "invalid_token", "invalid_dpop_proof", "use_dpop_nonce",
+    "unsupported_response_type",
 }
-FORM_ENDPOINTS = ("/token", "/revoke", "/introspect", "/device_authorization")
+FORM_ENDPOINTS = ("/token", "/par", "/revoke", "/introspect", "/device_authorization")
 BROWSER_PAGES = ("/authorize", "/login", "/logout", "/device", "/console")
 AGENT_ACTIONS = ("list_chats", "get_chat", "list_customers", "list_agents", "update_agent",
                  "register_webhook")
@@ -137,12 +139,30 @@ def fuzzed_server():
                                                   "csrf_token": csrf_of(login.text),
                                                   "next": "/console"}, allow_redirects=False)
         csrf = csrf_of(browser.get(f"{server.url}/console").text)
+        # DPoP (RFC 9449): a bound token, and proofs good and bad; a pushed request (RFC 9126).
+        key = dpop_key()
+        bound = dpop_token(server, key).json()["access_token"]
+        api = f"{server.url}/v3.5/agent/action/list_customers"
+        proofs = {
+            "proof_token": dpop_proof(server, key, "POST", "/token"),
+            "proof_par": dpop_proof(server, key, "POST", "/par"),
+            "proof_api": dpop_proof(server, key, "POST", api, access_token=bound),
+            "proof_userinfo": dpop_proof(server, key, "GET", "/userinfo", access_token=bound),
+            "proof_private": dpop_proof(server, key, "POST", "/token", header={"jwk": key.as_dict(private=True)}),
+            "proof_untyped": dpop_proof(server, key, "POST", "/token", header={"typ": None}),
+            "proof_stale": dpop_proof(server, key, "POST", "/token", iat=0),
+        }
+        request_uri = push(server, WIDGET, scope="customers:ro", code_challenge=pkce_pair()[1],
+                           code_challenge_method="S256").json()["request_uri"]
         ctx = Fuzzed(server, http, dict(browser.cookies), csrf, values={
             "access": sacrificial["access_token"],
             "refresh": sacrificial["refresh_token"],
             "id_token": sacrificial.get("id_token", "x.y.z"),
             "user_code": device["user_code"],
             "device_code": device["device_code"],
+            "dpop_access": bound,
+            "request_uri": request_uri,
+            **proofs,
         })
         yield ctx
     finally:
@@ -163,7 +183,8 @@ PARAM_NAMES = ("grant_type", "code", "client_id", "client_secret", "redirect_uri
                "refresh_token", "scope", "token", "token_type_hint", "device_code", "response_type",
                "state", "code_challenge", "code_challenge_method", "nonce", "username", "password",
                "csrf_token", "decision", "user_code", "next", "prompt", "max_age", "access_token",
-               "client_name", "redirect_uris", "app_type", "response_mode", "request", "since", "key")
+               "client_name", "redirect_uris", "app_type", "response_mode", "request", "since", "key",
+               "request_uri", "dpop_jkt")
 PLAUSIBLE = (
     "fernhollow-reports", "reports-secret", "fernhollow-widget", "fernhollow-admin-tools",
     "admin-tools-secret", "agent-api", "agent-api-secret", "authorization_code", "refresh_token",
@@ -176,10 +197,13 @@ PLAUSIBLE = (
     "login", "consent", "0", "-1", "99999999999999999999", "/console", "//evil.example", "",
     " ", "%", "%00", "\x00", "ABCD-EFGH", "a" * 300, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
     "/\r\nX", "/\\evil.example", "²", "٣", "1e3",  # a CR/LF for a Location header; digits int() refuses
+    "urn:ietf:params:oauth:request_uri:", "urn:ietf:params:oauth:request_uri:x",
 )
 CLIENT_IDS = (REPORTS[0], WIDGET, ADMIN_TOOLS[0], RESOURCE_SERVER[0])
 LIVE_FORM = tuple(Live(name) for name in ("csrf", "callback", "access", "refresh", "id_token",
-                                          "user_code", "device_code"))
+                                          "user_code", "device_code", "request_uri"))
+PROOFS = tuple(Live(name) for name in ("proof_token", "proof_par", "proof_api", "proof_userinfo",
+                                       "proof_private", "proof_untyped", "proof_stale"))
 
 names = st.one_of(st.sampled_from(PARAM_NAMES), st.sampled_from(PARAM_NAMES),
                   st.text(max_size=12))
@@ -231,17 +255,29 @@ authorizations = st.one_of(
     st.text(max_size=40).map(lambda t: header_bytes("Bearer " + t)),
     st.text(max_size=40).map(header_bytes),
     st.sampled_from((Live("access"), Live("refresh"), Live("id_token"))),
+    st.sampled_from((Live("dpop_access"), Live("access"))).map(lambda live: ("DPoP", live)),
 )
 
 PORT = mock_server.free_port()  # known here: the session cookie's name carries it
 COOKIE = f"mock_oauth_session_{PORT}".encode()
 extra_headers = st.dictionaries(
     st.sampled_from(("Accept", "Origin", "Cookie", "X-Forwarded-For", "Accept-Charset",
-                     "Content-Encoding", "Transfer-Encoding-X", "DPoP", "X-Whatever")),
+                     "Content-Encoding", "Transfer-Encoding-X", "X-Whatever")),
     st.one_of(st.text(max_size=30).map(header_bytes),
               st.sampled_from((COOKIE + b"=garbage", COOKIE + b"=",
                                b"application/json", b"text/html", b"gzip", b"null", b"*/*"))),
     max_size=2)
+# RFC 9449's DPoP header: real proofs (for this endpoint or another, with a private key, untyped,
+# stale), JWT-shaped garbage, huge and deeply nested ones, or anything.
+b64 = st.binary(max_size=60).map(lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode())
+dpop_headers = st.one_of(
+    st.none(), st.none(),
+    st.sampled_from(PROOFS),
+    st.tuples(b64, b64, b64).map(".".join),
+    st.sampled_from(("x.y.z", "a..c", "...", "eyJ.eyJ.x", "e30.e30.e30", "e30.e30.", "x" * 9000,
+                     base64.urlsafe_b64encode(b'{"a":' * 2000 + b"1" + b"}" * 2000).decode() + ".e30.c2ln")),
+    st.text(max_size=60).map(header_bytes),
+)
 
 # JSON: random documents, wrongly typed RFC 7591 fields, huge numbers, deep nesting.
 json_text = st.one_of(st.text(max_size=30), st.sampled_from(PLAUSIBLE),
@@ -337,11 +373,12 @@ class Call:
     headers: dict
     body: Body
     signed_in: bool = False
+    dpop: object = None  # the DPoP header: a Live proof, or text
 
 
 def calls(paths, body=bodies, method=methods, signed_in=st.just(False)):
     return st.builds(Call, method, paths, st.one_of(st.just([]), param_lists), authorizations,
-                     extra_headers, body, signed_in)
+                     extra_headers, body, signed_in, dpop_headers)
 
 
 def send(ctx: Fuzzed, call: Call, session: requests.Session | None = None) -> requests.Response:
@@ -349,8 +386,12 @@ def send(ctx: Fuzzed, call: Call, session: requests.Session | None = None) -> re
     authorization = ctx.resolve(call.authorization)
     if isinstance(call.authorization, Live):
         authorization = f"Bearer {authorization}"
+    if isinstance(call.authorization, tuple):  # (scheme, Live token)
+        authorization = f"{call.authorization[0]} {ctx.resolve(call.authorization[1])}"
     if authorization is not None:
         headers["Authorization"] = authorization
+    if call.dpop is not None:
+        headers["DPoP"] = ctx.resolve(call.dpop)
     body = call.body
     data = None
     if body.kind == "form":
@@ -408,8 +449,11 @@ def assert_resource_error_shape(response):
         return
     body = json_body(response)
     if response.status_code in (401, 403):
+        # RFC 6750 §3 and RFC 9449 §7.1, §7.2: both schemes' challenges, the one the request used
+        # first (a DPoP challenge when it carries the error).
         challenge = response.headers.get("WWW-Authenticate", "")
-        assert challenge.startswith("Bearer"), (response.status_code, challenge, body)
+        assert challenge.startswith(("Bearer ", "DPoP ")), (response.status_code, challenge, body)
+        assert "Bearer realm=" in challenge and "DPoP realm=" in challenge, (response.status_code, challenge)
     if response.request.method == "HEAD":
         return
     error = body.get("error")
@@ -480,7 +524,7 @@ RESOURCE_PATHS = st.one_of(
 USER_TOKENS = st.sampled_from((Live("jane_access"), Live("ada_access")))
 RESOURCE_CALLS = st.builds(Call, methods, RESOURCE_PATHS, st.one_of(st.just([]), param_lists),
                            st.one_of(authorizations, USER_TOKENS, USER_TOKENS), extra_headers,
-                           json_first)
+                           json_first, st.just(False), dpop_headers)
 
 
 def check_resource_server(fuzzed, call):
@@ -513,7 +557,8 @@ OTHER_PATHS = st.one_of(
 # The admin routes answer their owner only: half the calls carry the owner key, so their bodies
 # and parameters are fuzzed too, not just the refusal.
 OTHER_CALLS = st.builds(Call, methods, OTHER_PATHS, st.one_of(st.just([]), param_lists),
-                        st.one_of(authorizations, st.just(Live("owner"))), extra_headers, json_first)
+                        st.one_of(authorizations, st.just(Live("owner"))), extra_headers, json_first,
+                        st.just(False), dpop_headers)
 
 
 def check_other_path(fuzzed, call):
@@ -578,8 +623,8 @@ FORM = "application/x-www-form-urlencoded"
 DEEP = "[" * 1000 + "1" + "]" * 1000
 
 
-def _call(method, path, authorization=None, body=Body("none"), query=(), signed_in=False):
-    return Call(method, path, list(query), authorization, {}, body, signed_in)
+def _call(method, path, authorization=None, body=Body("none"), query=(), signed_in=False, dpop=None):
+    return Call(method, path, list(query), authorization, {}, body, signed_in, dpop)
 
 
 def _signed_in_form(path, **fields):
@@ -624,6 +669,22 @@ KNOWN_INPUTS = {
                            Body("json", DEEP, "application/json"))),
     "GET / with JSON nested 1000 deep":
         ("browser", _call("GET", "/", body=Body("json", DEEP, "application/json"))),
+    "POST /par, a proof with a private key":
+        ("oauth_form", _call("POST", "/par", body=Body("form", [("client_id", WIDGET), ("response_type", "code")], FORM),
+                             dpop=Live("proof_private"))),
+    "POST /token, a proof nested 2000 deep":
+        ("oauth_form", _call("POST", "/token", basic(*REPORTS, False),
+                             Body("form", [("grant_type", "client_credentials")], FORM),
+                             dpop=base64.urlsafe_b64encode(b'{"a":' * 2000 + b"1" + b"}" * 2000).decode() + ".e30.c2ln")),
+    "POST list_customers, the bound token with the token endpoint's proof":
+        ("resource", _call("POST", "/v3.5/agent/action/list_customers", ("DPoP", Live("dpop_access")),
+                           dpop=Live("proof_token"))),
+    "POST list_customers, the bound token as a bearer token":
+        ("resource", _call("POST", "/v3.5/agent/action/list_customers", Live("dpop_access"))),
+    "GET /userinfo, the DPoP scheme without a proof":
+        ("resource", _call("GET", "/userinfo", ("DPoP", Live("dpop_access")))),
+    "GET /authorize with the pushed request_uri for another client":
+        ("browser", _call("GET", "/authorize", query=[("client_id", REPORTS[0]), ("request_uri", Live("request_uri"))])),
     "POST /_mock/clock with JSON nested 1000 deep":
         ("other", _call("POST", "/_mock/clock", Live("owner"), body=Body("json", DEEP, "application/json"))),
 }

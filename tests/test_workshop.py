@@ -12,8 +12,9 @@ import time
 import pytest
 import requests
 
-from flows import (ADMIN_TOOLS, APP_CALLBACK, REPORTS, RESOURCE_SERVER, assert_oauth_error, authorization_url,
-                   call_api, code_tokens, query_of, token)
+from flows import (ADMIN_TOOLS, APP_CALLBACK, REPORTS, RESOURCE_SERVER, WIDGET, assert_oauth_error,
+                   authorization_url, call_api, code_tokens, dpop_key, dpop_proof, pkce_pair, push,
+                   pushed_authorization_url, query_of, token)
 from oauth_lab.user_agent import UserAgent, forms_of
 from workshop import CLASS_CODE, SECRET, ClassServer
 
@@ -154,6 +155,26 @@ def test_a_token_of_one_learner_is_useless_in_another_world(class_server):
                          auth=RESOURCE_SERVER).json() == {"active": False}
     assert requests.post(f"{ada.url}/introspect", data={"token": ada_token},
                          auth=RESOURCE_SERVER).json()["active"] is True
+
+
+def test_dpop_proofs_and_pushed_requests_are_one_learners_in_every_worker(class_server):
+    """RFC 9449 §11.1, RFC 9126 §4: a proof seen by one worker is a replay at the other; a pushed
+    request is found, and used once, whichever worker the browser reaches; another world knows
+    neither."""
+    ada, bob = class_server.join("Ada"), class_server.join("Bob")
+    proof = dpop_proof(ada, dpop_key(), "POST", "/token", iat=int(time.time()))
+    data = {"grant_type": "client_credentials", "scope": "customers:ro"}
+    assert token(ada, data, headers={"DPoP": proof}).json()["token_type"] == "DPoP"
+    for _ in range(6):  # two workers: some of these reach the other one
+        assert_oauth_error(token(ada, data, headers={"DPoP": proof}), 400, "invalid_dpop_proof")
+    request_uri = push(ada, WIDGET, scope="customers:ro", code_challenge=pkce_pair()[1],
+                       code_challenge_method="S256").json()["request_uri"]
+    refused = requests.get(pushed_authorization_url(bob, request_uri, WIDGET), allow_redirects=False)
+    assert refused.status_code == 400 and "invalid_request_uri" in refused.text
+    assert "code" in query_of(UserAgent().authorize(pushed_authorization_url(ada, request_uri, WIDGET)))
+    for _ in range(4):
+        again = requests.get(pushed_authorization_url(ada, request_uri, WIDGET), allow_redirects=False)
+        assert again.status_code == 400 and "used already" in again.text
 
 
 def test_an_app_and_a_code_of_one_world_are_unknown_in_another(class_server):

@@ -9,7 +9,7 @@ test in mock_server/RULES.md ("The livechat profile"):
 - paths: authorization at ``/`` (``redirect_uri`` required), tokens at ``POST /v2/token`` (a form
   or JSON), revocation ``DELETE /v2/token`` (``Authorization: Bearer`` or ``?code=``), token info
   ``GET /v2/info``, errors on the ``/ooops`` page; the standard's other endpoints (``/authorize``,
-  ``/token``, ``/revoke``, ``/introspect``, registration, device, userinfo) are absent;
+  ``/token``, ``/par``, ``/revoke``, ``/introspect``, registration, device, userinfo) are absent;
 - codes and access tokens carry the region ``dal:``, scopes travel comma-separated, token
   responses name the account and organization, errors use LiveChat's words (dialect.py);
 - redirect URIs match by LiveChat's prefix rule, plain ``http`` allowed anywhere;
@@ -28,7 +28,7 @@ from .grants import authorization_server
 __all__ = ["authorization_server", "install", "start_over"]
 
 # The standard server's paths that LiveChat's accounts server does not have.
-STANDARD_ONLY = ("/authorize", "/token", "/revoke", "/introspect", "/register", "/device_authorization",
+STANDARD_ONLY = ("/authorize", "/token", "/par", "/revoke", "/introspect", "/register", "/device_authorization",
                  "/device", "/userinfo", "/.well-known/openid-configuration", "/.well-known/jwks.json")
 
 

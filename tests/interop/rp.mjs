@@ -2,6 +2,7 @@
 //
 //   node tests/interop/rp.mjs <issuer> [client_id] [client_secret]
 //
+// RP_STEPS=dpop in the environment runs only the pushed-request and DPoP steps.
 // Driven by tests/test_interop.py over stdio, one JSON object per line:
 //   stdout  {"step": <name>, "ok": true, ...}           a step that worked
 //           {"step": <name>, "ok": false, "error": {...}} a step where the client threw
@@ -23,6 +24,7 @@ if (!issuer) {
   process.exit(2)
 }
 const insecure = { execute: [client.allowInsecureRequests] } // http:// on loopback only
+const standard = process.env.RP_STEPS !== 'dpop' // RP_STEPS=dpop: only the PAR and DPoP steps
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
@@ -80,7 +82,7 @@ const basic = await step('discovery_basic', async () => {
   return { result, issuer: result.serverMetadata().issuer }
 })
 
-if (config) {
+if (config && standard) {
   // Authorization code + PKCE S256 + state + nonce, then every check openid-client makes.
   const verifier = client.randomPKCECodeVerifier()
   const state = client.randomState()
@@ -188,7 +190,7 @@ if (config) {
 
 // Client credentials for the app itself, with each of the advertised secret methods.
 for (const [name, configured] of [['client_credentials_post', config], ['client_credentials_basic', basic]]) {
-  if (!configured) continue
+  if (!configured || !standard) continue
   await step(name, async () => {
     const result = await client.clientCredentialsGrant(configured, { scope: 'customers:ro' })
     return { token_type: result.token_type, scope: result.scope, expires_in: result.expires_in }
@@ -196,7 +198,7 @@ for (const [name, configured] of [['client_credentials_post', config], ['client_
 }
 
 // Dynamic client registration (RFC 7591), then that client's own client-credentials token.
-const registered = await step('registration', async () => {
+const registered = standard && await step('registration', async () => {
   const result = await client.dynamicClientRegistration(new URL(issuer), {
     client_name: 'openid-client interop',
     redirect_uris: [APP_CALLBACK],
@@ -214,6 +216,95 @@ if (registered) {
     const result = await client.clientCredentialsGrant(registered, { scope: 'customers:ro' })
     return { token_type: result.token_type, scope: result.scope, expires_in: result.expires_in }
   })
+}
+
+// Pushed authorization requests (RFC 9126) and DPoP (RFC 9449), as openid-client does them: the
+// public browser app pushes its request with a DPoP proof on the push (RFC 9449 §10.1), so the code,
+// the tokens and the refresh token are bound to its key; then the API, userinfo and a refresh, each
+// with a fresh proof. RP_STEPS=dpop runs only these (against a server that requires DPoP nonces:
+// openid-client retries once with the nonce it was given).
+const widget = await step('discovery_public', async () => {
+  const result = await client.discovery(new URL(issuer), 'fernhollow-widget', undefined, client.None(), insecure)
+  const metadata = result.serverMetadata()
+  return { result, pushed_authorization_request_endpoint: metadata.pushed_authorization_request_endpoint,
+           dpop_signing_alg_values_supported: metadata.dpop_signing_alg_values_supported }
+})
+if (widget) {
+  const keyPair = await client.randomDPoPKeyPair('ES256')
+  const DPoP = client.getDPoPHandle(widget, keyPair)
+  const verifier = client.randomPKCECodeVerifier()
+  const state = client.randomState()
+  const url = await step('par_dpop', async () => {
+    const result = await client.buildAuthorizationUrlWithPAR(widget, {
+      redirect_uri: APP_CALLBACK, scope: 'openid chats--access:ro customers:ro', state,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }, { DPoP })
+    return { result, url: result.href, query: [...result.searchParams.keys()] }
+  })
+  if (url) {
+    emit('authorize', { url: url.href })
+    const callback = await readLine()
+    const tokens = await step('dpop_authorization_code', async () => {
+      const result = await client.authorizationCodeGrant(widget, new URL(callback), {
+        pkceCodeVerifier: verifier, expectedState: state,
+      }, undefined, { DPoP })
+      return { result, token_type: result.token_type, scope: result.scope,
+               has_refresh_token: !!result.refresh_token, jkt: await DPoP.calculateThumbprint() }
+    })
+    if (tokens) {
+      await step('dpop_api', async () => {
+        const response = await client.fetchProtectedResource(widget, tokens.access_token,
+          new URL(`${issuer}/v3.5/agent/action/list_customers`), 'POST', '{}',
+          new Headers({ 'content-type': 'application/json' }), { DPoP })
+        return { status: response.status, customers: (await response.json()).customers?.length }
+      })
+      await step('dpop_userinfo', async () => {
+        const info = await client.fetchUserInfo(widget, tokens.access_token, client.skipSubjectCheck, { DPoP })
+        return { sub: info.sub }
+      })
+      await step('dpop_as_bearer_refused', async () => {
+        try {
+          await client.fetchProtectedResource(widget, tokens.access_token,
+            new URL(`${issuer}/v3.5/agent/action/list_customers`), 'POST', '{}',
+            new Headers({ 'content-type': 'application/json' }))
+        } catch (error) {
+          if (error instanceof client.WWWAuthenticateChallengeError) {
+            return { status: error.response?.status,
+                     challenges: error.cause.map((c) => ({ scheme: c.scheme, error: c.parameters.error ?? null,
+                                                         algs: c.parameters.algs ?? null })) }
+          }
+          throw error
+        }
+        throw new Error('a DPoP-bound token was served as a bearer token')
+      })
+      await step('dpop_refresh', async () => {
+        const result = await client.refreshTokenGrant(widget, tokens.refresh_token, undefined, { DPoP })
+        return { token_type: result.token_type, rotated: result.refresh_token !== tokens.refresh_token }
+      })
+    }
+  }
+}
+// The confidential app pushes too (client_secret_post at the PAR endpoint), without DPoP.
+if (config && standard) {
+  const verifier = client.randomPKCECodeVerifier()
+  const state = client.randomState()
+  const url = await step('par_confidential', async () => {
+    const result = await client.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: APP_CALLBACK, scope: 'customers:ro', state,
+      code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    })
+    return { result, query: [...result.searchParams.keys()] }
+  })
+  if (url) {
+    emit('authorize', { url: url.href })
+    const callback = await readLine()
+    await step('par_authorization_code', async () => {
+      const result = await client.authorizationCodeGrant(config, new URL(callback), {
+        pkceCodeVerifier: verifier, expectedState: state,
+      })
+      return { token_type: result.token_type, scope: result.scope }
+    })
+  }
 }
 
 emit('done', { failures })
