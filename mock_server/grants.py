@@ -92,6 +92,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             expires_at=now + state.settings.lifetimes.authorization_code,
             code_challenge=payload.data.get("code_challenge"),
             code_challenge_method=payload.data.get("code_challenge_method"),
+            resource=request.resource.path if getattr(request, "resource", None) else None,  # RFC 8707
         )
         state.db.add(row)
         state.db.commit()

@@ -9,7 +9,7 @@ import functools
 
 from flask import Blueprint, current_app, jsonify
 
-from . import scopes
+from . import protected_resource, scopes
 from .grants import CONFIDENTIAL
 from .settings import LIVECHAT
 from .state import current
@@ -53,6 +53,9 @@ def authorization_server_metadata_for(settings) -> dict:
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name",
                              "preferred_username", "email", "email_verified"],
         "service_documentation": f"{issuer}/console",
+        # A client_id may be the URL of the client's metadata document (client_id_metadata.py).
+        "client_id_metadata_document_supported": True,
+        "protected_resources": protected_resource.identifiers(issuer),  # RFC 9728 §4
     }
     if teaching := teaching_switches(settings):
         metadata["mock_server_teaching_switches"] = teaching

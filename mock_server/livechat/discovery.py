@@ -10,7 +10,9 @@ ABSENT = ("registration_endpoint", "device_authorization_endpoint", "revocation_
           "introspection_endpoint", "userinfo_endpoint", "jwks_uri",
           "revocation_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported",
           "authorization_response_iss_parameter_supported", "subject_types_supported",
-          "id_token_signing_alg_values_supported", "claims_supported")
+          "id_token_signing_alg_values_supported", "claims_supported",
+          # Client ID Metadata Documents and protected resource metadata: LiveChat documents neither.
+          "client_id_metadata_document_supported", "protected_resources")
 DESCRIPTION = (
     "LiveChat's OAuth as its public docs describe it (https://platform.text.com/docs/authorization/"
     "oauth-authorization). LiveChat's docs describe no RFC 8414 metadata document: this one is a "
