@@ -63,6 +63,7 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post", "client_secret_jw
 JSON_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json", re.I)
 USER_AGENT = "Fernhollow-Accounts (OAuth Client ID Metadata Document fetcher)"
 _resolver = ThreadPoolExecutor(max_workers=4, thread_name_prefix="client-document-dns")
+getaddrinfo = socket.getaddrinfo  # the system's resolver (the tests give names addresses of their own)
 
 # RFC 6890 §2.2.2 and §2.2.3, the special-purpose address blocks, with multicast and the
 # deprecated IPv4-compatible IPv6 addresses besides: what a client's document may never be at.
@@ -174,11 +175,11 @@ def resolve(host: str, port: int, deadline: float) -> list:
     except ValueError:
         pass
     try:
-        answers = _resolver.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM).result(
+        answers = _resolver.submit(getaddrinfo, host, port, type=socket.SOCK_STREAM).result(
             timeout=max(0.0, deadline - time.monotonic()))
     except ResolutionTimeout:
         refuse(f"Resolving {host} took more than {TIME_LIMIT:g} seconds.")
-    except (OSError, UnicodeError):
+    except (OSError, UnicodeError, ValueError):  # ValueError: a name with a NUL in it
         refuse(f"{host} does not resolve to any address.")
     return list(dict.fromkeys(ipaddress.ip_address(answer[4][0].split("%")[0]) for answer in answers))
 
@@ -268,7 +269,9 @@ def _get(parts, address, deadline: float) -> tuple[bytes, dict]:
             if length.isdigit() and int(length) > MAX_BYTES:
                 refuse(_too_large())
             body = bytearray()
-            while chunk := response.read(1024, decode_content=False):
+            _shorten_timeout(response, deadline)
+            # read1: one socket read at a time, so the deadline is checked between any two of them.
+            while chunk := response.read1(1024, decode_content=False):
                 body += chunk
                 if len(body) > MAX_BYTES:
                     refuse(_too_large())
