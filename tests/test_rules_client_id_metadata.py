@@ -53,6 +53,7 @@ def test_a_client_known_by_its_document_signs_in_with_pkce(server, site):
     page = UserAgent().consent_page(authorization_url(server, client_id, scope=SCOPE,
                                                       code_challenge=pkce_pair()[1], code_challenge_method="S256"))
     assert "Doc App" in page.text and f"127.0.0.1:{site.port}" in page.text  # the host, for the user (§6.4)
+    assert "a program on this computer" in page.text  # a loopback redirect URI: said (MCP)
     tokens = pkce_tokens(server, client_id)
     introspected = requests.post(f"{server.url}/_mock/introspect", data={"token": tokens["access_token"]},
                                  headers=server.admin_headers).json()
