@@ -76,6 +76,10 @@ COURSE = (
     Notebook("14-capstone", "Capstone: your app, end to end",
              "register, authorize with PKCE, call, refresh, revoke: graded from the server's record",
              tuple(step for step in STEPS if step != "or: client credentials")),
+    Notebook("16-an-api-that-tells-you-where-to-sign-in", "An API that tells you where to sign in",
+             "from an API's URL alone: its metadata, its server, a client known by its own document, a "
+             "token for that API only — the way MCP clients connect",
+             ("register the app", "authorization request", "code → tokens", "call the API")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 
