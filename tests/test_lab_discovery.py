@@ -119,3 +119,20 @@ def test_the_app_publishes_its_document_and_counts_only_the_servers_fetches(lab)
 
 def test_the_apps_client_id_is_the_address_the_server_reaches(lab):
     assert lab.app.client_id == f"http://127.0.0.1:{lab.app.port}/client-metadata.json"
+
+
+def test_the_consent_panel_says_what_the_page_says_of_the_app_and_the_api(lab):
+    from oauth_lab.widgets.consent_panel import ConsentPanel
+
+    lab.app.publish_client_metadata({"client_id": lab.app.client_id, "client_name": "Lab Assistant",
+                                     "redirect_uris": [lab.redirect_uri]})
+    params = {"response_type": "code", "client_id": lab.app.client_id, "redirect_uri": lab.redirect_uri,
+              "scope": "chats--access:ro", "code_challenge": "x" * 43, "code_challenge_method": "S256",
+              "resource": lab.api_audience}
+    url = requests.Request("GET", lab.metadata["authorization_endpoint"], params=params).prepare().url
+    text = ConsentPanel(lab, url).text()
+    assert f"not registered here: it names itself by the document at {lab.app.client_id}" in text
+    assert f"Only for use at Fernhollow agent API, {lab.api_audience}." in text
+    demo = requests.Request("GET", lab.metadata["authorization_endpoint"], params={
+        **params, "client_id": "fernhollow-reports", "resource": None}).prepare().url
+    assert "registered" not in ConsentPanel(lab, demo).text() and "Only for use" not in ConsentPanel(lab, demo).text()
