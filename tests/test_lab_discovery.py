@@ -119,6 +119,7 @@ def test_the_app_publishes_its_document_and_counts_only_the_servers_fetches(lab)
 
 def test_the_apps_client_id_is_the_address_the_server_reaches(lab):
     assert lab.app.client_id == f"http://127.0.0.1:{lab.app.port}/client-metadata.json"
+    assert not lab.on_class_server  # a server of this machine's own: it fetches the document
 
 
 def test_the_consent_panel_says_what_the_page_says_of_the_app_and_the_api(lab):
@@ -136,3 +137,31 @@ def test_the_consent_panel_says_what_the_page_says_of_the_app_and_the_api(lab):
     demo = requests.Request("GET", lab.metadata["authorization_endpoint"], params={
         **params, "client_id": "fernhollow-reports", "resource": None}).prepare().url
     assert "registered" not in ConsentPanel(lab, demo).text() and "Only for use" not in ConsentPanel(lab, demo).text()
+
+
+def test_on_a_class_server_the_notebooks_client_finds_its_world_and_registers(class_server, monkeypatch, tmp_path):
+    """Notebook 16 on a class server: discovery finds the learner's world (its server's metadata
+    at the RFC 8414 path-inserted address the class server routes), the class server cannot reach
+    this kernel's app — so the notebook registers (RFC 7591) — and the token is for one API."""
+    import mock_server
+    from flows import APP_CALLBACK, code_tokens
+    from oauth_lab.lab import setup
+    from workshop import CLASS_CODE
+
+    monkeypatch.setattr("oauth_lab.lab.CLASSES", tmp_path / "classes.json")
+    monkeypatch.setenv("MOCK_APP_PORT", str(mock_server.free_port()))
+    lab = setup(seed=None, class_server=class_server.url, class_code=CLASS_CODE, name="Discovering learner")
+    try:
+        api, get = lab.api_audience, fetcher(lab)
+        resource = protected_resource_metadata(api, resource_metadata_urls(api, challenge(requests.get(api))), get)
+        server = authorization_server_metadata(resource["authorization_servers"][0], get)
+        assert server["issuer"] == lab.issuer and lab.on_class_server
+        client_id = requests.post(server["registration_endpoint"], json={
+            "client_name": "Assistant", "redirect_uris": [APP_CALLBACK], "token_endpoint_auth_method": "none",
+            "scope": "chats--access:ro", "application_type": "native"}).json()["client_id"]
+        access = code_tokens(lab, client_id, scope="chats--access:ro", resource=api)["access_token"]
+        mine = requests.get(api, headers={"Authorization": f"Bearer {access}"})
+        other = requests.get(f"{lab.issuer}/v3.5/configuration", headers={"Authorization": f"Bearer {access}"})
+        assert (mine.status_code, other.status_code) == (200, 401)
+    finally:
+        lab.app.stop()
