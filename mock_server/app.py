@@ -13,7 +13,7 @@ from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
 from . import admin, agent_api, clients, consent, device, errors, livechat, metadata, oidc, owner
-from . import par, public_url, resource_api, tokens, transport, users
+from . import par, protected_resource, public_url, resource_api, tokens, transport, users
 from .authorization_server import AuthorizationServer
 from .clock import DETERMINISTIC_START, Clock, route_authlib_through_clock
 from .grants import (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, ImplicitGrant,
@@ -22,6 +22,7 @@ from .ids import Ids
 from .keys import SigningKeys
 from .recording import install_recorder
 from .resource import ResourceProtector
+from .resource_indicators import ResourceIndicators
 from .retention import Purger
 from .sessions import DatabaseSessionInterface, cookie_name
 from .settings import LIVECHAT, Settings
@@ -29,7 +30,8 @@ from .state import ServerState, current
 from .storage import Base, Storage
 from .transcript import Transcript
 
-BLUEPRINTS = (users, consent, clients, device, tokens, par, oidc, metadata, resource_api, admin, public_url)
+BLUEPRINTS = (users, consent, clients, device, tokens, par, oidc, metadata, resource_api, protected_resource,
+              admin, public_url)
 # Request bodies larger than this answer 413 unread: the largest legitimate one (a registration
 # with a JWK Set, a console form) is a few kilobytes.
 MAX_CONTENT_LENGTH = 256 * 1024
@@ -107,13 +109,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _authorization_server(app: Flask, settings: Settings) -> AuthorizationServer:
     server = AuthorizationServer(app, query_client=clients.query_client, save_token=tokens.save_token)
     server.register_token_generator("default", tokens.token_generator(settings))
+    resource = ResourceIndicators()  # RFC 8707, at the authorization and token endpoints
     server.register_grant(AuthorizationCodeGrant,
-                          [StrictCodeChallenge(settings.switches.require_pkce), OpenIDCode()])
-    server.register_grant(RefreshTokenGrant)
-    server.register_grant(ClientCredentialsGrant)
-    server.register_grant(DeviceCodeGrant)
+                          [StrictCodeChallenge(settings.switches.require_pkce), OpenIDCode(), resource])
+    server.register_grant(RefreshTokenGrant, [resource])
+    server.register_grant(ClientCredentialsGrant, [resource])
+    server.register_grant(DeviceCodeGrant, [resource])
     if settings.switches.allow_implicit:
-        server.register_grant(ImplicitGrant)
+        server.register_grant(ImplicitGrant, [resource])
     server.register_extension(consent.IssuerParameter())
     server.register_extension(par.PushedRequests())
     server.register_endpoint(tokens.RevocationEndpoint)

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc6749.errors import (InsecureTransportError, InvalidClient
                                            UnsupportedResponseTypeError)
 
 from . import transport
+from .client_id_metadata import ClientDocumentError
 from .errors import rfc_text
 from .metadata import authorization_server_metadata
 
@@ -28,6 +29,8 @@ class AuthorizationServer(_AuthorizationServer):
     def authenticate_client(self, request, methods, endpoint="token"):
         try:
             return super().authenticate_client(request, methods, endpoint)
+        except ClientDocumentError:
+            raise  # it says what is wrong with the client's metadata document
         except InvalidClientError as error:
             error.description = ("Client authentication failed: unknown client_id, wrong "
                                  "client_secret, or a method this app may not use (a browser app "

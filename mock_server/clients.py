@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, select
 
-from . import redirects, scopes
+from . import client_id_metadata, redirects, scopes
 from .errors import json_body, json_error, rfc_text
 from .metadata import authorization_server_metadata
 from .models import Client
@@ -58,6 +58,9 @@ class ClientCache:
 
     def __init__(self):
         self._found: dict[str, tuple[Client, float]] = {}
+        # Clients known by their metadata document (client_id_metadata.py): URL -> (client, until
+        # when on the world's virtual clock).
+        self.documents: dict[str, tuple[Client, int]] = {}
 
     def find(self, client_id) -> Client | None:
         found = self._found.get(client_id) if isinstance(client_id, str) else None
@@ -74,6 +77,7 @@ class ClientCache:
 
     def clear(self) -> None:
         self._found.clear()
+        self.documents.clear()
 
 
 def _is_string_list(value) -> bool:
@@ -267,7 +271,10 @@ def response_types(grant_types: list[str]) -> list[str]:
 
 
 def query_client(client_id) -> Client | None:
-    """Authlib's `query_client`: the registered app with this id."""
+    """Authlib's `query_client`: the registered app with this id — or, for an id that is a URL,
+    the client its metadata document describes (raises ClientDocumentError, saying why not)."""
+    if client_id_metadata.is_document_url(client_id) and client_id_metadata.supported(current().settings):
+        return client_id_metadata.find(client_id)
     return current().clients.find(client_id)
 
 

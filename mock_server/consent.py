@@ -120,6 +120,11 @@ def render_consent(grant, user):
         groups=scopes.grouped(asked),
         implied={name: sorted(scopes.implied_by(name) - {name}) for name in asked},
         redirect_uri=grant.redirect_uri,
+        # A metadata-document client's host (the draft's §6.4), the API asked for (RFC 8707 §2.1).
+        client_host=urlsplit(client.client_id).netloc,
+        # MCP 2026-07-28: "SHOULD display additional warnings for localhost-only redirect URIs".
+        loopback_redirect=urlsplit(grant.redirect_uri).hostname in ("127.0.0.1", "::1", "localhost"),
+        resource=getattr(grant.request, "resource", None),
         action=current().settings.issuer + request.full_path,
         csrf_token=csrf_token(),
     )

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # Endpoints that authenticate clients from form bodies (RFC 6749 §2.3, §3.2).
 FORM_ENDPOINTS = ("/token", "/par", "/revoke", "/introspect", "/device_authorization")
 MAX_JSON_DEPTH = 32
+REPEATABLE = {"resource"}  # the one token-request parameter an extension lets repeat (RFC 8707 §2)
 
 
 def rfc_text(text: str) -> str:
@@ -108,8 +109,9 @@ def guard_form_body():
     if media_type != "application/x-www-form-urlencoded":
         return json_error(400, "invalid_request",
                           "Send the parameters as application/x-www-form-urlencoded (RFC 6749 Appendix B).")
-    repeated = sorted({k for k in request.form if len(request.form.getlist(k)) > 1}
-                      | {k for k in request.args if k in request.form})
+    # RFC 8707 §2: "Multiple resource parameters MAY be used" (resource_indicators.py decides).
+    repeated = sorted(({k for k in request.form if len(request.form.getlist(k)) > 1}
+                       | {k for k in request.args if k in request.form}) - REPEATABLE)
     if repeated:
         return json_error(400, "invalid_request",
                           f"Parameters must not be repeated (RFC 6749 §3.2): {', '.join(repeated)}.")

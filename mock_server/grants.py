@@ -94,6 +94,7 @@ class AuthorizationCodeGrant(SenderConstrained, grants.AuthorizationCodeGrant):
             code_challenge=payload.data.get("code_challenge"),
             code_challenge_method=payload.data.get("code_challenge_method"),
             dpop_jkt=payload.data.get("dpop_jkt"),  # RFC 9449 §10 (par.py puts a PAR proof's here)
+            resource=request.resource.path if getattr(request, "resource", None) else None,  # RFC 8707
         )
         state.db.add(row)
         state.db.commit()

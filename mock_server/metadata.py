@@ -9,7 +9,7 @@ import functools
 
 from flask import Blueprint, current_app, jsonify
 
-from . import dpop, scopes
+from . import dpop, protected_resource, scopes
 from .grants import CONFIDENTIAL
 from .settings import LIVECHAT
 from .state import current
@@ -58,6 +58,9 @@ def authorization_server_metadata_for(settings) -> dict:
         "pushed_authorization_request_endpoint": f"{issuer}/par",
         "require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
         "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),  # RFC 9449 §5.1
+        # A client_id may be the URL of the client's metadata document (client_id_metadata.py).
+        "client_id_metadata_document_supported": True,
+        "protected_resources": protected_resource.identifiers(issuer),  # RFC 9728 §4
     }
     if settings.require_dpop_nonce:  # no standard field says it: clients learn it from use_dpop_nonce
         metadata["mock_server_requires_dpop_nonce"] = True

@@ -73,14 +73,22 @@ class Client(Base, OAuth2ClientMixin):
         """RFC 6749 §3.1.2.3: `redirect_uri` may be omitted only when exactly one is registered."""
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
 
+    @property
+    def is_metadata_document(self) -> bool:
+        """Known by the URL of its metadata document, not registered (client_id_metadata.py)."""
+        return self.client_id.startswith(("https://", "http://"))
+
     def get_allowed_scope(self, scope):
         """RFC 6749 §3.3: no `scope` gets the app's registered scopes (LiveChat's way); with
         `scope`, every scope asked for must be registered — refusing (None → invalid_scope)
-        rather than silently dropping what the app asked for."""
+        rather than silently dropping what the app asked for. A metadata document that names no
+        `scope` limits nothing: the user decides, and the roles apply."""
         if not scope:
             return scopes.join_scope(scopes.split_scope(self.scope))
         requested = scopes.split_scope(scope)
         registered = set(scopes.split_scope(self.scope))
+        if self.is_metadata_document and "scope" not in self.client_metadata:
+            registered = set(scopes.CATALOG)
         if not requested or not set(requested) <= registered:
             return None
         return scopes.join_scope(requested)
@@ -98,7 +106,7 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     __tablename__ = "authorization_codes"
     id = Column(Integer, primary_key=True)
     code = Column(String(120), unique=True, nullable=False)
-    client_id = Column(String(64), nullable=False)
+    client_id = Column(String(255), nullable=False)  # 255: a metadata document's URL
     user_id = Column(String(64), nullable=False)
     redirect_uri = Column(Text, default="")
     response_type = Column(Text, default="")
@@ -110,6 +118,8 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
     expires_at = Column(Integer, nullable=False)
     code_challenge = Column(Text)
     code_challenge_method = Column(String(48))
+    # RFC 8707 §2.1: the path of the protected resource the grant is for; NULL: the default one.
+    resource = Column(String(64))
     used_at = Column(Integer)
     # RFC 9449 §10: the JWK thumbprint of the DPoP key the code is bound to (dpop_jkt), if any.
     dpop_jkt = Column(String(64))
@@ -147,7 +157,7 @@ class Token(Base, TokenMixin):
     __tablename__ = "tokens"
     id = Column(Integer, primary_key=True)
     token_id = Column(String(64), unique=True, nullable=False)  # the JWT's jti
-    client_id = Column(String(64), nullable=False)
+    client_id = Column(String(255), nullable=False)  # 255: a metadata document's URL
     user_id = Column(String(64))
     grant_type = Column(String(80), nullable=False)
     token_type = Column(String(40), nullable=False, default="Bearer")
@@ -165,6 +175,9 @@ class Token(Base, TokenMixin):
     refresh_used_at = Column(Integer)  # rotated away: presenting it again is reuse
     family_id = Column(String(64), nullable=False)
     code_id = Column(Integer)
+    # RFC 8707: the path of the protected resource the access token is for (its `aud`), and so of
+    # its grant's (one resource per grant); NULL in rows written before: the default one.
+    resource = Column(String(64))
     # The livechat profile only: the refresh token this access token came with, sealed under the
     # access token, for LiveChat's /v2/info (mock_server/livechat/tokens.py).
     refresh_token_sealed = Column(Text)
@@ -226,7 +239,7 @@ class DeviceCredential(Base, DeviceCredentialMixin):
     id = Column(Integer, primary_key=True)
     device_code = Column(String(120), unique=True, nullable=False)
     user_code = Column(String(16), unique=True, nullable=False)
-    client_id = Column(String(64), nullable=False)
+    client_id = Column(String(255), nullable=False)  # 255: a metadata document's URL
     scope = Column(Text, default="")
     issued_at = Column(Integer, nullable=False)
     expires_at = Column(Integer, nullable=False)

@@ -5,6 +5,10 @@ Answers a user can read: 401 with a bare ``Bearer realm`` challenge when no toke
 error code then), 401 ``invalid_token`` saying *why* (unknown, bad signature, expired, revoked),
 403 ``insufficient_scope`` naming the scope that was needed. Scope checks follow LiveChat's
 hierarchy (``chats--all:rw`` covers ``chats--access:ro``).
+
+An API of this server (protected_resource.py) also refuses a token meant for another one: its
+audience (RFC 8707, RFC 9068 §4) must be this API's resource identifier. Its every challenge names
+its metadata (`resource_metadata`, RFC 9728 §5.1), where a client learns where to sign in.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from sqlalchemy import select
 
-from . import dpop, scopes
+from . import dpop, protected_resource, scopes
+from .errors import rfc_text
 from .models import Token
 from .state import current
 from .storage import credential_hash
@@ -54,6 +59,10 @@ def find_access_token(token_string: str) -> Token | None:
 
 
 class BearerTokenValidator(_BearerTokenValidator):
+    def __init__(self, realm=None, resource=None, **extra_attributes):
+        super().__init__(realm, **extra_attributes)
+        self.resource = resource  # a ProtectedResource: the audience a token must have; None: any
+
     def authenticate_token(self, token_string):
         if not signature_verifies(token_string):
             return None
@@ -61,7 +70,8 @@ class BearerTokenValidator(_BearerTokenValidator):
 
     def validate_token(self, token, scopes_required, request):
         def invalid(why):
-            return InvalidTokenError(description=f"The access token {why}.", realm=self.realm)
+            return InvalidTokenError(description=rfc_text(f"The access token {why}."), realm=self.realm,
+                                     extra_attributes=metadata_attribute(self.resource))
 
         if token is None:
             raise invalid("is not one this server issued, or was tampered with")
@@ -72,8 +82,19 @@ class BearerTokenValidator(_BearerTokenValidator):
         if token.dpop_jkt:  # RFC 9449 §7.2: a bound token is no bearer token
             raise invalid("is DPoP-bound: send it as Authorization: DPoP, with a DPoP proof "
                           "signed by its key (RFC 9449 section 7.2)")
+        if wrong := self.wrong_audience(token):
+            raise invalid(wrong)
         if self.scope_insufficient(token.get_scope(), scopes_required):
-            raise InsufficientScope(scopes_required, self.realm)
+            raise InsufficientScope(scopes_required, self.realm, self.resource)
+
+    def wrong_audience(self, token) -> str | None:
+        """RFC 9068 §4: "The JWT access token MUST be rejected if aud does not contain a resource
+        indicator of the current resource server" (RFC 6750 §3.1: invalid_token). Why, or None."""
+        audience = protected_resource.by_path(token.resource)
+        if self.resource is None or audience is self.resource:
+            return None
+        return (f"is meant for {audience.identifier()}, not for this API ({self.resource.identifier()}): "
+                f"ask for a token with resource={self.resource.identifier()} (RFC 8707)")
 
     def scope_insufficient(self, token_scopes, required_scopes):
         if not required_scopes:
@@ -101,6 +122,8 @@ class DPoPTokenValidator(BearerTokenValidator):
             except InvalidTokenError as error:
                 raise dpop.DPoPChallenge("invalid_token", error.description, self.realm) from None
         dpop.check_presented_proof(token, token.presented_string, self.realm)
+        if wrong := self.wrong_audience(token):
+            raise dpop.DPoPChallenge("invalid_token", rfc_text(f"The access token {wrong}."), self.realm)
         if self.scope_insufficient(token.get_scope(), scopes_required):
             raise dpop.DPoPChallenge("insufficient_scope", f"This call needs the scope "
                                      f"{' or '.join(scopes_required)}.", self.realm, status_code=403,
@@ -111,21 +134,22 @@ class InsufficientScope(InsufficientScopeError, InvalidTokenError):
     """Authlib's 403 insufficient_scope, with the Bearer challenge Authlib builds for invalid_token
     (its own insufficient_scope error sends none); RFC 6750 §3: the challenge names the scope."""
 
-    def __init__(self, scopes_required: list[str], realm: str):
+    def __init__(self, scopes_required: list[str], realm: str, resource=None):
         needed = " ".join(scopes_required)
         super().__init__(description=f"This call needs the scope {' or '.join(scopes_required)}.",
-                         realm=realm, extra_attributes={"scope": needed})
+                         realm=realm, extra_attributes={"scope": needed, **metadata_attribute(resource)})
 
 
 class ResourceProtector(_ResourceProtector):
-    """The bearer-token checks of one protection space: the agent API's (``REALM``), or the
-    accounts server's own userinfo endpoint's (oidc.py). The realm names it in every challenge."""
+    """The bearer-token checks of one protection space: an API's (protected_resource.py), or the
+    accounts server's own userinfo endpoint's (oidc.py). The realm names it in every challenge;
+    an API's also names its metadata, and refuses a token meant for another API."""
 
-    def __init__(self, realm: str = REALM):
+    def __init__(self, realm: str = REALM, resource=None):
         super().__init__()
-        self.realm = realm
-        self.register_token_validator(BearerTokenValidator(realm=realm))
-        self.register_token_validator(DPoPTokenValidator(realm=realm))
+        self.realm, self.resource = realm, resource
+        self.register_token_validator(BearerTokenValidator(realm=realm, resource=resource))
+        self.register_token_validator(DPoPTokenValidator(realm=realm, resource=resource))
 
     def parse_request_authorization(self, request):
         """Authlib reads the Authorization header; only the teaching switch adds the query string."""
@@ -142,10 +166,17 @@ class ResourceProtector(_ResourceProtector):
         try:
             return self.acquire_token(scopes), None
         except OAuth2Error as error:
-            return None, challenge_response(error, self.realm)
+            return None, challenge_response(error, self.realm, self.resource)
 
 
-def challenge_response(error, realm: str):
+def metadata_attribute(resource) -> dict:
+    """RFC 9728 §5.1: `resource_metadata`, the URL of an API's metadata, in its challenges."""
+    if resource is None or not protected_resource.published(current().settings):
+        return {}
+    return {"resource_metadata": resource.metadata_url()}
+
+
+def challenge_response(error, realm: str, resource=None):
     """RFC 6750 §3: the WWW-Authenticate challenge for each failure."""
     if isinstance(error, (MissingAuthorizationError, UnsupportedTokenTypeError)):
         # No bearer credentials at all: a bare challenge, no error code (§3.1) — Authlib's own
@@ -158,6 +189,7 @@ def challenge_response(error, realm: str):
             )
         response = jsonify(body)
         response.status_code = 401
-        response.headers["WWW-Authenticate"] = f'Bearer realm="{realm}"'
+        attributes = {"realm": realm, **metadata_attribute(resource)}
+        response.headers["WWW-Authenticate"] = "Bearer " + ", ".join(f'{k}="{v}"' for k, v in attributes.items())
         return dpop.offer_dpop(response, realm)
     return dpop.offer_dpop(current().authorization_server.handle_response(*error()), realm)

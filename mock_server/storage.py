@@ -132,16 +132,28 @@ def prepare_tables(engine, metadata, schema: str | None = None) -> None:
         for table in metadata.sorted_tables:
             if table.name not in existing:  # just made, as this version makes it
                 continue
-            present = {column["name"] for column in inspector.get_columns(table.name, schema=schema)}
+            present = {column["name"]: column["type"]
+                       for column in inspector.get_columns(table.name, schema=schema)}
             if table.name == "tokens" and "access_token" in present:
                 _hash_stored_tokens(connection, table)
                 continue
+            # Raw SQL is not schema-translated: name a workshop world's schema itself.
+            name = f'"{schema}".{table.name}' if schema else table.name
             for column in table.columns:
+                kind = column.type.compile(engine.dialect)
                 if column.name not in present:
-                    kind = column.type.compile(engine.dialect)
-                    connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+                    connection.execute(text(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}"))
+                elif _widened(present[column.name], column.type) and engine.dialect.name == "postgresql":
+                    # A longer string than before (SQLite enforces no length).
+                    connection.execute(text(f"ALTER TABLE {name} ALTER COLUMN {column.name} TYPE {kind}"))
             for index in table.indexes:
                 index.create(connection, checkfirst=True)
+
+
+def _widened(stored, wanted) -> bool:
+    """Whether a string column is now longer than the database's."""
+    old, new = getattr(stored, "length", None), getattr(wanted, "length", None)
+    return old is not None and new is not None and new > old
 
 
 def _hash_stored_tokens(connection, table) -> None:

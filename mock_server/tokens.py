@@ -20,7 +20,7 @@ from flask import Blueprint, g
 from joserfc import jws
 from sqlalchemy import bindparam, insert
 
-from . import dpop
+from . import dpop, protected_resource, resource_indicators
 from .grants import CONFIDENTIAL, PUBLIC_AND_CONFIDENTIAL, revoke_family
 from .models import Token
 from .state import current
@@ -28,8 +28,8 @@ from .storage import credential_hash
 
 
 def api_audience(issuer: str) -> str:
-    """RFC 9068 `aud`: the resource server the token is for — the agent API."""
-    return f"{issuer}/v3.5/agent"
+    """RFC 9068 `aud` of a token whose request named no resource: the agent API's identifier."""
+    return protected_resource.DEFAULT.identifier(issuer)
 
 
 class JWTAccessTokens(JWTBearerTokenGenerator):
@@ -41,7 +41,8 @@ class JWTAccessTokens(JWTBearerTokenGenerator):
         return g.issued_token_id
 
     def get_audiences(self, client, user, scope):
-        return api_audience(current().settings.issuer)
+        # RFC 9068 §3: the resource the request named (RFC 8707), or the default one.
+        return resource_indicators.audience().identifier(current().settings.issuer)
 
     def get_extra_claims(self, client, grant_type, user, scope):
         proof = dpop.request_proof()  # RFC 9449 §6.1: a DPoP-bound token names its key
@@ -92,7 +93,7 @@ def token_id_of(access_token: str) -> str:
 TOKEN_FIELDS = ("token_id", "client_id", "user_id", "grant_type", "token_type", "access_token_hash",
                 "refresh_token_hash", "scope", "refresh_scope", "issued_at", "expires_in", "refresh_expires_at",
                 "family_id", "code_id", "access_revoked_at", "refresh_revoked_at", "refresh_used_at",
-                "dpop_jkt", "refresh_dpop_jkt")
+                "dpop_jkt", "refresh_dpop_jkt", "resource")
 INSERT_TOKEN = insert(Token.__table__).values({name: bindparam(name) for name in TOKEN_FIELDS})
 
 
@@ -123,6 +124,7 @@ def save_token(token: dict, request) -> None:
         code_id=code.id if code is not None and hasattr(code, "id") else None,
         access_revoked_at=None, refresh_revoked_at=None, refresh_used_at=None,
         **dpop.bindings(request.client, refresh is not None),
+        resource=resource_indicators.audience().path,
     )
     # A Core INSERT: the ORM's unit of work cost more than the rest of the token request. In the
     # session's transaction when there is one (a code or refresh token was claimed in it: both
@@ -219,7 +221,7 @@ def introspection_answer(token: Token | None) -> dict:
         "iss": settings.issuer,
     }
     if not refresh:  # the access token's own id and audience: a refresh token has neither
-        answer.update(jti=token.token_id, aud=api_audience(settings.issuer))
+        answer.update(jti=token.token_id, aud=protected_resource.by_path(token.resource).identifier(settings.issuer))
         answer.update(dpop.confirmation(token.dpop_jkt))  # RFC 9449 §6.2: its key, to check locally
     if token.user_id:
         answer.update(sub=token.user_id, username=token.user_id)

@@ -79,6 +79,10 @@ COURSE = (
     Notebook("15-tokens-that-only-work-for-you-dpop-and-par", "Tokens that only work for you: DPoP and PAR",
              "a stolen token refused without its key; proofs, nonces; the request pushed off the URL",
              ("authorization request", "code → tokens", "call the API")),
+    Notebook("16-an-api-that-tells-you-where-to-sign-in", "An API that tells you where to sign in",
+             "from an API's URL alone: its metadata, its server, a client known by its own document, a "
+             "token for that API only — the way MCP clients connect",
+             ("register the app", "authorization request", "code → tokens", "call the API")),
 )
 BY_NAME = {notebook.name: notebook for notebook in COURSE}
 

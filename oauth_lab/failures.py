@@ -21,6 +21,7 @@ import requests
 from joserfc.errors import JoseError
 from oauthlib.oauth2 import OAuth2Error
 
+from .discovery import Refused
 from .widgets.base import html_table
 
 RFC = {
@@ -34,6 +35,8 @@ RFC = {
     "unsupported_response_type": "RFC 6749 §4.1.2.1 — this response_type is not offered",
     "invalid_token": "RFC 6750 §3.1 — the access token is expired, revoked or not genuine",
     "insufficient_scope": "RFC 6750 §3.1 — the token is fine but lacks the scope this call needs",
+    "invalid_target": "RFC 8707 §2 — the resource is unknown, malformed, not the grant's, or not one this scope "
+                      "means something at",
     "authorization_pending": "RFC 8628 §3.5 — the user has not decided yet: poll again after interval seconds",
     "slow_down": "RFC 8628 §3.5 — polling too fast: add 5 s to the interval from now on",
     "expired_token": "RFC 8628 §3.5 — the device code expired: stop polling; start again when the user asks",
@@ -120,6 +123,8 @@ class Failure:
                     rows.append((key, str(body[key])))
             if challenge := self.answer["response_headers"].get("WWW-Authenticate"):
                 rows.append(("WWW-Authenticate", challenge))
+            if isinstance(self.exception, Refused):  # the server was content: the app's own check said no
+                rows.append(("Your app's check", str(self.exception)))
         if standard := self.standard():
             rows.append(("Standard", standard))
         return rows

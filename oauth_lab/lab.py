@@ -52,6 +52,9 @@ class Lab:
     introspect_as_owner: OwnerIntrospection  # the exercise checks' view of any token
     app: RedirectionEndpoint  # your app's redirect URI, served by this kernel (or another one)
     handle: object = None  # the in-process server, when this kernel started it
+    # Your world on a class server: another machine's, which fetches nothing from yours (such as
+    # your app's metadata document, notebook 16: RULES.md, "Client ID Metadata Documents").
+    on_class_server: bool = False
 
     @property
     def issuer(self) -> str:
@@ -237,7 +240,8 @@ def _class_lab(app: RedirectionEndpoint, class_server: str | None, class_code: s
         issuer, key = _joined(class_server, name) or join_class(
             class_server, class_code or os.environ.get("MOCK_CLASS_CODE", ""), name, app.redirect_uri)
     return Lab(issuer, hub.metadata_of(issuer), RemoteClock(issuer, key),
-               RemoteTranscript(issuer, key, server=issuer), OwnerIntrospection(issuer, key), app)
+               RemoteTranscript(issuer, key, server=issuer), OwnerIntrospection(issuer, key), app,
+               on_class_server=True)
 
 
 def join_class(class_server: str, class_code: str, name: str, redirect_uri: str) -> tuple[str, str]:

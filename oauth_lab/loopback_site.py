@@ -37,8 +37,8 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.send_header("Cache-Control", "no-store")  # URLs here carry codes and tokens
-        for name, value in (headers or {}).items():
+        # URLs here carry codes and tokens: nothing is stored, unless a page says otherwise.
+        for name, value in {"Cache-Control": "no-store", **(headers or {})}.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
@@ -86,10 +86,14 @@ class Site:
 
     def configure(self, **config) -> None:
         """Set what the site serves; only the kernel serving it can."""
+        self.configuration().update(config)
+
+    def configuration(self) -> dict:
+        """What the site serves, as ``configure`` set it: only in the kernel serving it."""
         if self.port not in _SERVED:
             raise RuntimeError(f"{self.url} is served by another kernel (another notebook?): restart "
                                "that notebook's kernel, then run this cell again.")
-        _SERVED[self.port].config.update(config)
+        return _SERVED[self.port].config
 
     def stop(self) -> None:
         """Stop the site, if this instance started it (another may still be using it otherwise)."""

@@ -13,6 +13,7 @@ seen by whichever notebook is waiting for it.
 from __future__ import annotations
 
 import html
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 from mock_server.settings import APP_CALLBACK as CALLBACK  # the path the server registers
@@ -21,12 +22,21 @@ from mock_server.settings import APP_PORT  # MOCK_APP_PORT, or 8765
 from .loopback_site import Site, SiteHandler
 
 
+CLIENT_METADATA = "/client-metadata.json"  # where the app publishes who it is (notebook 16)
+
+
 class CallbackHandler(SiteHandler):
-    """An app's pages: its callback page, which keeps what the browser brought (``received``)."""
+    """An app's pages: its callback page, which keeps what the browser brought (``received``),
+    and its client metadata document, once the app publishes one."""
 
     app_name = "your app"
 
     def page(self, path: str) -> None:
+        if path == CLIENT_METADATA and "client_metadata" in self.server.config:
+            self.server.config.setdefault("metadata_fetches", []).append(self.headers.get("User-Agent", ""))
+            document, cache = self.server.config["client_metadata"]
+            self.answer(200, "application/json", json.dumps(document, indent=1), {"Cache-Control": cache})
+            return
         if path != CALLBACK:
             self.answer(404, "text/plain; charset=utf-8", "Not a page of this app.")
             return
@@ -80,6 +90,26 @@ class RedirectionEndpoint(Site):
     @property
     def redirect_uri(self) -> str:
         return self.public_url + CALLBACK
+
+    @property
+    def client_id(self) -> str:
+        """The URL of the app's client metadata document, which is its client_id (Client ID
+        Metadata Documents). The server fetches it, so it is the address the *server* reaches:
+        loopback, on a laptop and on Binder alike (server, kernel and app share the machine);
+        the browser never goes there."""
+        return self.url + CLIENT_METADATA
+
+    def publish_client_metadata(self, document: dict, max_age: int = 0) -> None:
+        """Serve `document` at ``client_id``, cacheable for `max_age` seconds (0: not at all)."""
+        self.configure(client_metadata=(document, f"max-age={max_age}" if max_age else "no-store"),
+                       metadata_fetches=[])
+
+    def metadata_fetches(self) -> int:
+        """How often the authorization server fetched the document since it was published (this
+        kernel's app counts them; a GET of anyone else's is not counted)."""
+        from mock_server.client_id_metadata import USER_AGENT
+
+        return self.configuration().get("metadata_fetches", []).count(USER_AGENT)
 
     def received(self) -> list[str]:
         """Every authorization response the app received, oldest first, as the browser sent it."""

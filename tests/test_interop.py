@@ -25,7 +25,7 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from flows import APP_CALLBACK, REPORTS, query_of
@@ -195,8 +195,9 @@ def openid_client():
 class NodeRelyingParty:
     """rp.mjs as a subprocess: JSON lines out, one line in whenever it waits for the user."""
 
-    def __init__(self, node: str, *args: str, timeout: float = 45, env: dict | None = None):
-        self.process = subprocess.Popen([node, str(INTEROP / "rp.mjs"), *args], cwd=INTEROP,
+    def __init__(self, node: str, *args: str, timeout: float = 45, env: dict | None = None,
+                 script: str = "rp.mjs"):
+        self.process = subprocess.Popen([node, str(INTEROP / script), *args], cwd=INTEROP,
                                         env={**os.environ, "APP_CALLBACK": APP_CALLBACK, **(env or {})},
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
@@ -357,3 +358,48 @@ def test_openid_client_runs_par_and_dpop_against_a_server_requiring_nonces(start
     steps, _ = run_relying_party(openid_client, server, RP_STEPS="dpop")
     assert_every_step_passed(steps, PAR_AND_DPOP)
     assert_par_and_dpop(steps, server.issuer)
+
+
+def test_openid_client_finds_where_to_sign_in_and_gets_a_token_only_that_api_takes(start_server, openid_client):
+    """RFC 9728 and RFC 8707 through oauth4webapi and openid-client (tests/interop/resource.mjs):
+    the challenge's resource_metadata, the metadata checked as §3.3 says (and found again at the
+    well-known URL the library builds), a token for one API that the other refuses; then a client
+    known by its metadata document."""
+    from documents import DocumentSite
+
+    server = start_server()
+    site = DocumentSite()
+    api, other = f"{server.url}/v3.5/agent", f"{server.url}/v3.5/configuration"
+    rp = NodeRelyingParty(openid_client, api, other, *REPORTS, site.publish(), script="resource.mjs")
+    try:
+        steps = {}
+        while (message := rp.next()) is not None:
+            if message["step"] == "authorize":
+                rp.answer(UserAgent().authorize(message["url"]))
+            else:
+                steps[message["step"]] = message
+        rp.process.wait(timeout=10)
+        stderr = rp.process.stderr.read()
+    finally:
+        rp.stop()
+        site.stop()
+
+    assert steps.get("done", {}).get("failures") == 0, f"{stderr}\nsteps: {rp.seen}"
+    challenge = steps["challenge"]
+    assert (challenge["status"], challenge["scheme"], challenge["error"]) == (401, "bearer", "invalid_token")
+    assert challenge["resource_metadata"] == f"{server.url}/.well-known/oauth-protected-resource/v3.5/agent"
+    assert steps["resource_metadata"]["resource"] == api and steps["resource_metadata"]["same_at_well_known"]
+    assert steps["resource_metadata"]["authorization_servers"] == [server.issuer]
+    assert steps["discovery"]["issuer"] == server.issuer
+    assert steps["discovery"]["code_challenge_methods_supported"] == ["S256"]
+    access = steps["authorization_code"]["access_token"]
+    assert json.loads(jws.extract_compact(access.encode()).payload)["aud"] == api
+    assert steps["call"]["status"] == 200
+    other_api = steps["other_api"]
+    assert (other_api["status"], other_api["error"]) == (401, "invalid_token")
+    assert other_api["resource_metadata"] == f"{server.url}/.well-known/oauth-protected-resource/v3.5/configuration"
+    assert steps["client_credentials"]["status"] == 200
+    assert (steps["unknown_resource"]["error"], steps["unknown_resource"]["status"]) == ("invalid_target", 400)
+    assert steps["document_discovery"]["supported"] is True
+    document_token = steps["document_authorization_code"]["access_token"]
+    assert json.loads(jws.extract_compact(document_token.encode()).payload)["client_id"] == site.url()

@@ -712,6 +712,29 @@ def test_odd_input_gets_an_answer_never_a_500(livechat, request_args, status):
     assert status != 302 or answer.headers["Location"].startswith(f"{livechat.url}/ooops?oauth_exception=")
 
 
+def test_no_protected_resource_metadata_and_no_second_api(livechat):
+    """LiveChat's docs describe no resource metadata (RFC 9728) and no audiences (RFC 8707)."""
+    for path in ("/.well-known/oauth-protected-resource/v3.5/agent", "/.well-known/oauth-protected-resource",
+                 "/v3.5/configuration", "/v3.5/configuration/action/list_agents", "/v3.5/agent"):
+        assert requests.get(livechat.url + path).status_code == 404, path
+    challenge = call_api(livechat, "list_customers", None).headers["WWW-Authenticate"]
+    assert challenge == 'Bearer realm="agent-api"'  # no resource_metadata
+    metadata = requests.get(f"{livechat.url}/.well-known/oauth-authorization-server").json()
+    assert "protected_resources" not in metadata and "client_id_metadata_document_supported" not in metadata
+
+
+def test_the_resource_parameter_is_ignored_as_an_unknown_one(livechat):
+    """RFC 6749 §3.1, §3.2: unknown parameters are ignored; LiveChat documents no `resource`."""
+    answer = tokens_for(livechat, scope="customers:ro", resource="https://evil.example/api")
+    assert call_api(livechat, "list_customers", answer["access_token"]).status_code == 200
+
+
+def test_a_client_id_url_is_an_unknown_app(livechat):
+    """No Client ID Metadata Documents: a URL is a client_id like any other, and none is known."""
+    assert_ooops(livechat, landing(livechat, "https://app.example/client.json"), "unauthorized_client",
+                 "client_id_not_found")
+
+
 def test_with_the_profile_off_nothing_of_it_applies(server):
     assert requests.get(f"{server.url}/v2/info").status_code == 404
     assert requests.delete(f"{server.url}/v2/token").status_code == 404

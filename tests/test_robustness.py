@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 import mock_server
+from documents import DocumentSite
 from flows import (APP_CALLBACK, ADMIN_TOOLS, DEVICE_CODE, REPORTS, RESOURCE_SERVER, WIDGET, code_tokens,
                    dpop_key, dpop_proof, dpop_token, push, pkce_pair)
 
@@ -55,7 +56,7 @@ OAUTH_ERRORS = {
     "unsupported_grant_type", "invalid_scope", "unsupported_token_type", "invalid_client_metadata",
     "invalid_redirect_uri", "authorization_pending", "slow_down", "access_denied", "expired_token",
     "not_found", "method_not_allowed", "invalid_token", "invalid_dpop_proof", "use_dpop_nonce",
-    "unsupported_response_type",
+    "unsupported_response_type", "invalid_target",
 }
 FORM_ENDPOINTS = ("/token", "/par", "/revoke", "/introspect", "/device_authorization")
 BROWSER_PAGES = ("/authorize", "/login", "/logout", "/device", "/console")
@@ -91,7 +92,7 @@ class Fuzzed:
 
     def resolve(self, value):
         if isinstance(value, Live):
-            if value.name in ("jane_access", "ada_access"):
+            if value.name in ("jane_access", "ada_access", "configuration_access"):
                 self._fresh_user_tokens()
             if value.name == "csrf":
                 return self.csrf
@@ -115,7 +116,11 @@ def mint_user_tokens(ctx: Fuzzed):
                        scope="chats--access:ro customers:ro agents--all:ro openid profile email")
     ada = code_tokens(ctx.server, ADMIN_TOOLS, scope="chats--all:ro agents--all:rw webhooks.configuration:rw",
                       user=("ada", "ada-password"))
-    ctx.values.update(jane_access=jane["access_token"], ada_access=ada["access_token"])
+    # A token for the second API (RFC 8707): the agent API must refuse it, the configuration API not.
+    configuration = code_tokens(ctx.server, ADMIN_TOOLS, scope="agents--all:rw webhooks.configuration:rw",
+                                user=("ada", "ada-password"), resource=ctx.url + "/v3.5/configuration")
+    ctx.values.update(jane_access=jane["access_token"], ada_access=ada["access_token"],
+                      configuration_access=configuration["access_token"])
 
 
 def csrf_of(html: str) -> str:
@@ -126,6 +131,7 @@ def csrf_of(html: str) -> str:
 def fuzzed_server():
     """One deterministic server for many examples, with live tokens and a signed-in browser."""
     server = mock_server.start(port=PORT, seed=7)
+    site = DocumentSite()  # a client's metadata document (client_id_metadata.py), valid
     try:
         http = requests.Session()
         # Throwaway tokens and codes for the form endpoints (revoking them is fine).
@@ -163,9 +169,13 @@ def fuzzed_server():
             "dpop_access": bound,
             "request_uri": request_uri,
             **proofs,
+            "agent_resource": server.url + "/v3.5/agent",
+            "configuration_resource": server.url + "/v3.5/configuration",
+            "document": site.publish(grant_types=["authorization_code", "refresh_token"], cache="max-age=60"),
         })
         yield ctx
     finally:
+        site.stop()
         server.stop()
 
 
@@ -184,7 +194,7 @@ PARAM_NAMES = ("grant_type", "code", "client_id", "client_secret", "redirect_uri
                "state", "code_challenge", "code_challenge_method", "nonce", "username", "password",
                "csrf_token", "decision", "user_code", "next", "prompt", "max_age", "access_token",
                "client_name", "redirect_uris", "app_type", "response_mode", "request", "since", "key",
-               "request_uri", "dpop_jkt")
+               "request_uri", "dpop_jkt", "resource", "resource")
 PLAUSIBLE = (
     "fernhollow-reports", "reports-secret", "fernhollow-widget", "fernhollow-admin-tools",
     "admin-tools-secret", "agent-api", "agent-api-secret", "authorization_code", "refresh_token",
@@ -198,10 +208,16 @@ PLAUSIBLE = (
     " ", "%", "%00", "\x00", "ABCD-EFGH", "a" * 300, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
     "/\r\nX", "/\\evil.example", "²", "٣", "1e3",  # a CR/LF for a Location header; digits int() refuses
     "urn:ietf:params:oauth:request_uri:", "urn:ietf:params:oauth:request_uri:x",
+    # Resource indicators (RFC 8707) and client ids that are URLs (Client ID Metadata Documents):
+    # special-use and loopback addresses only, which are refused before or at once on connecting.
+    "https://evil.example/api", "urn:fernhollow:api", "#frag", "http://169.254.169.254/latest/meta-data/",
+    "https://10.0.0.1/client.json", "https://[::1]/c.json", "http://2130706433/x", "https://user@127.0.0.1/x",
+    "https://127.0.0.1/a/../b", "http://127.0.0.1:1/client.json", "https://[fe80::1%25eth0]/c",
 )
-CLIENT_IDS = (REPORTS[0], WIDGET, ADMIN_TOOLS[0], RESOURCE_SERVER[0])
+CLIENT_IDS = (REPORTS[0], WIDGET, ADMIN_TOOLS[0], RESOURCE_SERVER[0], "https://10.0.0.1/client.json")
 LIVE_FORM = tuple(Live(name) for name in ("csrf", "callback", "access", "refresh", "id_token",
-                                          "user_code", "device_code", "request_uri"))
+                                          "user_code", "device_code", "request_uri", "agent_resource",
+                                          "configuration_resource", "document"))
 PROOFS = tuple(Live(name) for name in ("proof_token", "proof_par", "proof_api", "proof_userinfo",
                                        "proof_private", "proof_untyped", "proof_stale"))
 
@@ -516,12 +532,14 @@ def check_registration_field(fuzzed, field):
 
 RESOURCE_PATHS = st.one_of(
     st.sampled_from(AGENT_ACTIONS).map(lambda name: f"/v3.5/agent/action/{name}"),
+    st.sampled_from(AGENT_ACTIONS).map(lambda name: f"/v3.5/configuration/action/{name}"),
+    st.sampled_from(("/v3.5/agent", "/v3.5/configuration", "/v3.5/configuration/", "/v3.5/configuration/action/")),
     st.text(st.characters(min_codepoint=0x20, exclude_categories=["Cs"]), min_size=1, max_size=15).map(
         lambda name: "/v3.5/agent/action/" + quote(name, safe="")),
     st.sampled_from(("/v3.5/agent/actions", "/userinfo", "/v3.5/agent/action/",
                      "/v3.5/agent/action/list_chats/")),
 )
-USER_TOKENS = st.sampled_from((Live("jane_access"), Live("ada_access")))
+USER_TOKENS = st.sampled_from((Live("jane_access"), Live("ada_access"), Live("configuration_access")))
 RESOURCE_CALLS = st.builds(Call, methods, RESOURCE_PATHS, st.one_of(st.just([]), param_lists),
                            st.one_of(authorizations, USER_TOKENS, USER_TOKENS), extra_headers,
                            json_first, st.just(False), dpop_headers)
@@ -550,7 +568,12 @@ OTHER_PATHS = st.one_of(
                      "/.well-known/jwks.json", "/_mock/clock", "/_mock/transcript", "/_mock/run",
                      "/_mock/public-url", "/_mock/public-url/token",
                      "/.well-known/", "/_mock/", "/static/x", "/favicon.ico", "/token/", "/revoke/x",
-                     "/%2e%2e/%2e%2e/etc/passwd", "/.well-known/jwks.json/..")),
+                     "/%2e%2e/%2e%2e/etc/passwd", "/.well-known/jwks.json/..",
+                     "/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/v3.5/agent",
+                     "/.well-known/oauth-protected-resource/v3.5/configuration",
+                     "/.well-known/oauth-protected-resource/v3.5/agent/..", "/.well-known/oauth-protected-resource/")),
+    st.text(st.characters(min_codepoint=0x20, exclude_categories=["Cs"]), max_size=20).map(
+        lambda tail: "/.well-known/oauth-protected-resource/" + quote(tail, safe="/")),
     st.text(st.characters(min_codepoint=0x20, exclude_categories=["Cs"]), max_size=20).map(
         lambda tail: "/nope/" + quote(tail, safe="/")),
 )
@@ -567,6 +590,51 @@ def check_other_path(fuzzed, call):
     assert_oauth_error_shape(response)
 
 
+# Client ids that are URLs (Client ID Metadata Documents): shapes and addresses the server must
+# refuse — before connecting, or at once — or a valid document it fetches; never a 500, at the
+# authorization endpoint (a page) or the token endpoint (JSON).
+URL_HOSTS = st.one_of(
+    st.sampled_from(("10.0.0.1", "169.254.169.254", "[::1]", "[::ffff:10.0.0.1]", "[64:ff9b::a00:1]", "2130706433",
+                     "0x7f.1", "0251.0376.0251.0376", "127.0.0.1:1", "127.0.0.2", "localhost:1",
+                     "[fe80::1%25lo]", "nope.invalid", "xn--e1a.invalid", "[::1", "a b", "", "127.0.0.1:99999",
+                     "127.0.0.1:0", "user:pw@10.0.0.1", "\u0000", "%31%30.0.0.1")),
+    st.text(max_size=15))
+URL_PATHS = st.one_of(st.sampled_from(("", "/", "/client.json", "/a/../b", "/%2e%2e/x", "?q=1", "#f",
+                                       "/" + "a" * 300)), st.text(max_size=15))
+CLIENT_ID_URLS = st.one_of(
+    st.builds(lambda scheme, host, path: f"{scheme}://{host}{path}",
+              st.sampled_from(("http", "https", "HTTPS", "hTtP")), URL_HOSTS, URL_PATHS),
+    st.just(Live("document")))
+
+
+@dataclass
+class ClientIdCall:
+    client_id: object
+    endpoint: str  # "/authorize" or "/token"
+    params: list
+
+
+CLIENT_ID_CALLS = st.builds(ClientIdCall, CLIENT_ID_URLS, st.sampled_from(("/authorize", "/token")), param_lists)
+
+
+def check_client_id_url(fuzzed, call):
+    client_id = fuzzed.resolve(call.client_id)
+    params = [(n, fuzzed.resolve(v)) for n, v in call.params if n != "client_id"] + [("client_id", client_id)]
+    if call.endpoint == "/authorize":
+        params += [("response_type", "code"), ("redirect_uri", APP_CALLBACK), ("scope", "chats--access:ro")]
+        response = fuzzed.http.get(fuzzed.url + "/authorize", params=params, allow_redirects=False, timeout=30)
+    else:
+        params += [("grant_type", "authorization_code"), ("code", "x")]
+        response = fuzzed.http.post(fuzzed.url + "/token", data=params, allow_redirects=False, timeout=30)
+    if currently_in_test_context():
+        note(f"{call.endpoint} client_id={client_id!r} -> {response.status_code} {response.text[:300]}")
+    assert_no_server_error(response)
+    if call.endpoint == "/authorize":
+        assert_html_error(response)
+    else:
+        assert_oauth_error_shape(response)
+
+
 # name -> (what to send, what must hold); scripts/fuzz_server.py reuses these through pytest.
 PROPERTIES = {
     "oauth_form": (FORM_CALLS, check_oauth_form_endpoint),
@@ -575,6 +643,7 @@ PROPERTIES = {
     "resource": (RESOURCE_CALLS, check_resource_server),
     "browser": (BROWSER_CALLS, check_browser_page),
     "other": (OTHER_CALLS, check_other_path),
+    "client_id_url": (CLIENT_ID_CALLS, check_client_id_url),
 }
 
 
@@ -606,6 +675,12 @@ def test_resource_server_answers_bearer_challenges(fuzzed, call):
 @given(call=BROWSER_CALLS)
 def test_browser_pages_answer_html_errors(fuzzed, call):
     check_browser_page(fuzzed, call)
+
+
+@FUZZ
+@given(call=CLIENT_ID_CALLS)
+def test_client_ids_that_are_urls_answer_pages_and_rfc_errors(fuzzed, call):
+    check_client_id_url(fuzzed, call)
 
 
 @FUZZ
@@ -685,6 +760,18 @@ KNOWN_INPUTS = {
         ("resource", _call("GET", "/userinfo", ("DPoP", Live("dpop_access")))),
     "GET /authorize with the pushed request_uri for another client":
         ("browser", _call("GET", "/authorize", query=[("client_id", REPORTS[0]), ("request_uri", Live("request_uri"))])),
+    "GET /authorize with the valid document's URL as client_id":
+        ("client_id_url", ClientIdCall(Live("document"), "/authorize", [])),
+    "POST /token, client_id 169.254.169.254, resource twice":
+        ("client_id_url", ClientIdCall("http://169.254.169.254/latest/meta-data/", "/token",
+                                       [("resource", Live("agent_resource")), ("resource", "urn:x")])),
+    "POST /token, client credentials for the configuration API with a chats scope":
+        ("oauth_form", _call("POST", "/token", basic(REPORTS[0], REPORTS[1], False), Body("form", [
+            ("grant_type", "client_credentials"), ("scope", "chats--access:ro"),
+            ("resource", Live("configuration_resource"))], FORM))),
+    "POST list_agents at the agent API with the configuration API's token":
+        ("resource", _call("POST", "/v3.5/agent/action/list_agents", Live("configuration_access"))),
+    "GET the metadata of a path with a NUL": ("other", _call("GET", "/.well-known/oauth-protected-resource/%00")),
     "POST /_mock/clock with JSON nested 1000 deep":
         ("other", _call("POST", "/_mock/clock", Live("owner"), body=Body("json", DEEP, "application/json"))),
 }

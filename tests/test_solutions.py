@@ -231,6 +231,18 @@ def public_app(lab, scope: str) -> dict:
     ("api.needed_scope", lambda lab: lambda answer: answer.headers.get("WWW-Authenticate"), "for the 403 of update_agent"),
     ("api.needed_scope", lambda lab: lambda answer: (re.findall(r'scope="([^"]*)"', answer.headers.get(
         "WWW-Authenticate", "")) or [""])[0], "for a 200 answer, which names no scope"),
+    ("where_to_sign_in.may_go_on", lambda lab: lambda api, resource, server: True, "describes another API"),
+    ("where_to_sign_in.may_go_on", lambda lab: lambda api, resource, server: resource["resource"] == api,
+     "server the API does not name"),
+    ("where_to_sign_in.may_go_on", lambda lab: lambda api, resource, server: resource["resource"].rstrip("/") == api
+     and server["issuer"] in resource["authorization_servers"] and "S256" in server["code_challenge_methods_supported"],
+     "with a slash added"),
+    ("where_to_sign_in.may_go_on", lambda lab: lambda api, resource, server: resource["resource"] == api
+     and server["issuer"] in resource["authorization_servers"], "says nothing of PKCE"),
+    ("where_to_sign_in.may_go_on", lambda lab: lambda api, resource, server: resource["resource"] == api
+     and server["issuer"] in resource["authorization_servers"]
+     and bool(server.get("code_challenge_methods_supported")), "only with plain"),
+    ("where_to_sign_in.may_go_on", lambda lab: lambda api, resource, server: False, "refused"),
 ])
 def test_a_wrong_answer_fails_with_a_reason(lab, name, wrong, why):
     verdict = ALL[name].check(wrong(lab))

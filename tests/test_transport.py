@@ -11,7 +11,7 @@ import pytest
 import requests
 
 import mock_server
-from flows import REPORTS, query_of
+from flows import REPORTS, pkce_pair, query_of
 from mock_server.__main__ import banner, parse_args, settings_from_args
 from oauth_lab.user_agent import UserAgent
 
@@ -160,3 +160,39 @@ def test_a_class_on_a_lan_over_plain_http(tmp_path, allow):
     else:
         assert token.status_code == 400 and "requires TLS" in token.json["error_description"], token.text
         assert "WARNING: http://192.0.2.2:5001 is plain http to other machines" in said
+def test_behind_the_hub_the_apis_are_named_by_their_public_urls(behind_tls_hub):
+    """Resource indicators and their metadata behind a hub (RULES.md, "Where the metadata is behind
+    a prefix"): the identifiers are the public URLs, whichever way a request arrives; the
+    challenge names the metadata under the server's public prefix, which the proxy forwards; a
+    token asked on the back channel for the public identifier works there, and a client known by a
+    document on this machine's loopback (the kernel's app) is fetched there."""
+    from documents import DocumentSite
+
+    api = f"{PUBLIC}/v3.5/agent"
+    for answer in (proxied(behind_tls_hub, "GET", "/v3.5/agent"), requests.get(f"{behind_tls_hub.url}/v3.5/agent")):
+        assert f'resource_metadata="{PUBLIC}/.well-known/oauth-protected-resource/v3.5/agent"' in \
+            answer.headers["WWW-Authenticate"]
+    metadata = proxied(behind_tls_hub, "GET", "/.well-known/oauth-protected-resource/v3.5/agent").json()
+    assert metadata["resource"] == api and metadata["authorization_servers"] == [PUBLIC]
+
+    site = DocumentSite()  # the kernel's app, on loopback in the container
+    try:
+        client_id = site.publish(redirect_uris=[APP])
+        browser = keeping_cookies_as_the_browser_does(UserAgent(reach={PUBLIC: behind_tls_hub.url}))
+        browser.session.headers["Host"] = HUB_HOST
+        verifier, challenge = pkce_pair()
+        url = requests.Request("GET", f"{PUBLIC}/authorize", params={
+            "response_type": "code", "client_id": client_id, "redirect_uri": APP, "state": "s3",
+            "scope": "chats--access:ro", "resource": api, "code_challenge": challenge,
+            "code_challenge_method": "S256"}).prepare().url
+        received = query_of(browser.authorize(url, server=PUBLIC))
+        token = requests.post(f"{behind_tls_hub.url}/token", timeout=5, data={
+            "grant_type": "authorization_code", "code": received["code"], "redirect_uri": APP, "client_id": client_id,
+            "code_verifier": verifier, "resource": api})
+        assert token.status_code == 200, token.text
+        access = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert proxied(behind_tls_hub, "GET", "/v3.5/agent", headers=access).json()["resource"] == api
+        assert requests.get(f"{behind_tls_hub.url}/v3.5/agent", headers=access).status_code == 200
+        assert requests.get(f"{behind_tls_hub.url}/v3.5/configuration", headers=access).status_code == 401
+    finally:
+        site.stop()

@@ -254,8 +254,9 @@ def test_explorer_403_shows_the_challenge(explorer):
     explorer.send.click()
     assert explorer.text() == "POST list_customers with token 'jane' → 403"
     html = explorer.view.value
-    assert escape('WWW-Authenticate: Bearer realm="agent-api", scope="customers:ro", '
-                  'error="insufficient_scope"') in html
+    metadata = f"{explorer.lab.issuer}/.well-known/oauth-protected-resource/v3.5/agent"  # RFC 9728 §5.1
+    assert escape(f'WWW-Authenticate: Bearer realm="agent-api", scope="customers:ro", '
+                  f'resource_metadata="{metadata}", error="insufficient_scope"') in html
     assert "the token lacks scope customers:ro" in html
 
 

@@ -145,3 +145,37 @@ def test_two_learners_on_postgresql_share_nothing(two_processes):
     assert client_credentials(bob, (app["client_id"], app["client_secret"])).status_code == 401
     assert requests.get(f"{ada.url}/_mock/transcript", headers=bob.admin).status_code == 401
     assert client_credentials(bob).status_code == 200  # its own demo app, with the public secret
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_world_made_by_an_earlier_version_gains_the_new_columns_and_longer_client_ids(backend, tmp_path, request):
+    """A world's tables made before resource indicators and metadata-document clients: its first
+    use adds the `resource` columns and lengthens the client ids to a URL's 255 characters
+    (PostgreSQL enforces a VARCHAR's length; SQLite none) — in the world's own schema."""
+    from sqlalchemy import inspect, text
+
+    from mock_server.storage import Storage
+
+    db, schema = database(backend, tmp_path, request), "tenant_old" if backend == "postgresql" else None
+    Storage(db, schema=schema).close()  # this version's tables, then made old by hand
+    storage = Storage(db, schema=schema, prepare=False)
+    with storage.base_engine.begin() as connection:
+        for table in ("tokens", "authorization_codes"):
+            name = f'"{schema}".{table}' if schema else table
+            connection.execute(text(f"ALTER TABLE {name} DROP COLUMN resource"))
+            if backend == "postgresql":
+                connection.execute(text(f"ALTER TABLE {name} ALTER COLUMN client_id TYPE VARCHAR(64)"))
+    storage.close()
+
+    upgraded = Storage(db, schema=schema)
+    columns = {c["name"]: c["type"] for c in inspect(upgraded.base_engine).get_columns("tokens", schema=schema)}
+    assert "resource" in columns
+    if backend == "postgresql":
+        assert columns["client_id"].length == 255
+    long_id = "https://app.example/" + "c" * 200 + "/client.json"
+    with upgraded.base_engine.begin() as connection:
+        name = f'"{schema}".authorization_codes' if schema else "authorization_codes"
+        connection.execute(text(f"INSERT INTO {name} (code, client_id, user_id, auth_time, issued_at, expires_at, "
+                                "resource) VALUES ('c', :client, 'jane', 0, 0, 1, '/v3.5/agent')"),
+                           {"client": long_id})
+    upgraded.close()

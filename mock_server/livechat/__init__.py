@@ -29,7 +29,11 @@ __all__ = ["authorization_server", "install", "start_over"]
 
 # The standard server's paths that LiveChat's accounts server does not have.
 STANDARD_ONLY = ("/authorize", "/token", "/par", "/revoke", "/introspect", "/register", "/device_authorization",
-                 "/device", "/userinfo", "/.well-known/openid-configuration", "/.well-known/jwks.json")
+                 "/device", "/userinfo", "/.well-known/openid-configuration", "/.well-known/jwks.json",
+                 "/v3.5/agent")  # the agent API's own URL: a resource identifier (RFC 9728)
+# ... and every path under these: protected resource metadata (RFC 9728) and the second API, an
+# audience of its own (RFC 8707), which LiveChat's docs describe nowhere.
+STANDARD_ONLY_UNDER = ("/.well-known/oauth-protected-resource", "/v3.5/configuration")
 
 
 def install(app, home) -> None:
@@ -40,6 +44,7 @@ def install(app, home) -> None:
 
 
 def hide_standard_endpoints():
-    if request.path.rstrip("/") in STANDARD_ONLY:
+    path = request.path.rstrip("/")
+    if path in STANDARD_ONLY or any(path == p or path.startswith(p + "/") for p in STANDARD_ONLY_UNDER):
         abort(404, description=f"LiveChat's accounts server has no {request.path}: its authorization "
                                "endpoint is /, its token endpoint /v2/token (see the metadata).")

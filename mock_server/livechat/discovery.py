@@ -11,9 +11,10 @@ ABSENT = ("registration_endpoint", "device_authorization_endpoint", "revocation_
           "revocation_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported",
           "authorization_response_iss_parameter_supported", "subject_types_supported",
           "id_token_signing_alg_values_supported", "claims_supported",
-          # LiveChat documents neither pushed authorization requests nor DPoP (RULES.md).
+          # LiveChat documents neither pushed authorization requests nor DPoP (RULES.md), nor
+          # Client ID Metadata Documents or protected resource metadata.
           "pushed_authorization_request_endpoint", "require_pushed_authorization_requests",
-          "dpop_signing_alg_values_supported")
+          "dpop_signing_alg_values_supported", "client_id_metadata_document_supported", "protected_resources")
 DESCRIPTION = (
     "LiveChat's OAuth as its public docs describe it (https://platform.text.com/docs/authorization/"
     "oauth-authorization). LiveChat's docs describe no RFC 8414 metadata document: this one is a "

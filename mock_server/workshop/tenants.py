@@ -4,7 +4,8 @@ a single learner's server, in that tenant's state, chosen here once, before Flas
 The world's issuer is ``<base>/t/<tenant>``, so its metadata is also at the path-inserted address
 RFC 8414 §3 defines, ``<base>/.well-known/oauth-authorization-server/t/<tenant>``; the appended
 forms (``<issuer>/.well-known/…``, which OIDC clients fetch; RFC 8414 §5) are the app's own
-routes. Anything else — an unknown tenant, a malformed id, ``..`` — goes to the class's front
+routes. Its APIs' metadata likewise (RFC 9728 §3.1): the resource ``<base>/t/<tenant>/v3.5/agent``
+has it at ``<base>/.well-known/oauth-protected-resource/t/<tenant>/v3.5/agent`` too. Anything else — an unknown tenant, a malformed id, ``..`` — goes to the class's front
 pages, which answer 404.
 """
 from __future__ import annotations
@@ -15,6 +16,8 @@ from ..state import serving
 
 WORLD_PATH = re.compile(r"/t/(?P<tenant>[^/]+)(?P<rest>/.*)?", re.S)
 INSERTED_METADATA = re.compile(r"/\.well-known/(?P<document>oauth-authorization-server)/t/(?P<tenant>[^/]+)")
+INSERTED_RESOURCE_METADATA = re.compile(r"/\.well-known/oauth-protected-resource/t/(?P<tenant>[^/]+)(?P<rest>/.+)",
+                                        re.S)
 
 
 def split(path: str) -> tuple[str | None, str]:
@@ -23,6 +26,8 @@ def split(path: str) -> tuple[str | None, str]:
         return found["tenant"], found["rest"] or "/"
     if found := INSERTED_METADATA.fullmatch(path):
         return found["tenant"], f"/.well-known/{found['document']}"
+    if found := INSERTED_RESOURCE_METADATA.fullmatch(path):
+        return found["tenant"], f"/.well-known/oauth-protected-resource{found['rest']}"
     return None, path
 
 

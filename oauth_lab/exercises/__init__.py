@@ -14,7 +14,8 @@ from ..checks import Exercise
 
 # Notebook order; a new notebook's exercises are a new module named here.
 MODULES = ("start_here", "password", "register", "authorization", "exchange", "api", "refresh", "pkce",
-           "client_credentials", "device", "revocation", "openid", "security_lab", "livechat", "capstone", "dpop")
+           "client_credentials", "device", "revocation", "openid", "security_lab", "livechat", "capstone", "dpop",
+           "where_to_sign_in")
 
 
 def _all() -> dict[str, Exercise]:

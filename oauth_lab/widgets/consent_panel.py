@@ -22,6 +22,10 @@ from .base import LabWidget, escape, mask
 
 SCOPE_LINE = re.compile(r'<div class="scope"><strong>(.*?)</strong> <code>(.*?)</code>')
 HEADING = re.compile(r"<h1>(.*?)</h1>", re.S)
+# What the page says of the app or the API beyond the scopes: an app not registered (it names
+# itself by a metadata document), the one API a token would be for (notebook 16).
+NOTICE = re.compile(r'<p class="note notice">(.*?)</p>', re.S)
+TAG = re.compile(r"<[^>]+>")
 
 
 class ConsentPanel(LabWidget):
@@ -51,6 +55,7 @@ class ConsentPanel(LabWidget):
 
     def _open(self):
         self._consent_page, self._answered_before = None, len(self._answers())
+        self.notices = []
         try:
             page = self.browser.consent_page(self.authorization_url, self.lab.issuer)
         except UserAgentError as error:
@@ -68,9 +73,11 @@ class ConsentPanel(LabWidget):
         self._consent_page = page
         self.heading = html.unescape(HEADING.search(page.text).group(1))
         self.asked = [(html.unescape(d), n) for d, n in SCOPE_LINE.findall(page.text)]
+        self.notices = [" ".join(html.unescape(TAG.sub("", n)).split()) for n in NOTICE.findall(page.text)]
         items = "".join(f"<li>{escape(d)} <code>{escape(n)}</code></li>" for d, n in self.asked)
+        notices = "".join(f"<p><i>{escape(n)}</i></p>" for n in self.notices)
         self._page.value = (f"<b>{escape(self.heading)}</b> (signed in as {escape(self.browser.username)})"
-                            f"<ul>{items}</ul><a href='{escape(self.authorization_url)}' target='_blank'>"
+                            f"<ul>{items}</ul>{notices}<a href='{escape(self.authorization_url)}' target='_blank'>"
                             "Open the real consent page in your browser</a>")
 
     def try_again(self) -> None:
@@ -142,6 +149,7 @@ class ConsentPanel(LabWidget):
     def text(self) -> str:
         lines = [self.heading if not self.asked else f"{self.heading} (as {self.browser.username})"]
         lines += [f"  - {d} [{n}]" for d, n in self.asked]
+        lines += [f"  {notice}" for notice in self.notices]
         if self.value:
             got = ", ".join(f"{k}={mask(v) if k == 'code' else v}" for k, v in self.received().items())
             lines.append(f"{self.decision or 'Answer'} → {'app receives' if self.to_app else 'error page'}: {got}")
