@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .errors import json_error, rfc_text
 from .models import DPoPNonce, DPoPProof
+from .settings import LIVECHAT
 from .state import current
 from .storage import credential_hash
 
@@ -365,6 +366,8 @@ def offer_dpop(response, realm: str):
     """§7.2: beside a Bearer challenge, the DPoP one (bare: the request did not use DPoP, or used
     nothing), so a client learns it may send a DPoP-bound token and which algorithms to sign with."""
     challenge = response.headers.get("WWW-Authenticate", "")
+    if current().settings.profile == LIVECHAT:  # LiveChat documents no DPoP: its APIs offer none
+        return response
     if challenge.startswith("Bearer"):  # a DPoPChallenge starts with its own, and names Bearer
         response.headers["WWW-Authenticate"] = f'{challenge}, DPoP realm="{realm}", {algs_parameter()}'
     return response

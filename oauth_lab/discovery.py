@@ -15,6 +15,7 @@ fails raises ``Refused``: the client must not go on.
 """
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -40,10 +41,29 @@ def fetcher(lab):
     return get
 
 
+# An element of a WWW-Authenticate list (RFC 9110 §11.6.1): up to a comma outside a quoted string.
+ELEMENT = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*")+')
+STARTS_A_CHALLENGE = re.compile(r"\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:\s+[^=\s]+(?:=|$)|\s*$)")
+
+
+def challenges(header: str | None) -> list[WWWAuthenticate]:
+    """Each challenge of a WWW-Authenticate header. One header may carry several (an API that also
+    takes DPoP sends ``Bearer realm=…, resource_metadata=…, DPoP realm=…, algs=…``, RFC 9449 §7.2),
+    which werkzeug's parser, made for one challenge, would read as one: the header is cut where a
+    new scheme begins, and werkzeug reads each piece."""
+    pieces: list[str] = []
+    for element in ELEMENT.findall(header or ""):
+        if STARTS_A_CHALLENGE.match(element) or not pieces:
+            pieces.append(element.strip())
+        else:
+            pieces[-1] += "," + element
+    return [found for piece in pieces if (found := WWWAuthenticate.from_header(piece)) is not None]
+
+
 def challenge(answer: requests.Response) -> dict:
-    """The parameters of a Bearer challenge (RFC 6750 §3), read by werkzeug; {} when there is none."""
-    found = WWWAuthenticate.from_header(answer.headers.get("WWW-Authenticate"))
-    return dict(found.parameters) if found is not None and found.type == "bearer" else {}
+    """The parameters of the Bearer challenge (RFC 6750 §3); {} when there is none."""
+    bearer = [found for found in challenges(answer.headers.get("WWW-Authenticate")) if found.type == "bearer"]
+    return dict(bearer[0].parameters) if bearer else {}
 
 
 def resource_metadata_urls(api: str, challenge: dict) -> list[str]:

@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from oauth_lab.discovery import (Refused, authorization_server_metadata, authorization_server_urls, challenge,
-                                 check_iss, check_resource, check_server, fetcher, protected_resource_metadata,
-                                 resource_metadata_urls)
+                                 challenges, check_iss, check_resource, check_server, fetcher,
+                                 protected_resource_metadata, resource_metadata_urls)
 from oauth_lab.impostor_api import ImpostorAPI
 
 
@@ -165,3 +165,23 @@ def test_on_a_class_server_the_notebooks_client_finds_its_world_and_registers(cl
         assert (mine.status_code, other.status_code) == (200, 401)
     finally:
         lab.app.stop()
+
+
+@pytest.mark.parametrize("header, schemes, bearer", [
+    ('Bearer realm="api", resource_metadata="https://x/.well-known/oauth-protected-resource/api", '
+     'DPoP realm="api", algs="ES256 RS256"', ["bearer", "dpop"],
+     {"realm": "api", "resource_metadata": "https://x/.well-known/oauth-protected-resource/api"}),
+    ('DPoP realm="a", error="invalid_token", error_description="revoked, at noon", algs="ES256", Bearer realm="a"',
+     ["dpop", "bearer"], {"realm": "a"}),
+    ('Negotiate abcd==, Bearer realm="r"', ["negotiate", "bearer"], {"realm": "r"}),
+    ('Bearer error="invalid_token", error_description="a \\"quoted\\", comma", scope="a b"', ["bearer"],
+     {"error": "invalid_token", "error_description": 'a "quoted", comma', "scope": "a b"}),
+    ('Basic realm="x"', ["basic"], {}),
+    ("", [], {}),
+], ids=["bearer-then-dpop", "dpop-then-bearer", "token68-first", "quoted-commas", "basic", "none"])
+def test_one_header_may_carry_several_challenges(header, schemes, bearer):
+    """RFC 9110 §11.6.1: a list of challenges; an API that takes DPoP sends two (RFC 9449 §7.2)."""
+    assert [found.type for found in challenges(header)] == schemes
+    answer = requests.Response()
+    answer.headers["WWW-Authenticate"] = header
+    assert challenge(answer) == bearer

@@ -363,7 +363,9 @@ def test_a_bound_token_lacking_the_scope_403_with_the_dpop_challenge(server):
 def test_no_credentials_offers_both_schemes_without_an_error(server):
     response = call_api(server, "list_customers", None)
     assert response.status_code == 401
-    assert challenges(response) == f'Bearer realm="agent-api", DPoP realm="agent-api", algs="{" ".join(ALGORITHMS)}"'
+    metadata = f"{server.url}/.well-known/oauth-protected-resource/v3.5/agent"  # RFC 9728 §5.1
+    assert challenges(response) == (f'Bearer realm="agent-api", resource_metadata="{metadata}", '
+                                    f'DPoP realm="agent-api", algs="{" ".join(ALGORITHMS)}"')
 
 
 def test_a_revoked_or_expired_bound_token_401_invalid_token_in_the_dpop_challenge(server):
