@@ -4,19 +4,26 @@ website and authorization server (``attacker``).
 
 A site is found or started: the first kernel that asks for a port serves it (on a background
 thread), and every other kernel reads what it received over HTTP (``GET /received``, not part of
-any protocol). Configuring a site — the pages it serves — is only possible in the kernel that
-serves it.
+any protocol). Configuring a site — the pages it serves — is for its user's kernels only: the
+serving kernel writes a key on a card only its user can read (``mock_server.owner``, as a server
+does), and another kernel of that user sends its changes with it (``/configuration``). A web page
+or another user on the machine has no card: it can read what a site received, never change what
+it serves.
 """
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import requests
 
+from mock_server.owner import new_key, read_card, remove_card, write_card
+
 RECEIVED = "/received"
+CONFIGURATION = "/configuration"  # the site's settings, for its user's kernels (the key on the card)
 _SERVED: dict[int, ThreadingHTTPServer] = {}  # the sites this process serves, by port
 
 
@@ -24,10 +31,31 @@ class SiteHandler(BaseHTTPRequestHandler):
     """One request to a site: ``GET /received`` answers the log; anything else is the site's."""
 
     def do_GET(self):  # noqa: N802 (http.server's naming)
-        if urlsplit(self.path).path == RECEIVED:
+        path = urlsplit(self.path).path
+        if path == RECEIVED:
             self.answer(200, "application/json", json.dumps(self.server.received))
+        elif path == CONFIGURATION and self.from_owner():
+            self.answer(200, "application/json", json.dumps(self.server.config))
         else:
-            self.page(urlsplit(self.path).path)
+            self.page(path)
+
+    def do_POST(self):  # noqa: N802
+        """Another kernel of the site's user changes what it serves (JSON: the settings to update)."""
+        if urlsplit(self.path).path != CONFIGURATION or not self.from_owner():
+            self.answer(404, "text/plain; charset=utf-8", "Not a page of this site.")
+            return
+        try:
+            config = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        except ValueError:
+            config = None
+        if not isinstance(config, dict):
+            self.answer(400, "text/plain; charset=utf-8", "A JSON object of settings, please.")
+            return
+        self.server.config.update(config)
+        self.answer(204, "text/plain", "")
+
+    def from_owner(self) -> bool:
+        return secrets.compare_digest(self.headers.get("Authorization", ""), f"Bearer {self.server.key}")
 
     def page(self, path: str) -> None:
         raise NotImplementedError
@@ -64,6 +92,8 @@ class Site:
             server.daemon_threads = True
             server.received = []
             server.config = {}
+            server.key = new_key()
+            write_card(self.url, server.key, started_by=type(self).__name__)
             # A short poll: stop() returns at once instead of after serve_forever's default 0.5 s.
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
                              name=f"{type(self).__name__}-{port}").start()
@@ -85,15 +115,27 @@ class Site:
         return requests.get(self.url + RECEIVED, timeout=5).json()
 
     def configure(self, **config) -> None:
-        """Set what the site serves; only the kernel serving it can."""
-        self.configuration().update(config)
+        """Set what the site serves: here, or in the kernel of this user's that serves it."""
+        if self.port in _SERVED:
+            _SERVED[self.port].config.update(config)
+        else:
+            requests.post(self.url + CONFIGURATION, json=config, headers=self._owner(),
+                          timeout=5).raise_for_status()
 
     def configuration(self) -> dict:
-        """What the site serves, as ``configure`` set it: only in the kernel serving it."""
-        if self.port not in _SERVED:
-            raise RuntimeError(f"{self.url} is served by another kernel (another notebook?): restart "
-                               "that notebook's kernel, then run this cell again.")
-        return _SERVED[self.port].config
+        """What the site serves, as ``configure`` set it."""
+        if self.port in _SERVED:
+            return _SERVED[self.port].config
+        answer = requests.get(self.url + CONFIGURATION, headers=self._owner(), timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    def _owner(self) -> dict:
+        card = read_card(self.url)
+        if card is None or not self._answers():
+            raise RuntimeError(f"{self.url} is not served by a kernel of yours: no notebook of this user "
+                               "serves it (another user's, or stopped). Run setup() again.")
+        return {"Authorization": f"Bearer {card['key']}"}
 
     def stop(self) -> None:
         """Stop the site, if this instance started it (another may still be using it otherwise)."""
@@ -101,3 +143,4 @@ class Site:
             server = _SERVED.pop(self.port)
             server.shutdown()
             server.server_close()
+            remove_card(self.url, server.key)

@@ -3,6 +3,8 @@ setup() finding the right server, the one-call flow, the course frame."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -105,11 +107,48 @@ def test_a_kernel_that_finds_the_shop_running_uses_it_as_it_is(shop):
     assert "http://127.0.0.1:9/banner.gif" in requests.get(other_kernel.page("welcome")).text
 
 
-def test_only_the_kernel_serving_a_site_can_configure_it():
-    elsewhere = RedirectionEndpoint(port=mock_server.free_port())
-    elsewhere.stop()
-    with pytest.raises(RuntimeError, match="served by another kernel"):
-        elsewhere.configure(banner="http://127.0.0.1:9/banner.gif")
+@pytest.fixture
+def app_of_another_kernel():
+    """The app served by another process of this user's (notebook 15's kernel, still running while
+    16 runs): a real second Python, which writes its card where this process reads cards."""
+    port = mock_server.free_port()
+    served = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from oauth_lab.redirection_endpoint import RedirectionEndpoint; "
+         f"RedirectionEndpoint(port={port}); print('serving', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert served.stdout.readline() == "serving\n"
+    yield RedirectionEndpoint(port=port)
+    served.kill()
+    served.wait()
+
+
+def test_a_kernel_publishes_its_apps_document_where_another_kernel_serves_the_app(app_of_another_kernel):
+    app = app_of_another_kernel
+    assert not app.serving_here
+    document = {"client_id": app.client_id, "client_name": "Lab Assistant"}
+    app.publish_client_metadata(document, max_age=600)
+    fetched = requests.get(app.client_id)
+    assert fetched.json() == document and fetched.headers["Cache-Control"] == "max-age=600"
+    assert app.metadata_fetches() == 0  # a GET that was not the server's
+
+
+def test_a_site_takes_settings_only_with_its_users_key(app_of_another_kernel):
+    app = app_of_another_kernel
+    for headers in ({}, {"Authorization": "Bearer guessed"}):  # a web page, another user
+        assert requests.post(f"{app.url}/configuration", json={"client_metadata": [{}, "no-store"]},
+                             headers=headers).status_code == 404
+        assert requests.get(f"{app.url}/configuration", headers=headers).status_code == 404
+    assert requests.get(app.client_id).status_code == 404  # nothing was published
+
+
+def test_a_site_no_kernel_of_yours_serves_cannot_be_configured(app_of_another_kernel, monkeypatch, tmp_path):
+    monkeypatch.setenv("MOCK_SERVER_CARDS", str(tmp_path))  # another user's cards: none for this site
+    with pytest.raises(RuntimeError, match="not served by a kernel of yours"):
+        app_of_another_kernel.configure(banner="http://127.0.0.1:9/banner.gif")
+    stopped = RedirectionEndpoint(port=mock_server.free_port())
+    stopped.stop()
+    with pytest.raises(RuntimeError, match="not served by a kernel of yours"):
+        stopped.configure(banner="http://127.0.0.1:9/banner.gif")
 
 
 # --- the scripted browser -----------------------------------------------------------------------
