@@ -5,18 +5,15 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from oauthlib.oauth2 import WebApplicationClient
 
-from jupyterlab_driver import button, last_seq, mock_server, output_text, run_cell_containing, screenshot
+from jupyterlab_driver import (allow_in_panel, last_seq, mock_server, output_text, run_cell_containing,
+                               screenshot)
 
 
 def click_allow_with_pkce(lab, artifacts, name):
     """Allow in the consent panel of the by-hand PKCE flow: the next cell's token request, with
     the verifier, gets the token; the server saw the challenge in front and the verifier behind."""
     seq = last_seq()
-    consent = run_cell_containing(lab, "consent = ConsentPanel(lab, url)")  # a fresh request
-    allow = button(consent, "Allow")
-    allow.click()
-    consent.get_by_text("The browser is sent back to the app with").wait_for()
-    assert allow.is_disabled()
+    consent = allow_in_panel(lab, "consent = ConsentPanel(lab, url)")  # a fresh request
 
     token = run_cell_containing(lab, "code_verifier=verifier, include_client_id=True")
     assert output_text(token).strip() == "['chats--access:ro']", output_text(token)

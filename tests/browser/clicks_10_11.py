@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from jupyterlab_driver import (_wait_until, button, mock_server, output_text, run_cell_containing, screenshot,
-                               wait_for_output)
+from jupyterlab_driver import (allow_in_panel, button, mock_server, output_text, run_cell_containing,
+                               screenshot, wait_for_output, _wait_until)
 
 
 def comparison_rows(cell) -> list[list[str]]:
@@ -52,11 +52,7 @@ def click_two_apis(lab, artifacts, name):
 
 
 def click_login_and_check_again(lab, artifacts, name):
-    consent = run_cell_containing(lab, "consent = ConsentPanel(lab, authorization_url)")  # a new login
-    allow = button(consent, "Allow")
-    allow.click()
-    consent.get_by_text("The browser is sent back to the app with").wait_for()
-    assert allow.is_disabled()
+    consent = allow_in_panel(lab, "consent = ConsentPanel(lab, authorization_url)")  # a new login
 
     token = run_cell_containing(lab, "sorted(token)")  # fetch_token: the code for tokens
     assert "'id_token'" in output_text(token), output_text(token)

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from jupyterlab_driver import button, last_seq, mock_server, output_text, run_cell_containing, screenshot
+from jupyterlab_driver import (allow_in_panel, last_seq, mock_server, output_text, run_cell_containing,
+                               screenshot)
 
 
 def click_allow_on_a_pushed_request(lab, artifacts, name):
     seq = last_seq()
     run_cell_containing(lab, "first_push = app.pushed_authorization_request(request)")
-    consent = run_cell_containing(lab, "consent = ConsentPanel(lab, str(first_push.uri))")
-    allow = button(consent, "Allow")
-    allow.click()
-    consent.get_by_text("The browser is sent back to the app with").wait_for()
-    assert allow.is_disabled()
+    consent = allow_in_panel(lab, "consent = ConsentPanel(lab, str(first_push.uri))")
 
     token = run_cell_containing(lab, "pushed_token = app.authorization_code(")
     assert output_text(token).strip() == "('DPoP', 'customers:ro')", output_text(token)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from jupyterlab_driver import (MOCK_SERVER, NOTEBOOK, button, code_cell, last_seq, mock_server, output_text,
-                               run_cell_containing, screenshot, wait_for_output)
+from jupyterlab_driver import (allow_in_panel, code_cell, last_seq, MOCK_SERVER, mock_server, NOTEBOOK,
+                               output_text, run_cell_containing, screenshot, wait_for_output)
 
 API = f"{MOCK_SERVER}/v3.5/agent"
 DOCUMENT = "/client-metadata.json"
@@ -17,11 +17,7 @@ LOADED = "# %load solutions/16_may_go_on.py"  # IPython keeps the magic as the c
 
 def click_allow_for_one_api(lab, artifacts, name):
     seq = last_seq()
-    consent = run_cell_containing(lab, "consent = ConsentPanel(lab, authorization_url)")  # a fresh panel
-    allow = button(consent, "Allow")
-    allow.click()
-    consent.get_by_text("The browser is sent back to the app with").wait_for()
-    assert allow.is_disabled()
+    consent = allow_in_panel(lab, "consent = ConsentPanel(lab, authorization_url)")  # a fresh panel
 
     checked = run_cell_containing(lab, "params = check_iss(redirect, server)")
     assert output_text(checked).strip() == "['code', 'iss', 'state']", output_text(checked)

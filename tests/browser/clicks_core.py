@@ -8,9 +8,9 @@ from base64 import b64encode
 from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
-from jupyterlab_driver import (_wait_until, button, choose, code_cell, control, exactly, last_seq,
-                               mock_server, open_and_sign_in, output_text, run_cell_containing,
-                               screenshot, synced, virtual_time, wait_for_output)
+from jupyterlab_driver import (allow_in_panel, button, choose, code_cell, control, exactly, last_seq,
+                               mock_server, open_and_sign_in, output_text, run_cell_containing, screenshot,
+                               synced, virtual_time, wait_for_output, _wait_until)
 
 def click_scopes_and_consent(lab, artifacts, name):
     measure_what_run_all_drew(lab)
@@ -21,11 +21,7 @@ def click_scopes_and_consent(lab, artifacts, name):
     url = next(line for text in printed for line in text.splitlines() if line.startswith("http"))
     assert set(parse_qs(urlsplit(url).query)["scope"][0].split()) == chosen, url
 
-    consent = run_cell_containing(lab, "ConsentPanel(lab, authorization_url")
-    allow = button(consent, "Allow")
-    allow.click()
-    consent.get_by_text("The browser is sent back to the app with").wait_for()
-    assert allow.is_disabled()
+    consent = allow_in_panel(lab, "ConsentPanel(lab, authorization_url")
 
     run_cell_containing(lab, "read_redirect(redirect)")
     token = run_cell_containing(lab, "oauth.fetch_token(")

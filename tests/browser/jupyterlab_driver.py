@@ -224,6 +224,17 @@ def button(scope, label: str):
     return scope.locator(".widget-button", has_text=exactly(label))
 
 
+def allow_in_panel(page, cell_text: str):
+    """Run the cell that makes a fresh consent panel, click its Allow, wait until the browser is
+    sent back to the app; the panel's cell, with Allow now disabled."""
+    consent = run_cell_containing(page, cell_text)
+    allow = button(consent, "Allow")
+    allow.click()
+    consent.get_by_text("The browser is sent back to the app with").wait_for()
+    assert allow.is_disabled()
+    return consent
+
+
 def control(scope, kind: str, label: str):
     """The `.widget-<kind>` control (text, textarea, dropdown, toggle-buttons...) whose description
     is exactly `label`."""

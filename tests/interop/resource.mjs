@@ -9,28 +9,11 @@
 // {"step": "authorize", "url": ...} waits for the callback URL on stdin.
 import * as client from 'openid-client'
 import * as oauth from 'oauth4webapi'
-import { createInterface } from 'node:readline'
+import { done, emit, readLine, step } from './steps.mjs'
 
 const [api, otherApi, clientId, clientSecret, documentUrl] = process.argv.slice(2)
 const APP_CALLBACK = process.env.APP_CALLBACK
 const insecure = { execute: [client.allowInsecureRequests] } // http:// on loopback only
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-const readLine = async () => (await lines.next()).value.trim()
-const emit = (step, fields) => process.stdout.write(JSON.stringify({ step, ...fields }) + '\n')
-
-let failures = 0
-async function step(name, fn) {
-  try {
-    const { result, ...fields } = (await fn()) ?? {}
-    emit(name, { ok: true, ...fields })
-    return result ?? true
-  } catch (error) {
-    failures += 1
-    emit(name, { ok: false, error: { name: error?.name, message: error?.message, code: error?.code,
-                                     error: error?.error, status: error?.status } })
-    return undefined
-  }
-}
 
 // The library's own reading of a challenge: a WWWAuthenticateChallengeError from a call it made.
 async function challengeOf(config, token, url) {
@@ -128,5 +111,4 @@ if (resourceServer && documentUrl) {
     })
   }
 }
-emit('done', { failures })
-process.exit(0) // stdin stays open for readLine: leave now
+done()

@@ -13,7 +13,7 @@
 // The client is configured only from discovery. Every library check is left on: if a step throws,
 // the server deviated from a spec (see /work/shared/reference/client-interop.md).
 import * as client from 'openid-client'
-import { createInterface } from 'node:readline'
+import { done, emit, readLine, step } from './steps.mjs'
 
 const [issuer, clientId = 'fernhollow-reports', clientSecret = 'reports-secret'] = process.argv.slice(2)
 // The app's redirect URI (served by the app, not the server): mock_server.settings.APP_REDIRECT_URI,
@@ -27,47 +27,7 @@ const insecure = { execute: [client.allowInsecureRequests] } // http:// on loopb
 const standard = process.env.RP_STEPS !== 'dpop' // RP_STEPS=dpop: only the PAR and DPoP steps
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code'
 
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-async function readLine() {
-  const { value, done } = await lines.next()
-  if (done) throw new Error('stdin closed while waiting for the test')
-  return value.trim()
-}
 
-function emit(step, fields) {
-  process.stdout.write(JSON.stringify({ step, ...fields }) + '\n')
-}
-
-function describe(error) {
-  const out = { name: error?.name, message: error?.message, code: error?.code }
-  if (error?.error) out.error = error.error
-  if (error?.status) out.status = error.status
-  const cause = error?.cause
-  if (cause !== undefined) {
-    if (cause instanceof Response) {
-      out.cause = { status: cause.status, headers: Object.fromEntries(cause.headers) }
-    } else if (cause instanceof Error) {
-      out.cause = { name: cause.name, message: cause.message, code: cause.code }
-    } else {
-      try { out.cause = JSON.parse(JSON.stringify(cause)) } catch { out.cause = String(cause) }
-    }
-  }
-  return out
-}
-
-let failures = 0
-// Run one step: its result is printed; a throw is printed too and the step's value is undefined.
-async function step(name, fn) {
-  try {
-    const { result, ...fields } = (await fn()) ?? {}
-    emit(name, { ok: true, ...fields })
-    return result ?? true
-  } catch (error) {
-    failures += 1
-    emit(name, { ok: false, error: describe(error) })
-    return undefined
-  }
-}
 
 // The usual call, unchanged: with a secret, openid-client authenticates with client_secret_post.
 const config = await step('discovery', async () => {
@@ -307,5 +267,4 @@ if (config && standard) {
   }
 }
 
-emit('done', { failures })
-process.exit(0)
+done()
