@@ -4,10 +4,10 @@ The notebooks' committed outputs name the default ports (5001 for the server, 87
 so they run in a process of their own with those ports (scripts/check_notebooks.py: in fresh
 kernels, then twice each against a server already running). Everything else runs at the same time on
 `--workers` processes, each with ports of its own (tests/conftest.py), grouped by module so a
-module's servers start once (the JupyterLab runs are four classes of tests/browser/test_jupyterlab.py,
-one per worker: four workers, measured best on 2 cores; tests/browser/test_real_hub.py, a JupyterHub
-with its own JupyterLab and Chromium, is a fifth such load, about 70 s). The notebooks' report
-follows the others'.
+module's servers start once, the longest modules first (tests/conftest.py: the JupyterLab runs are
+four classes of tests/browser/test_jupyterlab.py, each about 90 s; tests/browser/test_real_hub.py, a
+JupyterHub with its own JupyterLab and Chromium, about 50 s; four workers, measured best on 2
+cores). The notebooks' report follows the others'.
 
     python scripts/run_tests.py [--workers N] [pytest arguments for the tests/ run]
 """
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
                                      cwd=ROOT, env=notebooks_env, stdout=notebooks_log,
                                      stderr=subprocess.STDOUT, text=True)
         tests = subprocess.call([sys.executable, "-m", "pytest", "-n", str(args.workers),
-                                 "--dist", "loadscope", "tests", *rest], cwd=ROOT)
+                                 "--dist", "loadscope", "--no-loadscope-reorder", "tests", *rest], cwd=ROOT)
         notebooks.wait()
         notebooks_log.seek(0)
         print("\n=== the notebooks, under strict nbval ===", flush=True)

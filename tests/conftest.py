@@ -74,3 +74,17 @@ def lab():
     lab = setup(seed=None, port=mock_server.free_port())
     yield lab
     lab.handle.stop()
+
+
+# `make test` hands whole modules (classes, for the JupyterLab groups) to its xdist workers in
+# collection order (scripts/run_tests.py: --no-loadscope-reorder; xdist's own order is "most tests
+# first", which started the one-test hub run last, a minute after everything else had finished).
+# The longest go first, each taking a worker while the many short modules fill the others.
+LONGEST_FIRST = ("browser/test_real_hub.py", "browser/test_jupyterlab.py", "browser/test_proxy.py",
+                 "test_packaging.py", "test_workshop_limits.py", "test_binder.py",
+                 "test_workshop_storage.py", "browser/test_lab_start.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {module: place for place, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0].removeprefix("tests/"), len(rank)))
