@@ -264,7 +264,7 @@ class _AuthorizationServerHandler(SiteHandler):
         else:
             self.answer(404, "application/json", json.dumps({"error": "not_found"}))
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def post(self, path: str) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         self.server.received.append({"path": self.path, "form": dict(parse_qsl(body))})
         # Whatever the client sent is the attacker's now; the client just sees a failure.

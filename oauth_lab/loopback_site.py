@@ -40,10 +40,17 @@ class SiteHandler(BaseHTTPRequestHandler):
             self.page(path)
 
     def do_POST(self):  # noqa: N802
+        if urlsplit(self.path).path == CONFIGURATION and self.from_owner():
+            self.take_settings()
+        else:
+            self.post(urlsplit(self.path).path)
+
+    def post(self, path: str) -> None:
+        """A form the site takes (none, unless a site says otherwise)."""
+        self.answer(404, "text/plain; charset=utf-8", "Not a page of this site.")
+
+    def take_settings(self) -> None:
         """Another kernel of the site's user changes what it serves (JSON: the settings to update)."""
-        if urlsplit(self.path).path != CONFIGURATION or not self.from_owner():
-            self.answer(404, "text/plain; charset=utf-8", "Not a page of this site.")
-            return
         try:
             config = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         except ValueError:
