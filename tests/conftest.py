@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 # Under pytest-xdist every worker gets ports of its own for what tests start at fixed ports (the
-# kernels JupyterLab runs, the app's redirect URI, a notebook's servers at offsets up to +9): the
+# kernels JupyterLab runs, the app's redirect URI, a notebook's servers at offsets up to +10): the
 # notebooks under nbval run beside them, in their own process (scripts/run_tests.py), with the
 # default ports their committed outputs name. Set before mock_server is imported: it reads them.
 if (_worker := os.environ.get("PYTEST_XDIST_WORKER")) is not None:

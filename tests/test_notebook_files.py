@@ -119,3 +119,16 @@ def test_every_notebook_shows_a_picture_that_says_what_it_shows(path):
     for alt, image in pictures:
         svg = (NOTEBOOKS / image).read_text()
         assert alt.strip() and re.search(r"<title>[^<]+</title>", svg), image
+
+
+def test_each_notebook_starts_its_other_servers_on_ports_no_other_notebook_takes():
+    """JupyterLab keeps a notebook's kernel, and the servers it started, when the learner opens
+    the next one: a second server at `lab.port + N` (a weakened one, the attacker's) must not be
+    on a port another notebook's kernel may still hold (15 once took 12's attacker's port)."""
+    takers = {}
+    for path in COURSE_FILES:
+        code = "\n".join(cell.source for cell in read(path).cells if cell.cell_type == "code")
+        for offset in set(re.findall(r"lab\.port \+ (\d+)", code)):
+            takers.setdefault(int(offset), []).append(path.stem[:2])
+    assert {offset: nbs for offset, nbs in takers.items() if len(nbs) > 1} == {}
+    assert max(takers) < 20  # tests/conftest.py gives each xdist worker 20 ports
