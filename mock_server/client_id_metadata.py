@@ -39,6 +39,7 @@ import re
 import socket
 import ssl
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ResolutionTimeout
 from urllib.parse import unquote, urlsplit
@@ -278,7 +279,7 @@ def _get(parts, address, deadline: float) -> tuple[bytes, dict]:
                 if time.monotonic() > deadline:
                     raise TimeoutError
                 _shorten_timeout(response, deadline)
-            return bytes(body), dict(response.headers)
+            return bytes(body), response.headers  # names in any case (RFC 9110 §5.1)
         finally:
             response.release_conn()
 
@@ -303,7 +304,7 @@ def _is_literal(host: str) -> bool:
     return True
 
 
-def parse(body: bytes, headers: dict) -> dict:
+def parse(body: bytes, headers: Mapping[str, str]) -> dict:
     """The document: a JSON object (§4.1)."""
     media_type = headers.get("Content-Type", "").split(";")[0].strip()
     if not JSON_TYPE.fullmatch(media_type):
@@ -317,7 +318,7 @@ def parse(body: bytes, headers: dict) -> dict:
     return document
 
 
-def lifetime(headers: dict) -> int:
+def lifetime(headers: Mapping[str, str]) -> int:
     """§4.4: "SHOULD respect HTTP cache headers": `Cache-Control: max-age` (RFC 9111 §5.2.2.1),
     at most MAX_AGE; nothing cached without it, or with no-store or no-cache."""
     directives = {part.strip().split("=")[0].lower(): part.strip().partition("=")[2].strip('"')

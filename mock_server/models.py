@@ -305,7 +305,7 @@ class PushedRequest(Base):
     __tablename__ = "pushed_requests"
     id = Column(Integer, primary_key=True)
     request_uri_hash = Column(String(64), unique=True, nullable=False)  # credential_hash()
-    client_id = Column(String(64), nullable=False)
+    client_id = Column(String(255), nullable=False)  # 255: a metadata document's URL
     parameters = Column(Text, nullable=False)  # JSON: the pushed authorization request
     issued_at = Column(Integer, nullable=False)
     expires_at = Column(Integer, nullable=False)

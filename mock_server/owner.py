@@ -8,7 +8,8 @@ asked for as ``Authorization: Bearer <key>``. Whoever starts the server writes i
 its user can read, ``~/.oauth-lab/servers/<host>-<port>.json``; a notebook kernel of the same
 user finds the card there, so it can drive a server it did not start (Binder's, ``make server``,
 another notebook's) — and another user's kernel, which finds no card, knows the server is not its
-own. The card goes when the server stops.
+own. The card goes when the server stops. The course's small sites (the app's redirect URI:
+oauth_lab/loopback_site.py) keep their keys on cards here too.
 """
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ from . import hub
 from .failures import show_oauth_errors
 from .redirection_endpoint import APP_PORT, RedirectionEndpoint
 from .server_link import OwnerIntrospection, RemoteClock, RemoteTranscript
+from .user_agent import under
 
 DEFAULT_PORT = 5001  # binder/start and the proxy entry read MOCK_SERVER_PORT with the same default
 CLASSES = Path.home() / ".oauth-lab" / "classes.json"  # the worlds this user joined, per class server
@@ -72,7 +73,8 @@ class Lab:
     def back_channel(self, url: str) -> str:
         """Where this kernel reaches a URL the server announces. The same URL on a laptop; behind
         a proxy (Binder) the server announces its public address, which only the browser uses."""
-        return self.url + url[len(self.issuer):] if url.startswith(self.issuer) else url
+        rest = under(url, self.issuer)
+        return url if rest is None else self.url + rest
 
     @property
     def api_audience(self) -> str:

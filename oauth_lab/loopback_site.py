@@ -34,16 +34,19 @@ class SiteHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == RECEIVED:
             self.answer(200, "application/json", json.dumps(self.server.received))
-        elif path == CONFIGURATION and self.from_owner():
-            self.answer(200, "application/json", json.dumps(self.server.config))
+        elif path == CONFIGURATION:
+            if self.from_owner():
+                self.answer(200, "application/json", json.dumps(self.server.config))
         else:
             self.page(path)
 
     def do_POST(self):  # noqa: N802
-        if urlsplit(self.path).path == CONFIGURATION and self.from_owner():
-            self.take_settings()
+        path = urlsplit(self.path).path
+        if path == CONFIGURATION:
+            if self.from_owner():
+                self.take_settings()
         else:
-            self.post(urlsplit(self.path).path)
+            self.post(path)
 
     def post(self, path: str) -> None:
         """A form the site takes (none, unless a site says otherwise)."""
@@ -62,7 +65,12 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.answer(204, "text/plain", "")
 
     def from_owner(self) -> bool:
-        return secrets.compare_digest(self.headers.get("Authorization", ""), f"Bearer {self.server.key}")
+        """Whether the request carries the site's key; if not, it is answered 404 here (never the
+        site's own page or form: an attacker's server would keep it as a token request)."""
+        if secrets.compare_digest(self.headers.get("Authorization", ""), f"Bearer {self.server.key}"):
+            return True
+        self.answer(404, "text/plain; charset=utf-8", "Not a page of this site.")
+        return False
 
     def page(self, path: str) -> None:
         raise NotImplementedError
@@ -126,23 +134,28 @@ class Site:
         if self.port in _SERVED:
             _SERVED[self.port].config.update(config)
         else:
-            requests.post(self.url + CONFIGURATION, json=config, headers=self._owner(),
-                          timeout=5).raise_for_status()
+            self._from_serving_kernel("POST", json=config)
 
     def configuration(self) -> dict:
         """What the site serves, as ``configure`` set it."""
         if self.port in _SERVED:
             return _SERVED[self.port].config
-        answer = requests.get(self.url + CONFIGURATION, headers=self._owner(), timeout=5)
-        answer.raise_for_status()
-        return answer.json()
+        return self._from_serving_kernel("GET").json()
 
-    def _owner(self) -> dict:
+    def _from_serving_kernel(self, method: str, **kwargs) -> requests.Response:
+        """The site's settings, asked of the kernel serving it with this user's key (its card)."""
         card = read_card(self.url)
-        if card is None or not self._answers():
-            raise RuntimeError(f"{self.url} is not served by a kernel of yours: no notebook of this user "
-                               "serves it (another user's, or stopped). Run setup() again.")
-        return {"Authorization": f"Bearer {card['key']}"}
+        try:
+            if card is not None:
+                answer = requests.request(method, self.url + CONFIGURATION, timeout=5,
+                                          headers={"Authorization": f"Bearer {card['key']}"}, **kwargs)
+                if answer.status_code != 404:  # 404: the key is not the site's (a stale card)
+                    answer.raise_for_status()
+                    return answer
+        except requests.ConnectionError:
+            pass  # the card outlived its kernel
+        raise RuntimeError(f"{self.url} is not served by a kernel of yours: no notebook of this user "
+                           "serves it (another user's, or stopped). Run setup() again.")
 
     def stop(self) -> None:
         """Stop the site, if this instance started it (another may still be using it otherwise)."""

@@ -17,6 +17,14 @@ from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 import requests
 
 
+def under(url: str, base: str) -> str | None:
+    """What follows `base` in `url`, when `url` is under it: `base` matches up to a path-segment
+    boundary only (``…/oauth`` is not the start of ``…/oauth-app/callback``); else None."""
+    if url.startswith(base) and url[len(base):len(base) + 1] in ("", "/", "?", "#"):
+        return url[len(base):]
+    return None
+
+
 @dataclass
 class Form:
     action: str
@@ -201,8 +209,8 @@ class UserAgent:
         it matches up to a path-segment boundary only (``…/oauth`` is not the start of
         ``…/oauth-app/callback``), and the longest address that matches wins."""
         for public, back in sorted(self._reach_map.items(), key=lambda item: -len(item[0])):
-            if url.startswith(public) and url[len(public):len(public) + 1] in ("", "/", "?", "#"):
-                return back + url[len(public):]
+            if (rest := under(url, public)) is not None:
+                return back + rest
         return url
 
     def _get(self, url: str, **params) -> requests.Response:

@@ -25,6 +25,7 @@ class Answer:
     delay: float = 0.0  # seconds before the status line
     drip: float = 0.0  # seconds between the body's bytes
     length: bool = True  # send Content-Length
+    lower_case: bool = False  # header names in lower case, as HTTP/2 servers and many proxies send them
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -38,11 +39,10 @@ class _Handler(BaseHTTPRequestHandler):
         answer = site.answers.get(self.path, Answer(404, b"not here", "text/plain"))
         time.sleep(answer.delay)
         self.send_response(answer.status)
-        self.send_header("Content-Type", answer.content_type)
-        if answer.length:
-            self.send_header("Content-Length", str(len(answer.body)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
+        headers = {"Content-Type": answer.content_type,
+                   **({"Content-Length": str(len(answer.body))} if answer.length else {}), **answer.headers}
+        for name, value in headers.items():
+            self.send_header(name.lower() if answer.lower_case else name, value)
         self.send_header("Connection", "close")
         self.end_headers()
         try:

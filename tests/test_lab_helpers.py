@@ -2,6 +2,7 @@
 setup() finding the right server, the one-call flow, the course frame."""
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import sys
@@ -15,10 +16,11 @@ from oauth_lab.course import COURSE, DEVICE_STEPS, FLOWS, STEPS, header, where_w
 from oauth_lab.flows import authorization_code_flow
 from oauth_lab.lab import current_lab, setup
 from oauth_lab.redirection_endpoint import RedirectionEndpoint
-from oauth_lab.attacker import AttackerSite
+from oauth_lab.attacker import AttackerAuthorizationServer, AttackerSite
 from oauth_lab.careless_app import CarelessApp
 from oauth_lab.user_agent import UserAgent, referrer, with_inherited_fragment
 from oauth_lab.widgets.consent_panel import ConsentPanel
+from oauth_lab.widgets.diagram import server_path
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +115,7 @@ def app_of_another_kernel():
     16 runs): a real second Python, which writes its card where this process reads cards."""
     port = mock_server.free_port()
     served = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from oauth_lab.redirection_endpoint import RedirectionEndpoint; "
+        [sys.executable, "-c", "import sys; from oauth_lab.redirection_endpoint import RedirectionEndpoint; "
          f"RedirectionEndpoint(port={port}); print('serving', flush=True); sys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert served.stdout.readline() == "serving\n"
@@ -139,6 +141,19 @@ def test_a_site_takes_settings_only_with_its_users_key(app_of_another_kernel):
                              headers=headers).status_code == 404
         assert requests.get(f"{app.url}/configuration", headers=headers).status_code == 404
     assert requests.get(app.client_id).status_code == 404  # nothing was published
+
+
+def test_a_site_with_forms_of_its_own_keeps_no_settings_request_as_one(lab):
+    """The attacker's server keeps every form posted to it: a settings request without the key
+    is answered 404 before it gets there, and a stale card's kernel is told the site is not its."""
+    partner = AttackerAuthorizationServer(mock_server.free_port(), lab, {"widget-at-partner": WIDGET})
+    try:
+        answer = requests.post(f"{partner.url}/configuration", json={"honest": "http://evil.example/"},
+                               headers={"Authorization": "Bearer guessed"})
+        assert answer.status_code == 404 and partner.token_requests() == []
+        assert partner.metadata()["authorization_endpoint"] == f"{partner.url}/authorize"
+    finally:
+        partner.stop()
 
 
 def test_a_site_no_kernel_of_yours_serves_cannot_be_configured(app_of_another_kernel, monkeypatch, tmp_path):
@@ -212,6 +227,17 @@ def test_a_public_address_stands_for_whole_path_segments(app, order):
     assert page is not None and page.status_code == 200, "the app's callback was not reached"
     assert app.received()[-1] == f"{app.redirect_uri}?code=ac_1&state=s"
     assert browser.visit(f"{public}/oauth/authorize") is None  # …/oauth itself goes to the server
+
+
+def test_the_kernel_and_the_diagram_read_whole_path_segments_too(lab):
+    """The same rule where the kernel swaps the server's public address for its own (the back
+    channel) and where the diagram names a redirect's target: …/oauth-app is the app's."""
+    public = "https://hub.test/user/learner/oauth"
+    behind_a_hub = dataclasses.replace(lab, metadata={**lab.metadata, "issuer": public})
+    assert behind_a_hub.back_channel(f"{public}/token") == f"{lab.url}/token"
+    assert behind_a_hub.back_channel(f"{public}-app/client-metadata.json") == f"{public}-app/client-metadata.json"
+    assert server_path(f"{public}/authorize?x=1", public) == "/authorize"
+    assert server_path(f"{public}-app/callback?code=c", public) == "/user/learner/oauth-app/callback"
 
 
 # --- setup() ------------------------------------------------------------------------------------

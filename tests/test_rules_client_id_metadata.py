@@ -79,6 +79,15 @@ def test_the_document_is_cached_as_its_max_age_says(server, site):
     assert site.fetched() == 2
 
 
+def test_header_names_are_read_in_any_case(server, site):
+    """RFC 9110 §5.1: header names are case-insensitive. A document served as `content-type` and
+    `cache-control` is a document, cached as its max-age says."""
+    client_id = site.publish(cache="max-age=600")
+    site.answers["/client.json"].lower_case = True
+    pkce_tokens(server, client_id)
+    assert site.fetched() == 1
+
+
 @pytest.mark.parametrize("cache", [None, "no-store", "no-cache, max-age=600", "max-age=0", "max-age=-5"])
 def test_without_a_usable_max_age_the_document_is_fetched_at_every_request(server, site, cache):
     client_id = site.publish(cache=cache)

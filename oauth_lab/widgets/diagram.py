@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 
+from ..user_agent import under
 from .base import Picture, escape, mask
 
 BROWSER, APP = "User's browser", "App (your code)"
@@ -132,8 +133,9 @@ def _json_summary(body: str) -> str | None:
 def server_path(location: str, server: str | None) -> str:
     """Where a redirect within the server goes, as a path of the server — the way its requests'
     paths read (``/authorize``), also when it is served under a prefix (a hub's ``…/oauth``)."""
-    if server and location.startswith(server):
-        return urlsplit(location[len(server):] or "/").path or "/"
+    rest = under(location, server) if server else None
+    if rest is not None:
+        return urlsplit(rest or "/").path or "/"
     return urlsplit(location).path
 
 

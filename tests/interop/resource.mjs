@@ -9,7 +9,7 @@
 // {"step": "authorize", "url": ...} waits for the callback URL on stdin.
 import * as client from 'openid-client'
 import * as oauth from 'oauth4webapi'
-import { done, emit, readLine, step } from './steps.mjs'
+import { authorize, done, step } from './steps.mjs'
 
 const [api, otherApi, clientId, clientSecret, documentUrl] = process.argv.slice(2)
 const APP_CALLBACK = process.env.APP_CALLBACK
@@ -36,8 +36,7 @@ async function codeFlow(config, resource) {
     redirect_uri: APP_CALLBACK, scope: 'agents--all:ro', state, resource,
     code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
   })
-  emit('authorize', { url: url.href })
-  const callback = await readLine()
+  const callback = await authorize(url)
   return client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state },
     { resource })
 }

@@ -13,7 +13,7 @@
 // The client is configured only from discovery. Every library check is left on: if a step throws,
 // the server deviated from a spec (see /work/shared/reference/client-interop.md).
 import * as client from 'openid-client'
-import { done, emit, readLine, step } from './steps.mjs'
+import { authorize, done, emit, readLine, step } from './steps.mjs'
 
 const [issuer, clientId = 'fernhollow-reports', clientSecret = 'reports-secret'] = process.argv.slice(2)
 // The app's redirect URI (served by the app, not the server): mock_server.settings.APP_REDIRECT_URI,
@@ -55,8 +55,7 @@ if (config && standard) {
     state,
     nonce,
   })
-  emit('authorize', { url: url.href })
-  const callback = await readLine()
+  const callback = await authorize(url)
 
   const tokens = await step('authorization_code', async () => {
     const result = await client.authorizationCodeGrant(config, new URL(callback), {
@@ -202,8 +201,7 @@ if (widget) {
     return { result, url: result.href, query: [...result.searchParams.keys()] }
   })
   if (url) {
-    emit('authorize', { url: url.href })
-    const callback = await readLine()
+    const callback = await authorize(url)
     const tokens = await step('dpop_authorization_code', async () => {
       const result = await client.authorizationCodeGrant(widget, new URL(callback), {
         pkceCodeVerifier: verifier, expectedState: state,
@@ -256,8 +254,7 @@ if (config && standard) {
     return { result, query: [...result.searchParams.keys()] }
   })
   if (url) {
-    emit('authorize', { url: url.href })
-    const callback = await readLine()
+    const callback = await authorize(url)
     await step('par_authorization_code', async () => {
       const result = await client.authorizationCodeGrant(config, new URL(callback), {
         pkceCodeVerifier: verifier, expectedState: state,

@@ -16,6 +16,12 @@ export function emit(step, fields) {
   process.stdout.write(JSON.stringify({ step, ...fields }) + '\n')
 }
 
+// The user's part: the test takes the browser to `url` and hands back the callback URL it reached.
+export async function authorize(url) {
+  emit('authorize', { url: url.href })
+  return readLine()
+}
+
 // What a library threw, as far as it tells: its OAuth error and status, the response it read.
 export function describe(error) {
   const out = { name: error?.name, message: error?.message, code: error?.code }
