@@ -21,6 +21,7 @@ from . import par, scopes
 from .authorization_server import describe
 from .clients import is_trusted
 from .errors import error_page, rfc_text
+from .settings import LOOPBACK_NAMES
 from .state import current
 from .transcript import query_params
 from .users import check_csrf, csrf_token, render_login, signed_in_user
@@ -123,7 +124,7 @@ def render_consent(grant, user):
         # A metadata-document client's host (the draft's §6.4), the API asked for (RFC 8707 §2.1).
         client_host=urlsplit(client.client_id).netloc,
         # MCP 2026-07-28: "SHOULD display additional warnings for localhost-only redirect URIs".
-        loopback_redirect=urlsplit(grant.redirect_uri).hostname in ("127.0.0.1", "::1", "localhost"),
+        loopback_redirect=urlsplit(grant.redirect_uri).hostname in LOOPBACK_NAMES,
         resource=getattr(grant.request, "resource", None),
         action=current().settings.issuer + request.full_path,
         csrf_token=csrf_token(),

@@ -32,7 +32,7 @@ from .state import current
 from .storage import credential_hash
 from .tokens import remember
 
-REALM = "agent-api"  # the agent API's protection space (RFC 6750 §3); userinfo has its own
+REALM = protected_resource.AGENT_API.realm  # the default protection space (RFC 6750 §3); userinfo has its own
 
 
 def _when(timestamp: int) -> str:

@@ -40,7 +40,7 @@ def make_engine(db: str):
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False,
                                                   "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
         return engine
     # Several threads per process, several processes: a few connections each.
     return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
@@ -176,10 +176,11 @@ def credential_hash(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def sqlite_pragmas(dbapi_connection, _record=None, cache_kib: int = 2000):
+    """Every SQLite connection's settings (an engine's connect event, and each class world's)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer, across processes
     cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash of the process loses nothing
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA cache_size=-2000")  # at most ~2 MB of pages per connection
+    cursor.execute(f"PRAGMA cache_size=-{cache_kib}")  # at most so many KiB of pages per connection
     cursor.close()

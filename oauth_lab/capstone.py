@@ -133,9 +133,8 @@ class Tokens:
         self.issued: list[tuple[str, str]] = []  # (token, "the access token of refresh 1")
         self.current: set[str] = set()  # refresh tokens the app should use next
         self.spent: set[str] = set()  # refresh tokens a refresh replaced (rotation)
-        self.access: set[str] = set()
         self.refreshed: set[str] = set()  # access tokens a refresh returned
-        self.expiry: dict[str, int] = {}  # access token → the virtual time it expires
+        self.expiry: dict[str, int] = {}  # every access token issued → the virtual time it expires
         self.grant: dict[str, int] = {}  # token → its grant: one token exchange and its refreshes
         self.revoked: set[str] = set()  # tokens the app's own revocations ended
         self.sent: dict[int, str] = {}  # message seq → what the token it carried was then
@@ -181,7 +180,6 @@ class Tokens:
                 self.issued.append((value, f"the {kind.replace('_', ' ')} of {origin}"))
                 self.grant[value] = grant
         if access := tokens.get("access_token"):
-            self.access.add(access)
             self.expiry[access] = time + int(tokens.get("expires_in", 0) or 0)
             if refresh:
                 self.refreshed.add(access)
@@ -192,7 +190,7 @@ class Tokens:
         """This server ends a whole grant when one of its refresh tokens is revoked, current or
         spent (RFC 7009 §2.1 says a server SHOULD revoke the access tokens too); an access token
         revoked ends that token only."""
-        if token in self.access or token not in self.grant:
+        if token in self.expiry or token not in self.grant:
             self.revoked.add(token)
             return
         ended = {value for value, grant in self.grant.items() if grant == self.grant[token]}
@@ -204,7 +202,7 @@ class Tokens:
             return "current refresh token"
         if token in self.spent:
             return "spent refresh token"
-        if token in self.access:
+        if token in self.expiry:
             return "access token"
         if token in self.grant:
             return "revoked refresh token"

@@ -130,9 +130,9 @@ def server_signing_key(lab) -> KeySet | None:
     if lab.handle is not None:
         return lab.handle.keys.signing_key()
     demo = RSAKey.import_key(DEMO_KEY.read_bytes())
-    kid = demo.thumbprint()  # the kid the server gives it (RFC 7638)
+    demo.ensure_kid()  # the kid the server gives it: its thumbprint (RFC 7638)
     published = {key.kid for key in published_keys(lab).keys}
-    return KeySet([RSAKey.import_key(DEMO_KEY.read_bytes(), {"kid": kid})]) if kid in published else None
+    return KeySet([demo]) if demo.kid in published else None
 
 
 def signed_like(token: str, key: KeySet, typ: str | None = None, **changes) -> str:

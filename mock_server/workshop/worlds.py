@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import LRUCache
 
-from ..storage import SQLITE_BUSY_TIMEOUT_MS, Storage
+from ..storage import SQLITE_BUSY_TIMEOUT_MS, Storage, sqlite_pragmas
 
 FILES_PER_WORLD = 3  # an open SQLite database in WAL mode: the file, its -wal and its -shm
 MOST_OPEN_WORLDS = 64  # beyond this, memory (a page cache each) matters more than reopening
@@ -87,12 +87,7 @@ class WorldFiles:
         connection = self._dialect.connect(*args, **options)
         if self._on_connect:
             self._on_connect(connection)
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash of the process loses nothing
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute(f"PRAGMA cache_size=-{WORLD_CACHE_KIB}")
-        cursor.close()
+        sqlite_pragmas(connection, cache_kib=WORLD_CACHE_KIB)
         return connection
 
     def touch(self, tenant_id: str, storage: Storage) -> None:

@@ -18,9 +18,10 @@ def _may_go_on(answer):
         return "expected a function may_go_on(api, resource_metadata, server_metadata) that returns True or False"
     lab = current_lab()
     agent, configuration = f"{lab.issuer}/v3.5/agent", f"{lab.issuer}/v3.5/configuration"
-    resource, server = _documents(lab, agent)
-    for api in (agent, configuration):
-        if answer(api, *_documents(lab, api)) is not True:
+    documents = {api: _documents(lab, api) for api in (agent, configuration)}
+    resource, server = documents[agent]
+    for api, (its_resource, its_server) in documents.items():
+        if answer(api, its_resource, its_server) is not True:
             return f"your function refused {api}'s genuine metadata and its server's: return True for them"
     wrong = [
         (configuration, resource, server,
