@@ -13,6 +13,7 @@ its metadata (`resource_metadata`, RFC 9728 §5.1), where a client learns where 
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 from authlib.integrations.flask_oauth2 import ResourceProtector as _ResourceProtector
 from authlib.oauth2 import OAuth2Error
@@ -69,21 +70,29 @@ class BearerTokenValidator(_BearerTokenValidator):
         return find_access_token(token_string)
 
     def validate_token(self, token, scopes_required, request):
-        def invalid(why):
-            return InvalidTokenError(description=rfc_text(f"The access token {why}."), realm=self.realm,
-                                     extra_attributes=metadata_attribute(self.resource))
-
-        if token is None:
-            raise invalid("is not one this server issued, or was tampered with")
-        if token.is_revoked():
-            raise invalid(f"was revoked at {_when(token.access_revoked_at)}")
-        if token.is_expired():
-            raise invalid(f"expired at {_when(token.expires_at)}")
+        self.check_alive(token)
         if token.dpop_jkt:  # RFC 9449 §7.2: a bound token is no bearer token
-            raise invalid("is DPoP-bound: send it as Authorization: DPoP, with a DPoP proof "
-                          "signed by its key (RFC 9449 section 7.2)")
+            raise self.invalid("is DPoP-bound: send it as Authorization: DPoP, with a DPoP proof "
+                               "signed by its key (RFC 9449 section 7.2)")
+        self.check_fit(token, scopes_required)
+
+    def invalid(self, why: str) -> InvalidTokenError:
+        return InvalidTokenError(description=rfc_text(f"The access token {why}."), realm=self.realm,
+                                 extra_attributes=metadata_attribute(self.resource))
+
+    def check_alive(self, token) -> None:
+        """A token this server issued, neither revoked nor expired (RFC 6750 §3.1 invalid_token)."""
+        if token is None:
+            raise self.invalid("is not one this server issued, or was tampered with")
+        if token.is_revoked():
+            raise self.invalid(f"was revoked at {_when(token.access_revoked_at)}")
+        if token.is_expired():
+            raise self.invalid(f"expired at {_when(token.expires_at)}")
+
+    def check_fit(self, token, scopes_required) -> None:
+        """Meant for this API, with a scope this call needs (RFC 9068 §4, RFC 6750 §3.1)."""
         if wrong := self.wrong_audience(token):
-            raise invalid(wrong)
+            raise self.invalid(wrong)
         if self.scope_insufficient(token.get_scope(), scopes_required):
             raise InsufficientScope(scopes_required, self.realm, self.resource)
 
@@ -116,18 +125,21 @@ class DPoPTokenValidator(BearerTokenValidator):
         return token
 
     def validate_token(self, token, scopes_required, request):
-        if token is None or token.is_revoked() or token.is_expired():
-            try:  # the same checks and words as for a bearer token, in the DPoP challenge
-                super().validate_token(token, scopes_required, request)
-            except InvalidTokenError as error:
-                raise dpop.DPoPChallenge("invalid_token", error.description, self.realm) from None
+        with self.in_the_dpop_challenge():
+            self.check_alive(token)
         dpop.check_presented_proof(token, token.presented_string, self.realm)
-        if wrong := self.wrong_audience(token):
-            raise dpop.DPoPChallenge("invalid_token", rfc_text(f"The access token {wrong}."), self.realm)
-        if self.scope_insufficient(token.get_scope(), scopes_required):
-            raise dpop.DPoPChallenge("insufficient_scope", f"This call needs the scope "
-                                     f"{' or '.join(scopes_required)}.", self.realm, status_code=403,
-                                     scope=" ".join(scopes_required))
+        with self.in_the_dpop_challenge():
+            self.check_fit(token, scopes_required)
+
+    @contextmanager
+    def in_the_dpop_challenge(self):
+        """The bearer checks' refusals, words and status alike, in the DPoP challenge."""
+        try:
+            yield
+        except InvalidTokenError as error:
+            raise dpop.DPoPChallenge(error.error, error.description, self.realm,
+                                     status_code=error.status_code,
+                                     scope=(error.extra_attributes or {}).get("scope")) from None
 
 
 class InsufficientScope(InsufficientScopeError, InvalidTokenError):
