@@ -275,15 +275,15 @@ def _check_switches(port: int, metadata: dict, switches: dict, profile: str | No
     """A server found running (another notebook's, `make server`) must be the one asked for: a
     weakened server, or LiveChat's profile, mistaken for the default one would teach the wrong
     lesson."""
-    from mock_server.metadata import teaching_switches
+    from mock_server.metadata import authorization_server_metadata_for
     from mock_server.runner import settings_from
 
-    settings = settings_from(**switches)
-    wanted = teaching_switches(settings)
+    expected = authorization_server_metadata_for(settings_from(**switches))  # as that server says
+    wanted = expected.get("mock_server_teaching_switches", {})
     running = metadata.get("mock_server_teaching_switches", {})
     # Stricter policies are no switches, but a server without them would not show their lesson.
-    policies = {"require_pushed_authorization_requests": settings.require_pushed_authorization_requests,
-                "mock_server_requires_dpop_nonce": settings.require_dpop_nonce}
+    policies = {name: expected.get(name, False)
+                for name in ("require_pushed_authorization_requests", "mock_server_requires_dpop_nonce")}
     found = {name: metadata.get(name, False) for name in policies}
     if found != policies:
         raise RuntimeError(

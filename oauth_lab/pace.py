@@ -53,7 +53,12 @@ class Content:
 
 def body(path: Path) -> list[dict]:
     """The cells a learner works through: all but the generated header and footer."""
-    return json.loads(Path(path).read_text())["cells"][1:-1]
+    return cells_of(json.loads(Path(path).read_text()))
+
+
+def cells_of(notebook: dict) -> list[dict]:
+    """A notebook's (JSON) cells but its first and last, the header and footer course.py writes."""
+    return notebook["cells"][1:-1]
 
 
 def content(cells: list[dict]) -> Content:

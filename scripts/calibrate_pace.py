@@ -29,7 +29,7 @@ def timed_version(path: Path) -> list[dict]:
     """The notebook's cells at REFERENCE_COMMIT, but for the generated header and footer."""
     text = subprocess.run(["git", "show", f"{REFERENCE_COMMIT}:notebooks/{path.name}"], cwd=ROOT,
                           capture_output=True, text=True, check=True).stdout
-    return json.loads(text)["cells"][1:-1]
+    return pace.cells_of(json.loads(text))
 
 
 def main() -> None:

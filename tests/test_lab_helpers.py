@@ -261,6 +261,20 @@ def test_a_running_server_with_other_switches_is_refused(lab):
     assert found.handle is lab.handle and found.issuer == lab.issuer
 
 
+def test_a_running_server_with_other_policies_is_refused():
+    """Stricter policies (pushed requests, DPoP nonces) are no teaching switches, but notebook
+    15's nonce server found where the default one was wanted (or the other way) is refused too."""
+    nonced = setup(seed=None, port=mock_server.free_port(), make_current=False, require_dpop_nonce=True)
+    try:
+        with pytest.raises(RuntimeError, match="has {'require_pushed_authorization_requests': False, "
+                                               "'mock_server_requires_dpop_nonce': True}, not"):
+            setup(seed=None, port=nonced.port, make_current=False)
+        again = setup(seed=None, port=nonced.port, make_current=False, require_dpop_nonce=True)
+        assert again.handle is nonced.handle
+    finally:
+        nonced.handle.stop()
+
+
 def test_links_and_addresses(lab):
     assert repr(lab.page("console", "Developer Console")) == f"Developer Console: {lab.issuer}/console"
     assert lab.back_channel(lab.metadata["jwks_uri"]) == f"{lab.url}/.well-known/jwks.json"
