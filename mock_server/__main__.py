@@ -82,6 +82,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     workshop.add_argument("--disk-per-learner", type=float, default=DISK_PER_LEARNER / 2**20, metavar="MB",
                           help=f"transcript a learner keeps, oldest dropped first (default "
                                f"{DISK_PER_LEARNER // 2**20} MB)")
+    workshop.add_argument("--spare-keys", type=int, metavar="N",
+                          help="signing keys made ahead, while the server is idle, so a join need not "
+                               "wait ~70 ms for its own (default: one per seat of --max-learners; 0: none)")
     return parser.parse_args(argv)
 
 

@@ -37,9 +37,10 @@ BLUEPRINTS = (users, consent, clients, device, tokens, par, oidc, metadata, reso
 MAX_CONTENT_LENGTH = 256 * 1024
 
 
-def populate(state: ServerState) -> None:
-    """A new world's (or a restarted one's) rows: the signing key, demo users and demo apps."""
-    state.keys = SigningKeys(state.storage, state.clock, state.settings.seed is not None)
+def populate(state: ServerState, first_key=None) -> None:
+    """A new world's (or a restarted one's) rows: the signing key (`first_key`, when one was made
+    ahead), demo users and demo apps."""
+    state.keys = SigningKeys(state.storage, state.clock, state.settings.seed is not None, first_key)
     users.ensure_demo_users(state.db)
     clients.ensure_demo_apps(state.db, state.settings)
     state.storage.session.remove()

@@ -36,7 +36,8 @@ def own_key(jwk: dict) -> RSAKey:
 
 
 class SigningKeys:
-    def __init__(self, storage, clock, deterministic: bool):
+    def __init__(self, storage, clock, deterministic: bool, first_key: RSAKey | None = None):
+        """`first_key`: a key made ahead (a class server's spare keys); None: make one now."""
         self._storage = storage
         self._clock = clock
         self._cache: dict[str, RSAKey] = {}
@@ -44,8 +45,7 @@ class SigningKeys:
         self._sets_loaded = 0.0
         db = storage.session
         if db.query(SigningKey).count() == 0:
-            key = RSAKey.import_key(DEMO_KEY.read_bytes()) if deterministic else None
-            self._add(db, key)
+            self._add(db, RSAKey.import_key(DEMO_KEY.read_bytes()) if deterministic else first_key)
         db.commit()
         storage.session.remove()
 

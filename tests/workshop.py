@@ -56,7 +56,9 @@ class ClassServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mock_server", "--workshop", "--port", str(self.port),
              *(["--db", db] if db else []), "--class-code", CLASS_CODE, "--instructor-secret", SECRET,
-             "--workers", str(workers), *extra],
+             # A few spare keys, not a class's thousand: each test's server would make them all
+             # (--spare-keys in `extra` comes later and wins).
+             "--workers", str(workers), "--spare-keys", "2", *extra],
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd,
             preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files)))
             if open_files else None)

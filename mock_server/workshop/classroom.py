@@ -39,6 +39,7 @@ from ..models import (AuthorizationCode, BrowserSession, Client, DeviceCredentia
 from ..retention import Purger
 from ..state import ServerState, serving
 from ..storage import Base, Prepared, credential_hash, prepare_tables
+from . import spare_keys
 from .agent_data import StoredWorld
 from .models import ClassBase, Tenant
 from .transcripts import DatabaseTranscript
@@ -72,6 +73,7 @@ class WorkshopConfig:
     max_learners: int = field(default_factory=lambda: default_max_learners())
     joins_per_address: int = 60  # in JOIN_WINDOW
     disk_per_learner: int = DISK_PER_LEARNER  # the transcript's budget, in characters
+    spare_keys: int = 0  # signing keys made ahead, at most (spare_keys.py; the command line: one a seat)
 
     @property
     def base_url(self) -> str:
@@ -169,7 +171,9 @@ class Classroom:
         row = Tenant(id=tenant_id, name=name, learner_key_hash=credential_hash(learner_key),
                      app_redirect_uris=json.dumps(list(app_redirect_uris)), clock_offset=0.0,
                      generation=0, created_at=time.time(), joined_from=address, tables=self._tables)
-        world = self._build(row, new=True)
+        with self.engine.begin() as connection:
+            key = spare_keys.take(connection)
+        world = self._build(row, new=True, first_key=key)
         if not self._add_if_room(row):
             self.places.remove(tenant_id, world.storage)
             raise JoinRefused(403, self._full())
@@ -249,7 +253,7 @@ class Classroom:
         self.session.commit()
         return True
 
-    def _build(self, row: Tenant, new: bool) -> ServerState:
+    def _build(self, row: Tenant, new: bool, first_key=None) -> ServerState:
         template = self.template
         uris = tuple(json.loads(row.app_redirect_uris))
         settings = template.settings.replace(public_url=self.issuer_of(row.id), open_registration=True,
@@ -268,7 +272,7 @@ class Classroom:
             untrusted_redirect_uris=tuple(uri for uri in uris if uri not in template.settings.app_redirect_uris))
         with serving(world):
             if new:
-                populate(world)
+                populate(world, first_key)
                 world.world.start_over()
             else:  # complete already: only load its keys
                 world.keys = SigningKeys(world.storage, clock, deterministic=False)

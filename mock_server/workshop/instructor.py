@@ -22,7 +22,7 @@ from ..errors import json_error
 from ..storage import credential_hash
 from ..transcript import message_number
 from .guessing import too_many_wrong, wait_message, wrong_secret
-from .models import InstructorSession, Milestone, TranscriptEntry
+from .models import InstructorSession, Milestone, SpareKey, TranscriptEntry
 from .progress import MILESTONES
 from .transcripts import BOOKKEEPING
 
@@ -141,7 +141,7 @@ def feed():
         errors=common_errors(db, now, names),
         limits={"learners": len(tenants), "max_learners": config.max_learners,
                 "joins_per_address": config.joins_per_address, "disk_per_learner": config.disk_per_learner,
-                "storage": room.places.describe()})
+                "storage": room.places.describe(), "spare_keys": db.scalar(select(func.count()).select_from(SpareKey))})
 
 
 def common_errors(db, now: float, names: dict) -> list[dict]:

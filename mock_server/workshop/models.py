@@ -98,3 +98,11 @@ class AgentData(ClassBase):
     tenant = Column(String(16), primary_key=True)
     version = Column(Integer, nullable=False, default=0)  # +1 at every action: the row lock
     data = Column(Text, nullable=False)
+
+
+class SpareKey(ClassBase):
+    """A signing key made before anyone needed it (spare_keys.py); a join takes one, once."""
+
+    __tablename__ = "workshop_spare_keys"
+    id = Column(Integer, primary_key=True)
+    private_jwk = Column(Text, nullable=False)  # as keys.SigningKeys stores a world's

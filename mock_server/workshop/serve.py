@@ -29,6 +29,7 @@ from ..app import MAX_CONTENT_LENGTH, create_app
 from ..runner import SERVER_SOFTWARE
 from ..settings import Settings
 from ..storage import database_url
+from . import spare_keys
 from .classroom import JOIN_WINDOW, Classroom, WorkshopConfig
 from .front import JOIN_PATH, create_front_app
 from .instructor import FEED_PATH
@@ -66,9 +67,14 @@ def _server_header(wsgi_app):
     return serve
 
 
+def config_from_environment() -> WorkshopConfig:
+    """The class's configuration, as the main process left it for its workers (main())."""
+    return WorkshopConfig(**json.loads(os.environ[ENVIRONMENT]))
+
+
 def rsgi_app():
     """Granian's factory target, in each worker process."""
-    config = WorkshopConfig(**json.loads(os.environ[ENVIRONMENT]))
+    config = config_from_environment()
     return WSGIOverRSGI(build(config), threads=config.threads, max_body=MAX_CONTENT_LENGTH,
                         aside=(JOIN_PATH, FEED_PATH))
 
@@ -82,7 +88,8 @@ def config_from_args(args) -> WorkshopConfig:
         workers=args.workers, threads=args.threads, trust_proxy=args.trust_proxy,
         allow_plain_http=args.allow_plain_http,
         max_learners=args.max_learners, joins_per_address=args.joins_per_address,
-        disk_per_learner=round(args.disk_per_learner * 2**20))
+        disk_per_learner=round(args.disk_per_learner * 2**20),
+        spare_keys=args.max_learners if args.spare_keys is None else args.spare_keys)
 
 
 def data_folder() -> Path:
@@ -129,6 +136,7 @@ def banner(config: WorkshopConfig) -> str:
         f"  class data          {where_the_class_lives(config)}",
         f"  limits              {config.max_learners} learners, {config.joins_per_address} joins per address "
         f"in {JOIN_WINDOW // 60} minutes, {config.disk_per_learner / 2**20:g} MB of transcript each",
+        f"  spare keys          up to {config.spare_keys}, made while idle (a join takes one)",
         f"  open files          {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} per process"
         + ("" if "://" in config.db else f", {open_world_limit()} learners' files open at once per worker"),
         "Each learner gets a world of their own at <base>/t/<id>: demo users, apps, clock, transcript.",
@@ -160,6 +168,7 @@ def main(args) -> int:
         print(f"An earlier class is in ./{EARLIER_DEFAULT}: to go on with it, start with "
               f"--db {EARLIER_DEFAULT}.", flush=True)
     os.environ[ENVIRONMENT] = json.dumps(dataclasses.asdict(config))
+    spare_keys.start_maker(config)
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
 

@@ -32,10 +32,17 @@ def app():
 
 # --- helpers: what a user does -------------------------------------------------------------
 
+def submit(page, button):
+    """Click a form's button and wait for the page the server answers with: a check made at once
+    would read the old page (the device page's code check failed that way in CI)."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+
+
 def sign_in(page, user=JANE[0], password=JANE[1]):
     page.get_by_label("Username").fill(user)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    submit(page, "Sign in")
 
 
 def expect_heading(page, text):
@@ -79,7 +86,7 @@ def poll(server, device: dict) -> requests.Response:
 
 def enter_code(page, code):
     page.get_by_label("Code").fill(code)
-    page.get_by_role("button", name="Continue").click()
+    submit(page, "Continue")
 
 
 def scope_checkbox(page, scope):
@@ -94,8 +101,7 @@ def register_app(page, name, redirect_uris=CONSOLE_REDIRECT, app_type="server-si
     page.get_by_label("Redirect URIs").fill(redirect_uris)
     for scope in scopes:
         scope_checkbox(page, scope).check()
-    with page.expect_navigation():  # the form posts; read the page it answers with, not this one
-        page.get_by_role("button", name="Register app").click()
+    submit(page, "Register app")
 
 
 def credentials(page) -> dict:
@@ -170,7 +176,7 @@ def test_device_page_allow_connects_the_device(page, server, artifacts):
     assert page.get_by_text(describe("customers:ro"), exact=True).is_visible()
     assert device["user_code"] in page.locator("main").inner_text()
     page.screenshot(path=artifacts / "page-device.png", full_page=True)
-    page.get_by_role("button", name="Allow").click()
+    submit(page, "Allow")
     assert "connected" in page.get_by_role("status").inner_text()
 
     response = poll(server, device)
@@ -192,7 +198,7 @@ def test_device_page_deny_tells_the_device(page, server):
     page.goto(device["verification_uri"])
     sign_in(page)
     enter_code(page, device["user_code"])
-    page.get_by_role("button", name="Deny").click()
+    submit(page, "Deny")
     assert "Access denied" in page.get_by_role("status").inner_text()
     assert_oauth_error(poll(server, device), 400, "access_denied")
 
@@ -257,7 +263,7 @@ def test_deny_for_a_self_registered_app_asks_before_leaving(page, server, app):
     page.goto(authorization_url(server, client_id, scope="customers:ro", state=ODD_STATE,
                                 code_challenge=challenge, code_challenge_method="S256"))
     sign_in(page)
-    page.get_by_role("button", name="Deny").click()
+    submit(page, "Deny")
     expect_heading(page, "Leave Fernhollow Accounts?")  # not sent on by itself
     assert "access_denied" in page.get_by_role("alert").inner_text()
     page.get_by_role("link", name=f"Continue to {APP_CALLBACK.removesuffix('/callback')}").click()

@@ -1,0 +1,140 @@
+"""Signing keys made ahead (mock_server/workshop/spare_keys.py): a join takes a key the class server
+made while idle, never one another learner has, and the maker tops the table up to the seats still
+free, at the lowest CPU priority, and ends with its server."""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from joserfc.jwk import RSAKey
+from sqlalchemy import create_engine, insert, text
+
+from mock_server.storage import make_engine, prepare_tables
+from mock_server.workshop import spare_keys
+from mock_server.workshop.models import ClassBase, SpareKey
+from test_workshop import INSTRUCTOR
+from test_workshop_storage import database
+from workshop import ClassServer
+
+PATIENCE = 90  # seconds: the maker runs at nice 19, behind every busy test process of the suite
+
+
+def spare_kids(db: str) -> list[str]:
+    """The kids (RFC 7638 thumbprints) of the keys in the class database's spare table."""
+    with create_engine(f"sqlite:///{db}").connect() as connection:
+        rows = connection.execute(text("SELECT private_jwk FROM workshop_spare_keys")).scalars()
+        return [RSAKey.import_key(json.loads(row)).thumbprint() for row in rows]
+
+
+def wait_for(db: str, count: int) -> list[str]:
+    deadline = time.monotonic() + PATIENCE
+    while len(kids := spare_kids(db)) != count:
+        assert time.monotonic() < deadline, f"{len(kids)} spare keys, never {count}"
+        time.sleep(0.2)
+    return kids
+
+
+def published_kid(issuer: str) -> str:
+    jwks_uri = requests.get(f"{issuer}/.well-known/openid-configuration").json()["jwks_uri"]
+    (key,) = requests.get(jwks_uri).json()["keys"]
+    return key["kid"]
+
+
+def maker_of(server: ClassServer) -> int:
+    """The key maker's process id: the server's child running mock_server.workshop.spare_keys."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    (pid,) = [int(pid) for pid in children
+              if b"mock_server.workshop.spare_keys" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return pid
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_join_takes_a_spare_key_and_the_maker_keeps_one_per_free_seat(tmp_path):
+    db = str(tmp_path / "class.sqlite3")
+    server = ClassServer(db, 1, None, "--spare-keys", "3", "--max-learners", "4")
+    try:
+        before = wait_for(db, 3)
+        learner = server.join("Ada")
+        kid = published_kid(learner.url)
+        assert kid in before  # the world signs with a key made ahead
+        assert kid not in spare_kids(db)  # and no one else can get it
+        feed = requests.get(f"{server.url}/instructor/feed", headers=INSTRUCTOR).json()
+        assert feed["limits"]["spare_keys"] in (2, 3)  # the dashboard shows them (topped up or not yet)
+
+        others = [server.join(name) for name in ("Bea", "Cy")]
+        wait_for(db, 1)  # one seat left: one key, not three
+        time.sleep(2 * spare_keys.IDLE)
+        assert len(spare_kids(db)) == 1
+        kids = {kid, *(published_kid(other.url) for other in others)}
+        assert len(kids) == 3  # three learners, three keys
+    finally:
+        server.stop()
+
+
+def test_the_maker_runs_at_the_lowest_priority_and_ends_with_its_server(tmp_path):
+    server = ClassServer(str(tmp_path / "class.sqlite3"), 1, None, "--spare-keys", "1")
+    try:
+        pid = maker_of(server)
+        nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert nice == 19
+    finally:
+        server.stop()
+    deadline = time.monotonic() + 10
+    while alive(pid):
+        assert time.monotonic() < deadline, "the key maker outlived its server"
+        time.sleep(0.1)
+
+
+def test_without_spare_keys_no_maker_runs_and_a_join_makes_its_own_key(tmp_path):
+    db = str(tmp_path / "class.sqlite3")
+    server = ClassServer(db, 1, None, "--spare-keys", "0")
+    try:
+        with pytest.raises(ValueError):
+            maker_of(server)
+        learner = server.join("Ada")
+        assert published_kid(learner.url)
+        assert spare_kids(db) == []
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_workers_taking_keys_at_once_never_get_the_same_one(backend, tmp_path, request):
+    engine = make_engine(database(backend, tmp_path, request))
+    prepare_tables(engine, ClassBase.metadata)
+    key = RSAKey.generate_key(2048, private=True).as_dict(private=True)
+    with engine.begin() as connection:  # twelve keys, told apart by their kid
+        connection.execute(insert(SpareKey), [{"private_jwk": json.dumps({**key, "kid": f"k{i}"})}
+                                              for i in range(12)])
+
+    def take(_):
+        with engine.begin() as connection:
+            taken = spare_keys.take(connection)
+            return taken and taken.kid
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(take, range(16)))
+    got = [kid for kid in taken if kid]
+    assert sorted(got) == sorted(f"k{i}" for i in range(12))  # each once, none lost
+    assert taken.count(None) == 4  # the rest found the table empty: they make their own
+    engine.dispose()
+
+
+def test_spare_keys_are_not_made_for_a_full_class(tmp_path):
+    engine = make_engine(str(tmp_path / "class.sqlite3"))
+    prepare_tables(engine, ClassBase.metadata)
+    with engine.connect() as connection:
+        assert spare_keys.missing(connection, most=5, max_learners=3) == 3
+        assert spare_keys.missing(connection, most=2, max_learners=3) == 2
+        assert spare_keys.missing(connection, most=0, max_learners=3) == 0
+    engine.dispose()
