@@ -56,13 +56,14 @@ SCOPE = "customers:ro"
 class Server:
     """One class server process group (granian's main process and its workers)."""
 
-    def __init__(self, db: str, workers: int, port: int, open_files: int, public_url: str | None = None):
+    def __init__(self, db: str, workers: int, port: int, open_files: int, learners: int,
+                 public_url: str | None = None, spare_keys: int = 0):
         self.port, self.url = port, f"http://127.0.0.1:{port}"
         limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))) if open_files else None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mock_server", "--workshop", "--port", str(port), "--db", db,
              "--class-code", CLASS_CODE, "--instructor-secret", SECRET, "--workers", str(workers),
-             "--trust-proxy", "--max-learners", "100000",
+             "--trust-proxy", "--max-learners", str(learners), "--spare-keys", str(spare_keys),
              *(["--public-url", public_url] if public_url else [])],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=limit)
@@ -74,10 +75,20 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("the class server did not start")
 
+    def wait_for_spare_keys(self, count: int) -> float:
+        """Seconds until the class server has made `count` signing keys ahead (spare_keys.py), as
+        an instructor's server does before the class arrives."""
+        started = time.perf_counter()
+        feed = f"{self.url}/instructor/feed"
+        while requests.get(feed, headers={"Authorization": f"Bearer {SECRET}"}).json()["limits"]["spare_keys"] < count:
+            time.sleep(0.5)
+        return time.perf_counter() - started
+
     def workers(self) -> list[int]:
         """The worker processes: the children of granian's main process."""
-        return [int(pid) for pid in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-                .read_text().split()]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return [int(pid) for pid in children  # not the maker of spare keys
+                if b"spare_keys" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -231,6 +242,8 @@ def main(argv=None) -> int:
     parser.add_argument("--processes", type=int, default=1, help="server processes sharing --db (PostgreSQL)")
     parser.add_argument("--open-files", type=int, default=1024, help="each server process's ulimit -n")
     parser.add_argument("--crash", action="store_true", help="SIGKILL mid-load, restart, verify")
+    parser.add_argument("--spare-keys", type=int, help="signing keys made before the class joins "
+                        "(default: one per learner, as a server started before the class has them; 0: none)")
     args = parser.parse_args(argv)
     if args.processes > 1 and not args.db:
         parser.error("--processes needs --db postgresql://… (SQLite is one machine's, one process group's)")
@@ -238,9 +251,12 @@ def main(argv=None) -> int:
 
     folder = tempfile.mkdtemp(prefix="bench-class-")
     db = args.db or f"{folder}/class.sqlite3"
-    servers = [Server(db, args.workers, free_port(), args.open_files)]
-    servers += [Server(db, args.workers, free_port(), args.open_files, servers[0].url)
+    spare_keys = args.learners if args.spare_keys is None else args.spare_keys
+    servers = [Server(db, args.workers, free_port(), args.open_files, args.learners, spare_keys=spare_keys)]
+    servers += [Server(db, args.workers, free_port(), args.open_files, args.learners, servers[0].url)
                 for _ in range(args.processes - 1)]
+    print(f"{spare_keys} signing keys made ahead in {servers[0].wait_for_spare_keys(spare_keys):.0f} s "
+          "(before the class joins)", flush=True)
     tally, gauges, watching = Tally(), Gauges(servers), threading.Event()
     learners = [Learner(i, servers[i % len(servers)].url, tally) for i in range(args.learners)]
     threading.Thread(target=watch_the_dashboard, args=(servers[0].url, tally, watching), daemon=True).start()
@@ -295,7 +311,7 @@ def kill_when(server: Server, tally: Tally, tokens: int) -> None:
 def restart_and_check(server: Server, db: str, args, learners: list, tally: Tally) -> Server:
     """Restart on the same database and port; check what was answered before the SIGKILL."""
     killed = time.perf_counter()
-    server = Server(db, args.workers, server.port, args.open_files)
+    server = Server(db, args.workers, server.port, args.open_files, args.learners)
     print(f"killed with SIGKILL mid-load, restarted on the same database in "
           f"{time.perf_counter() - killed:.1f} s")
     for learner in learners:

@@ -139,28 +139,32 @@ def save_token(token: dict, request) -> None:
 def remember(token_id: str, *values: str | None) -> None:
     """This request knows which token these strings are (it issued or checked them): the
     transcript tags its message without asking the database again."""
-    known = g.setdefault("token_ids", {})
+    known = g.setdefault("token_ids", {})  # "" for a string that is no token of ours
     known.update((value, token_id) for value in values if value)
 
 
 def token_id_for(value: str) -> str | None:
     """The id of the token this string is, if it is one of ours."""
     if (known := g.get("token_ids", {}).get(value)) is not None:
-        return known
+        return known or None
     token = find_token(value)
     return token.token_id if token else None
 
 
 def find_token(token_string, token_type_hint=None) -> Token | None:
-    """A token by its value; the hint is only a hint (RFC 7009 §2.1: search the other kind too)."""
+    """A token by its value; the hint is only a hint (RFC 7009 §2.1: search the other kind too).
+    What it found (or that it found nothing: "") is remembered for the transcript."""
     if not isinstance(token_string, str) or not token_string:
         return None
     query, digest = current().db.query(Token), credential_hash(token_string)
     by_access = query.filter_by(access_token_hash=digest).first
     by_refresh = query.filter_by(refresh_token_hash=digest).first
     if token_type_hint == "refresh_token":
-        return by_refresh() or by_access()
-    return by_access() or by_refresh()
+        token = by_refresh() or by_access()
+    else:
+        token = by_access() or by_refresh()
+    remember(token.token_id if token else "", token_string)
+    return token
 
 
 def require_token_param(request) -> None:

@@ -30,7 +30,7 @@ from ..runner import SERVER_SOFTWARE
 from ..settings import Settings
 from ..storage import database_url
 from . import spare_keys
-from .classroom import JOIN_WINDOW, Classroom, WorkshopConfig
+from .classroom import JOIN_WINDOW, Classroom, WorkshopConfig, checkpoint_in_the_background
 from .front import JOIN_PATH, create_front_app
 from .instructor import FEED_PATH
 from .rsgi import WSGIOverRSGI
@@ -75,6 +75,7 @@ def config_from_environment() -> WorkshopConfig:
 def rsgi_app():
     """Granian's factory target, in each worker process."""
     config = config_from_environment()
+    checkpoint_in_the_background(config.db)
     return WSGIOverRSGI(build(config), threads=config.threads, max_body=MAX_CONTENT_LENGTH,
                         aside=(JOIN_PATH, FEED_PATH))
 

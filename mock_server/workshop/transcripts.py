@@ -46,7 +46,8 @@ class DatabaseTranscript(Transcript):
         self._classroom, self._tenant = classroom, tenant_id
         self._window, self._budget = window or WINDOW, classroom.config.disk_per_learner
         self._appended = self._appended_size = 0  # since this process last trimmed
-        self._next_bookkeeping = 0.0  # the first message this process records: at once
+        # A join notes the learner as seen (Classroom.create_tenant): the first bookkeeping can wait.
+        self._next_bookkeeping = time.time() + BOOKKEEPING
         self._reached: set[str] = set()  # milestones this process knows are recorded
 
     def append(self, **fields) -> Message:

@@ -16,6 +16,8 @@ costs no connection of its own, and any number of processes, on any number of ma
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -25,7 +27,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.util import LRUCache
 
-from ..storage import SQLITE_BUSY_TIMEOUT_MS, Storage, sqlite_pragmas
+from ..storage import SQLITE_BUSY_TIMEOUT_MS, Base, Storage, sqlite_pragmas
 
 FILES_PER_WORLD = 3  # an open SQLite database in WAL mode: the file, its -wal and its -shm
 MOST_OPEN_WORLDS = 64  # beyond this, memory (a page cache each) matters more than reopening
@@ -67,8 +69,25 @@ class WorldFiles:
         self._open: OrderedDict[str, QueuePool] = OrderedDict()  # by tenant, most recently used last
         self._lock = threading.Lock()
 
-    def storage(self, tenant_id: str, prepare: bool) -> Storage:
-        return Storage(engine=self._engine(self.folder / f"{tenant_id}.sqlite3"), prepare=prepare)
+    def storage(self, tenant_id: str, prepare: bool, new: bool = False) -> Storage:
+        """`new`: a world just joined, its file a copy of an empty world's: making its tables
+        one by one was a third of a join's work (the DDL, and SQLAlchemy asking what exists)."""
+        path = self.folder / f"{tenant_id}.sqlite3"
+        if new:
+            shutil.copyfile(self._empty_world(), path)
+        return Storage(engine=self._engine(path), prepare=prepare and not new)
+
+    def _empty_world(self) -> Path:
+        """A file with a world's tables and no rows, made once for each layout of the tables (by
+        whichever worker needs it first: each makes its own and renames it into place)."""
+        path = self.folder / f".empty-{tables_version(Base.metadata)}.sqlite3"
+        if not path.exists():
+            scratch = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}")
+            engine = self._engine(scratch)
+            Storage(engine=engine, prepare=True)
+            engine.dispose()  # the last connection closed: its write-ahead log is in the file
+            os.replace(scratch, path)
+        return path
 
     def _engine(self, path: Path) -> Engine:
         """An engine for one learner's file, sharing the class engine's dialect and statement
@@ -117,8 +136,8 @@ class WorldSchemas:
     def __init__(self, class_engine):
         self._engine = class_engine
 
-    def storage(self, tenant_id: str, prepare: bool) -> Storage:
-        return Storage(engine=self._engine, schema=schema_of(tenant_id), prepare=prepare)
+    def storage(self, tenant_id: str, prepare: bool, new: bool = False) -> Storage:
+        return Storage(engine=self._engine, schema=schema_of(tenant_id), prepare=prepare or new)
 
     def touch(self, tenant_id: str, storage: Storage) -> None:
         """Nothing to keep open: the class's pool serves every schema."""

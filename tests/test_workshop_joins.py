@@ -1,9 +1,13 @@
-"""Signing keys made ahead (mock_server/workshop/spare_keys.py): a join takes a key the class server
+"""What a join costs, and that the shortcuts taken for it share nothing between learners.
+
+Signing keys made ahead (mock_server/workshop/spare_keys.py): a join takes a key the class server
 made while idle, never one another learner has, and the maker tops the table up to the seats still
-free, at the lowest CPU priority, and ends with its server."""
+free, at the lowest CPU priority, and ends with its server. A new learner's SQLite file is a copy
+of an empty world's (worlds.py): every table, no row of anyone's."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,10 +17,10 @@ import requests
 from joserfc.jwk import RSAKey
 from sqlalchemy import create_engine, insert, text
 
-from mock_server.storage import make_engine, prepare_tables
+from mock_server.storage import Base, make_engine, prepare_tables
 from mock_server.workshop import spare_keys
 from mock_server.workshop.models import ClassBase, SpareKey
-from test_workshop import INSTRUCTOR
+from test_workshop import INSTRUCTOR, client_credentials, register
 from test_workshop_storage import database
 from workshop import ClassServer
 
@@ -138,3 +142,28 @@ def test_spare_keys_are_not_made_for_a_full_class(tmp_path):
         assert spare_keys.missing(connection, most=2, max_learners=3) == 2
         assert spare_keys.missing(connection, most=0, max_learners=3) == 0
     engine.dispose()
+
+
+def rows(path: Path, table: str, columns: str = "*") -> list:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(f"SELECT {columns} FROM {table}").fetchall()
+
+
+def test_a_new_learners_file_has_every_table_and_none_of_anyone_elses_rows(tmp_path):
+    db = tmp_path / "class.sqlite3"
+    server = ClassServer(str(db), 1)
+    try:
+        ada = server.join("Ada")
+        ada_app = register(ada)["client_id"]
+        bea = server.join("Bea")
+        bea_file = db.parent / "class.sqlite3.tenants" / f"{bea.tenant}.sqlite3"
+        with sqlite3.connect(bea_file) as connection:
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert tables == set(Base.metadata.tables)
+        apps = {row[0] for row in rows(bea_file, "clients", "client_id")}
+        assert ada_app not in apps and "fernhollow-reports" in apps  # the demo apps, not Ada's
+        assert client_credentials(bea).status_code == 200
+        (empty,) = (db.parent / "class.sqlite3.tenants").glob(".empty-*.sqlite3")
+        assert all(rows(empty, table) == [] for table in Base.metadata.tables)
+    finally:
+        server.stop()
