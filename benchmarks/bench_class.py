@@ -7,8 +7,14 @@ exchanges the code, calls the API, refreshes, revokes; and tries a neighbour's t
 API and a neighbour's app at their own token endpoint — each a cross-tenant leak if it works.
 Meanwhile the instructor's dashboard polls its feed every 2 seconds.
 
-    .venv/bin/python benchmarks/bench_class.py [--learners 200] [--concurrency 32] [--workers 2]
-        [--db postgresql://… [--processes 2]] [--open-files 1024] [--crash]
+    .venv/bin/python benchmarks/bench_class.py [--learners 200] [--concurrency 32 | --pace 10]
+        [--workers 2] [--db postgresql://… [--processes 2]] [--open-files 1024] [--crash]
+        [--spare-keys N]
+
+By default --concurrency learners at once, each step sent as soon as the last one is answered:
+the server's capacity, and the queueing it takes to reach it. --pace S: every learner at once,
+each at a human pace (about S seconds before each step): the answer times a class sees. Before
+the class joins, the server makes its spare signing keys (as one started before class has them).
 
 --open-files: every server process's limit of open files (ulimit -n; default 1,024, the common
 default). --processes: several server processes on one PostgreSQL database, as behind a load
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import secrets
 import shutil
@@ -120,11 +127,13 @@ class Gauges:
 
 
 class Tally:
-    def __init__(self):
+    def __init__(self, pace: float = 0):
         self.times, self.errors, self.leaks, self.lock = defaultdict(list), [], 0, threading.Lock()
-        self.requests = 0
+        self.requests, self.pace = 0, pace
 
     def step(self, name: str, call, expect: int):
+        if self.pace:  # a learner reading, then running the next cell
+            time.sleep(random.uniform(0.5, 1.5) * self.pace)
         started = time.perf_counter()
         answer = call()
         with self.lock:
@@ -242,6 +251,10 @@ def main(argv=None) -> int:
     parser.add_argument("--processes", type=int, default=1, help="server processes sharing --db (PostgreSQL)")
     parser.add_argument("--open-files", type=int, default=1024, help="each server process's ulimit -n")
     parser.add_argument("--crash", action="store_true", help="SIGKILL mid-load, restart, verify")
+    parser.add_argument("--pace", type=float, default=0, metavar="SECONDS",
+                        help="each learner waits about this long before each step (0.5–1.5×, at random), "
+                             "all learners at once: a class at its own pace, not the server's (default 0: "
+                             "--concurrency learners, each step at once)")
     parser.add_argument("--spare-keys", type=int, help="signing keys made before the class joins "
                         "(default: one per learner, as a server started before the class has them; 0: none)")
     args = parser.parse_args(argv)
@@ -257,15 +270,18 @@ def main(argv=None) -> int:
                 for _ in range(args.processes - 1)]
     print(f"{spare_keys} signing keys made ahead in {servers[0].wait_for_spare_keys(spare_keys):.0f} s "
           "(before the class joins)", flush=True)
-    tally, gauges, watching = Tally(), Gauges(servers), threading.Event()
+    tally, gauges, watching = Tally(args.pace), Gauges(servers), threading.Event()
     learners = [Learner(i, servers[i % len(servers)].url, tally) for i in range(args.learners)]
     threading.Thread(target=watch_the_dashboard, args=(servers[0].url, tally, watching), daemon=True).start()
     started = time.perf_counter()
-    with ThreadPoolExecutor(args.concurrency) as pool:
-        list(pool.map(lambda learner: (learner.join(), learner.register()), learners))
+    with ThreadPoolExecutor(args.learners if args.pace else args.concurrency) as pool:
         if args.crash:  # mid-load: once a quarter of the flows have exchanged their code
             threading.Thread(target=kill_when, args=(servers[0], tally, args.learners // 4), daemon=True).start()
-        interrupted = [learner for learner in pool.map(flow_unless_killed, learners) if learner]
+        if args.pace:  # each learner on through the course at their own pace
+            interrupted = [learner for learner in pool.map(whole_course, learners) if learner]
+        else:  # everyone joins, then everyone runs the flow
+            list(pool.map(lambda learner: (learner.join(), learner.register()), learners))
+            interrupted = [learner for learner in pool.map(flow_unless_killed, learners) if learner]
         if args.crash:
             servers[0] = restart_and_check(servers[0], db, args, learners, tally)
             gauges.servers = servers
@@ -280,7 +296,8 @@ def main(argv=None) -> int:
     shutil.rmtree(folder, ignore_errors=True)  # a SQLite class: a thousand learners' files
     kind = f"PostgreSQL, {args.processes} server process{'es' if args.processes > 1 else ''}" if args.db \
         else "SQLite"
-    print(f"{args.learners} learners, {args.concurrency} at once, {args.workers} workers per process, {kind}, "
+    at_once = f"all at once, a step every {args.pace:g} s or so each" if args.pace else f"{args.concurrency} at once"
+    print(f"{args.learners} learners, {at_once}, {args.workers} workers per process, {kind}, "
           f"ulimit -n {args.open_files}{', killed and restarted mid-load' if args.crash else ''}")
     print(f"{tally.requests} requests in {seconds:.1f} s: {tally.requests / seconds:.0f} requests/s")
     print(f"{'step':20} {'count':>6} {'p50 ms':>8} {'p99 ms':>8}")
@@ -291,6 +308,12 @@ def main(argv=None) -> int:
     for pid in sorted(gauges.files):
         print(f"worker {pid}: at most {gauges.files[pid]} open files, {gauges.rss[pid] / 2**20:.0f} MiB resident")
     return 1 if tally.errors or tally.leaks else 0
+
+
+def whole_course(learner: Learner) -> Learner | None:
+    learner.join()
+    learner.register()
+    return flow_unless_killed(learner)
 
 
 def flow_unless_killed(learner: Learner) -> Learner | None:

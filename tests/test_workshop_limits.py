@@ -3,6 +3,8 @@ hold open at once, a cap on learners, joins limited per address, a disk budget p
 the class's data in a folder of its own."""
 from __future__ import annotations
 
+import http.client
+import resource
 import subprocess
 import time
 
@@ -10,6 +12,7 @@ import pytest
 import requests
 
 from flows import call_api, code_tokens
+from mock_server.workshop.serve import IDLE_CONNECTION
 from test_workshop import INSTRUCTOR, client_credentials
 from test_workshop_storage import database, through
 from workshop import CLASS_CODE, ClassServer
@@ -108,3 +111,50 @@ def test_without_db_the_class_data_goes_to_a_folder_git_ignores(tmp_path):
                             capture_output=True, text=True, check=True).stdout
     assert status == ""
     assert [p.name for p in tmp_path.iterdir() if p.name != ".git"] == ["workshop-data"]
+
+
+def answered(connection: http.client.HTTPConnection) -> int:
+    connection.request("GET", "/")
+    response = connection.getresponse()
+    response.read()
+    return response.status
+
+
+def test_a_class_keeps_more_connections_alive_than_it_has_learners(tmp_path):
+    """Every learner's kernel and browser keep a connection alive. Granian's default (1,024
+    connections shared by the workers) made the 1,025th wait for an idle one to time out; each
+    worker now holds what its file limit leaves after the learners' files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))  # this test's own 1,200 sockets
+    server = ClassServer(str(tmp_path / "class.sqlite3"), 2, open_files=1024)
+    held = []
+    try:
+        for _ in range(1200):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3)
+            assert answered(connection) == 200, f"connection {len(held) + 1} was not answered"
+            held.append(connection)
+    finally:
+        for connection in held:
+            connection.close()
+        server.stop()
+
+
+def test_an_idle_connection_is_closed_and_a_busy_one_kept(tmp_path):
+    """An idle keep-alive connection is closed after IDLE_CONNECTION seconds, so a class's
+    kernels and browsers do not hold every connection a worker can take."""
+    server = small_class(tmp_path)
+    try:
+        idle, busy = (http.client.HTTPConnection("127.0.0.1", server.port) for _ in range(2))
+        assert answered(idle) == answered(busy) == 200
+        started = time.monotonic()
+        while time.monotonic() - started < IDLE_CONNECTION + 1.5:  # busy: a request every second
+            time.sleep(1)
+            assert answered(busy) == 200
+            busy.sock.setblocking(False)  # still the same connection: nothing from the server
+            with pytest.raises(BlockingIOError):
+                busy.sock.recv(1)
+            busy.sock.setblocking(True)
+        idle.sock.settimeout(2)
+        assert idle.sock.recv(1) == b"", "the idle connection is still open"
+    finally:
+        server.stop()

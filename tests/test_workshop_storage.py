@@ -179,3 +179,25 @@ def test_a_world_made_by_an_earlier_version_gains_the_new_columns_and_longer_cli
                                 "resource) VALUES ('c', :client, 'jane', 0, 0, 1, '/v3.5/agent')"),
                            {"client": long_id})
     upgraded.close()
+
+
+def test_the_class_databases_log_is_checkpointed_beside_the_requests(tmp_path, monkeypatch):
+    """No request's commit has to copy the write-ahead log into the database (and fsync it): a
+    thread does it every CHECKPOINT_EVERY seconds, so the log is reused instead of growing."""
+    from mock_server.workshop import classroom
+
+    monkeypatch.setattr(classroom, "CHECKPOINT_EVERY", 0.05)
+    db = tmp_path / "class.sqlite3"
+    writer = sqlite3.connect(db, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")  # as if every commit left it to someone else
+    writer.execute("CREATE TABLE messages (body TEXT)")
+    classroom.checkpoint_in_the_background(str(db))
+    sizes = []
+    for _ in range(6):  # six rounds of 1 MB each, as a class's transcripts arrive
+        for _ in range(100):
+            writer.execute("INSERT INTO messages VALUES (?)", ("x" * 10_000,))
+        time.sleep(0.3)
+        sizes.append(Path(f"{db}-wal").stat().st_size)
+    assert sizes[-1] < 3 * 2**20, sizes  # without the thread: 6 MB and growing
+    writer.close()

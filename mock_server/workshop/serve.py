@@ -35,7 +35,7 @@ from .front import JOIN_PATH, create_front_app
 from .instructor import FEED_PATH
 from .rsgi import WSGIOverRSGI
 from .tenants import TenantRouter
-from .worlds import open_world_limit
+from .worlds import FILES_PER_WORLD, open_world_limit
 
 ENVIRONMENT = "MOCK_WORKSHOP"
 ALL_INTERFACES = ("0.0.0.0", "::", "")
@@ -45,6 +45,8 @@ DATA_FOLDER = "workshop-data"
 DATA_FILE = "class.sqlite3"
 EARLIER_DEFAULT = "workshop.sqlite3"  # where a class lived without --db before ./workshop-data
 MOST_FILES = 65536  # the file limit asked for at start, within the hard limit
+RESERVED_FILES = 64  # a worker's files besides connections and learners' files: the class database, logs, pipes
+IDLE_CONNECTION = 5  # seconds a keep-alive connection may wait for its next request (granian's: 30)
 
 
 def build(config: WorkshopConfig):
@@ -125,6 +127,15 @@ def raise_file_limit() -> None:
             pass
 
 
+def connection_limit() -> int:
+    """Connections a worker holds at once: its file handles, less the learners' files it keeps
+    open and RESERVED_FILES. Granian's default (1,024, shared by the workers) made new connections
+    of a class of 1,000 wait ~20 s for a slot: each learner's kernel and browser keep one alive,
+    and a slot came free only when an idle one timed out (bench_class.py --pace 10)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(RESERVED_FILES, soft - open_world_limit() * FILES_PER_WORLD - RESERVED_FILES)
+
+
 def banner(config: WorkshopConfig) -> str:
     base = config.base_url
     lines = [
@@ -140,6 +151,7 @@ def banner(config: WorkshopConfig) -> str:
         f"  spare keys          up to {config.spare_keys}, made while idle (a join takes one)",
         f"  open files          {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} per process"
         + ("" if "://" in config.db else f", {open_world_limit()} learners' files open at once per worker"),
+        f"  connections         {connection_limit()} at once per worker, closed after {IDLE_CONNECTION} s idle",
         "Each learner gets a world of their own at <base>/t/<id>: demo users, apps, clock, transcript.",
         "The transcripts record every message with its secrets: it is a teaching tool.",
     ]
@@ -172,8 +184,11 @@ def main(args) -> int:
     spare_keys.start_maker(config)
     from granian import Granian
     from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
 
     Granian(f"{__name__}:rsgi_app", factory=True, address=config.host or "0.0.0.0", port=config.port,
             interface=Interfaces.RSGI, http=HTTPModes.http1, workers=config.workers,
+            backpressure=connection_limit(),
+            http1_settings=HTTP1Settings(header_read_timeout=IDLE_CONNECTION * 1000),
             log_access=False, respawn_failed_workers=True).serve()
     return 0
