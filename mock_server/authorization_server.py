@@ -8,6 +8,7 @@ from __future__ import annotations
 from authlib.integrations.flask_oauth2 import AuthorizationServer as _AuthorizationServer
 from authlib.oauth2.rfc6749.errors import (InsecureTransportError, InvalidClientError,
                                            UnsupportedResponseTypeError)
+from flask import g
 
 from . import transport
 from .client_id_metadata import ClientDocumentError
@@ -40,6 +41,14 @@ class AuthorizationServer(_AuthorizationServer):
     def handle_error_response(self, request, error):
         error.description = describe(error)
         return super().handle_error_response(request, error)
+
+    def handle_response(self, status_code, payload, headers):
+        """The response, and its payload kept for the transcript (recording.answered_payload),
+        which would otherwise parse the JSON just made from it."""
+        response = super().handle_response(status_code, payload, headers)
+        if isinstance(payload, dict):
+            g.answered = (response, payload)
+        return response
 
 
 def describe(error) -> str:

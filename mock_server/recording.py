@@ -94,7 +94,7 @@ def _parameter_sources(response, state: ServerState, refused: bool):
         yield query_params(next_url)
     if location := response.headers.get("Location"):
         yield query_params(location)
-    for body in (None if refused or not request.is_json else json_body(), _json(response)):
+    for body in (None if refused or not request.is_json else json_body(), answered_payload(response)):
         if isinstance(body, dict):
             yield {k: v for k, v in body.items() if isinstance(v, str)}
     if "HTTP_AUTHORIZATION" in request.environ or "access_token" in request.args:
@@ -107,7 +107,11 @@ FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 NAMES_A_KEY = re.compile(rb'"(?:client_id|state|code|user_code|device_code|access_token|refresh_token|token)"\s*:')
 
 
-def _json(response):
+def answered_payload(response):
+    """The JSON object a response carries: as the authorization server made it, or parsed."""
+    made, payload = g.get("answered", (None, None))
+    if made is response:
+        return payload
     if response.mimetype != "application/json" or response.is_streamed:
         return None
     data = response.get_data()
