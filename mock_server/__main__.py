@@ -83,8 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                           help=f"transcript a learner keeps, oldest dropped first (default "
                                f"{DISK_PER_LEARNER // 2**20} MB)")
     workshop.add_argument("--spare-keys", type=int, metavar="N",
-                          help="signing keys made ahead, while the server is idle, so a join need not "
-                               "wait ~70 ms for its own (default: one per seat of --max-learners; 0: none)")
+                          help="signing keys made ahead at the lowest CPU priority, one per free seat up to N, "
+                               "so a join need not wait ~70 ms for its own (default: --max-learners; 0: none)")
     return parser.parse_args(argv)
 
 

@@ -7,10 +7,13 @@ import sys
 import time
 
 import requests
+from flask import Flask, jsonify
 
 import mock_server
 from flows import call_api, code_tokens, token
 from oauth_lab.user_agent import forms_of
+from mock_server.authorization_server import AuthorizationServer
+from mock_server.recording import answered_payload
 from mock_server.runner import SERVER_SOFTWARE
 from mock_server.transcript import Transcript
 
@@ -168,3 +171,17 @@ def test_cli_prints_the_banner_and_serves(tmp_path):
 def test_in_process_server_names_itself_in_the_server_header(server):
     answer = requests.get(f"{server.url}/.well-known/jwks.json")
     assert answer.raw.headers.getlist("Server") == [SERVER_SOFTWARE]
+
+
+def test_the_transcript_takes_an_authorization_servers_answer_from_its_payload():
+    """What the authorization server answered is read from the payload it made (no parsing of
+    the JSON just written); any other response, from its JSON."""
+    app = Flask(__name__)
+    with app.test_request_context("/token", method="POST"):
+        payload = {"access_token": "at", "token_type": "Bearer"}
+        answered = AuthorizationServer().handle_response(200, payload, [])
+        assert answered_payload(answered) is payload
+        other = jsonify(state="s")
+        assert answered_payload(other) == {"state": "s"}
+        assert answered_payload(jsonify(issuer="x")) is None  # names no flow key: not parsed
+

@@ -127,12 +127,14 @@ def test_a_class_keeps_more_connections_alive_than_it_has_learners(tmp_path):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))  # this test's own 1,200 sockets
     server = ClassServer(str(tmp_path / "class.sqlite3"), 2, open_files=1024)
-    held = []
+    held, started = [], time.monotonic()
     try:
         for _ in range(1200):
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3)
             assert answered(connection) == 200, f"connection {len(held) + 1} was not answered"
             held.append(connection)
+        # Otherwise the first ones may have been closed as idle, and their slots reused.
+        assert time.monotonic() - started < IDLE_CONNECTION, "too slow to hold them all at once"
     finally:
         for connection in held:
             connection.close()

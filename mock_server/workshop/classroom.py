@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from flask import request
 from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from ..app import populate
@@ -39,7 +40,7 @@ from ..models import (AuthorizationCode, BrowserSession, Client, DeviceCredentia
                       Token)
 from ..retention import Purger
 from ..state import ServerState, serving
-from ..storage import SQLITE_BUSY_TIMEOUT_MS, Base, Prepared, credential_hash, prepare_tables
+from ..storage import SQLITE_BUSY_TIMEOUT_MS, Base, Prepared, credential_hash, database_url, prepare_tables
 from . import spare_keys
 from .agent_data import StoredWorld
 from .models import ClassBase, Tenant
@@ -267,7 +268,7 @@ class Classroom:
         prepare = new or row.tables != self._tables
         world = ServerState(
             settings=settings, clock=clock, ids=self._ids, storage=self.places.storage(row.id, prepare, new),
-            keys=None, transcript=DatabaseTranscript(self, row.id), world=StoredWorld(self, row.id),
+            keys=None, transcript=DatabaseTranscript(self, row.id, joined=new), world=StoredWorld(self, row.id),
             authorization_server=template.authorization_server, registration=template.registration,
             resource_protector=template.resource_protector,
             admin_access=learner_key_check(row.learner_key_hash), purger=Purger(),
@@ -316,11 +317,12 @@ def checkpoint_in_the_background(db: str) -> None:
     worker's event loop, and every request queued on that worker waits behind it (30–55 ms for
     a full log on this machine's idle disk; more under a class's writes). Here the copy runs
     beside the requests, the GIL released, and the log stays too short for a commit to fill it."""
-    if "://" in db:  # PostgreSQL: its own background writer does this
+    url = make_url(database_url(db))
+    if url.get_backend_name() != "sqlite":  # PostgreSQL: its own background writer does this
         return
 
     def checkpoint():
-        connection = sqlite3.connect(db, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        connection = sqlite3.connect(url.database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         while True:
             time.sleep(CHECKPOINT_EVERY)
             try:

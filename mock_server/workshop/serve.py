@@ -47,6 +47,7 @@ EARLIER_DEFAULT = "workshop.sqlite3"  # where a class lived without --db before 
 MOST_FILES = 65536  # the file limit asked for at start, within the hard limit
 RESERVED_FILES = 64  # a worker's files besides connections and learners' files: the class database, logs, pipes
 IDLE_CONNECTION = 5  # seconds a keep-alive connection may wait for its next request (granian's: 30)
+FEWEST_CONNECTIONS = 8
 
 
 def build(config: WorkshopConfig):
@@ -129,11 +130,13 @@ def raise_file_limit() -> None:
 
 def connection_limit() -> int:
     """Connections a worker holds at once: its file handles, less the learners' files it keeps
-    open and RESERVED_FILES. Granian's default (1,024, shared by the workers) made new connections
-    of a class of 1,000 wait ~20 s for a slot: each learner's kernel and browser keep one alive,
-    and a slot came free only when an idle one timed out (bench_class.py --pace 10)."""
+    open and RESERVED_FILES, so that no flood of connections can leave a learner's file unopened
+    (768 at 1,024). Granian's default (1,024, shared by the workers) made new connections of a
+    class of 1,000 wait ~20 s for a slot: each learner's kernel and browser keep one alive, and a
+    slot came free only when an idle one timed out (bench_class.py --pace 10). Under a limit too
+    small for even that (below about 90), FEWEST_CONNECTIONS: the banner shows it; raise the limit."""
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return max(RESERVED_FILES, soft - open_world_limit() * FILES_PER_WORLD - RESERVED_FILES)
+    return max(FEWEST_CONNECTIONS, soft - open_world_limit() * FILES_PER_WORLD - RESERVED_FILES)
 
 
 def banner(config: WorkshopConfig) -> str:
@@ -148,7 +151,8 @@ def banner(config: WorkshopConfig) -> str:
         f"  class data          {where_the_class_lives(config)}",
         f"  limits              {config.max_learners} learners, {config.joins_per_address} joins per address "
         f"in {JOIN_WINDOW // 60} minutes, {config.disk_per_learner / 2**20:g} MB of transcript each",
-        f"  spare keys          up to {config.spare_keys}, made while idle (a join takes one)",
+        f"  spare keys          one per free seat, up to {config.spare_keys}, made ahead at the lowest "
+        "CPU priority (a join takes one)",
         f"  open files          {resource.getrlimit(resource.RLIMIT_NOFILE)[0]} per process"
         + ("" if "://" in config.db else f", {open_world_limit()} learners' files open at once per worker"),
         f"  connections         {connection_limit()} at once per worker, closed after {IDLE_CONNECTION} s idle",

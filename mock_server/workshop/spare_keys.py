@@ -6,21 +6,24 @@ of a core that nothing can shorten or seed. A class joins in a burst: thirty lea
 second would each wait behind the others' keys (measured: p99 of a join 3.4 s at 32 joins at once).
 
 So the class server makes them before the class arrives: a process of its own, at the lowest CPU
-priority (nice 19: any request goes first), keeps a table of spare keys in the class database topped
-up to the seats still free (at most ``--spare-keys``). Every worker, on every machine of a
-PostgreSQL class, takes from it; a key is deleted as it is taken, so no two learners ever share
-one. With none left, a join makes its own key, as it always did: slower, never refused.
+priority (nice 19: beside a busy worker it gets about 1.5 % of the core), keeps a table of spare
+keys in the class database topped up to the seats still free (at most ``--spare-keys``). Every
+worker, on every machine of a PostgreSQL class, takes from it; a key is deleted as it is taken,
+so no two learners ever share one. With none left, a join makes its own key, as it always did:
+slower, never refused.
 """
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 
 from joserfc.jwk import RSAKey
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from ..keys import own_key
 from ..storage import make_engine
@@ -44,19 +47,31 @@ def missing(connection, most: int, max_learners: int) -> int:
     return min(most, free) - spare
 
 
-def make(db: str, most: int, max_learners: int) -> None:
+def make(db: str, most: int, max_learners: int, server: int) -> None:
     """The key maker's loop: top the table up, then look again every IDLE seconds; it ends when
-    the server that started it does."""
-    engine, server = make_engine(db), os.getppid()
+    the server that started it (process `server`, its parent) does. A database that fails
+    (restarting, or busy past SQLite's timeout) is tried again IDLE seconds later: the maker
+    outlives it, as the workers do."""
+    engine = make_engine(db)
     while os.getppid() == server:
-        with engine.connect() as connection:
-            wanted = missing(connection, most, max_learners)
-        if wanted <= 0:
+        try:
+            if not make_one(engine, most, max_learners):
+                time.sleep(IDLE)
+        except DBAPIError as error:
+            print(f"spare keys: the database failed ({type(error.orig).__name__}); trying again",
+                  file=sys.stderr, flush=True)
             time.sleep(IDLE)
-            continue
-        key = RSAKey.generate_key(2048, private=True)
-        with engine.begin() as connection:
-            connection.execute(insert(SpareKey).values(private_jwk=json.dumps(key.as_dict(private=True))))
+
+
+def make_one(engine, most: int, max_learners: int) -> bool:
+    """One key more for the table, if it wants one; whether it did."""
+    with engine.connect() as connection:
+        if missing(connection, most, max_learners) <= 0:
+            return False
+    key = RSAKey.generate_key(2048, private=True)
+    with engine.begin() as connection:
+        connection.execute(insert(SpareKey).values(private_jwk=json.dumps(key.as_dict(private=True))))
+    return True
 
 
 def start_maker(config) -> subprocess.Popen | None:
@@ -65,11 +80,15 @@ def start_maker(config) -> subprocess.Popen | None:
     environment: a PostgreSQL password stays out of the process list)."""
     if config.spare_keys <= 0:
         return None
-    return subprocess.Popen([sys.executable, "-m", __name__], preexec_fn=lambda: os.nice(19))
+    # The server's pid, as it knows it: a server that died while the maker was starting must
+    # not leave it to take its new parent (init) for the server.
+    return subprocess.Popen([sys.executable, "-m", __name__, str(os.getpid())], preexec_fn=lambda: os.nice(19))
 
 
 if __name__ == "__main__":
     from .serve import config_from_environment
 
+    # Ctrl-C in the server's terminal reaches this process too: the server's ending ends it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     config = config_from_environment()
-    make(config.db, config.spare_keys, config.max_learners)
+    make(config.db, config.spare_keys, config.max_learners, server=int(sys.argv[1]))

@@ -42,12 +42,13 @@ MESSAGE_COLUMNS = (_entry.id, _entry.time, _entry.channel, _entry.method, _entry
 
 
 class DatabaseTranscript(Transcript):
-    def __init__(self, classroom, tenant_id: str, window: int | None = None):
+    def __init__(self, classroom, tenant_id: str, window: int | None = None, joined: bool = False):
+        """`joined`: the learner has just joined, and the join noted them as seen
+        (Classroom.create_tenant): the first bookkeeping can wait."""
         self._classroom, self._tenant = classroom, tenant_id
         self._window, self._budget = window or WINDOW, classroom.config.disk_per_learner
         self._appended = self._appended_size = 0  # since this process last trimmed
-        # A join notes the learner as seen (Classroom.create_tenant): the first bookkeeping can wait.
-        self._next_bookkeeping = time.time() + BOOKKEEPING
+        self._next_bookkeeping = time.time() + BOOKKEEPING if joined else 0.0
         self._reached: set[str] = set()  # milestones this process knows are recorded
 
     def append(self, **fields) -> Message:

@@ -23,8 +23,10 @@ from collections import OrderedDict
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.schema import CreateIndex, CreateTable
 from sqlalchemy.util import LRUCache
 
 from ..storage import SQLITE_BUSY_TIMEOUT_MS, Base, Storage, sqlite_pragmas
@@ -44,12 +46,15 @@ def open_world_limit() -> int:
 
 
 def tables_version(metadata) -> str:
-    """A short digest of the world tables' layout: a world whose tables were made with another
-    layout is brought up to date on its first use (``Storage(prepare=True)``); any other world
-    opens without a query."""
-    layout = sorted(f"{table.name}.{column.name}:{column.type}" for table in metadata.sorted_tables
-                    for column in table.columns)
-    return hashlib.sha256("\n".join(layout).encode()).hexdigest()[:16]
+    """A short digest of the world tables' layout, their DDL as SQLite takes it (columns,
+    constraints and indexes): a world whose tables were made with another layout is brought up to
+    date on its first use (``Storage(prepare=True)``), and a new world's file is copied from an
+    empty one of this layout; any other world opens without a query."""
+    dialect = sqlite.dialect()
+    ddl = [str(CreateTable(table).compile(dialect=dialect)) for table in metadata.sorted_tables]
+    ddl += sorted(str(CreateIndex(index).compile(dialect=dialect))
+                  for table in metadata.sorted_tables for index in table.indexes)
+    return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:16]
 
 
 def schema_of(tenant_id: str) -> str:
@@ -83,10 +88,14 @@ class WorldFiles:
         path = self.folder / f".empty-{tables_version(Base.metadata)}.sqlite3"
         if not path.exists():
             scratch = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}")
-            engine = self._engine(scratch)
-            Storage(engine=engine, prepare=True)
-            engine.dispose()  # the last connection closed: its write-ahead log is in the file
-            os.replace(scratch, path)
+            try:
+                engine = self._engine(scratch)
+                Storage(engine=engine, prepare=True)
+                engine.dispose()  # the last connection closed: its write-ahead log is in the file
+                os.replace(scratch, path)
+            finally:
+                for leftover in (scratch, *(scratch.with_name(scratch.name + end) for end in ("-wal", "-shm"))):
+                    leftover.unlink(missing_ok=True)
         return path
 
     def _engine(self, path: Path) -> Engine:
