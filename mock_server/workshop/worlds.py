@@ -68,6 +68,7 @@ class WorldFiles:
         self.folder = Path(make_url(str(class_engine.url)).database + ".tenants")
         self.folder.mkdir(exist_ok=True)
         self.open_limit = open_limit
+        self._empty = self.folder / f".empty-{tables_version(Base.metadata)}.sqlite3"
         self._dialect = class_engine.dialect
         self._statements = LRUCache(500)  # compiled once for every world: the same statements
         self._on_connect = self._dialect.on_connect()
@@ -85,7 +86,7 @@ class WorldFiles:
     def _empty_world(self) -> Path:
         """A file with a world's tables and no rows, made once for each layout of the tables (by
         whichever worker needs it first: each makes its own and renames it into place)."""
-        path = self.folder / f".empty-{tables_version(Base.metadata)}.sqlite3"
+        path = self._empty
         if not path.exists():
             scratch = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}")
             try:
