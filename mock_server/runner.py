@@ -11,7 +11,7 @@ import random
 import socket
 import threading
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import LISTEN_QUEUE, WSGIRequestHandler, make_server, select_address_family
 
 from . import owner
 from .app import create_app
@@ -43,12 +43,28 @@ class _QuietHandler(WSGIRequestHandler):
         return SERVER_SOFTWARE
 
 
+class PortTaken(RuntimeError):
+    def __init__(self, port: int):
+        super().__init__(f"Port {port} is taken by another program (another notebook's server?). "
+                         f"Stop it, or start with port=<another number>.")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening. Werkzeug's own bind ends the process (sys.exit)
+    when the port is taken — by a program that took it after start() found it free, say."""
+    try:
+        return socket.create_server((host, port), family=select_address_family(host, port), backlog=LISTEN_QUEUE)
+    except OSError as error:
+        raise PortTaken(port) from error
+
+
 class ServerHandle:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.app = create_app(settings)
-        self._server = make_server(settings.host, settings.port, self.app, threaded=True,
-                                   request_handler=_QuietHandler)
+        with listening_socket(settings.host, settings.port) as listening:  # werkzeug serves a copy
+            self._server = make_server(settings.host, settings.port, self.app, threaded=True,
+                                       request_handler=_QuietHandler, fd=listening.fileno())
         # serve_forever checks for shutdown once per poll; its default 0.5 s made every stop()
         # wait up to half a second. 50 ms keeps stop() immediate for a few idle wake-ups a second.
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -142,9 +158,7 @@ def start(**options) -> ServerHandle:
             return existing
         existing.stop()
     if port_in_use(settings.host, settings.port):
-        raise RuntimeError(
-            f"Port {settings.port} is taken by another program (another notebook's server?). "
-            f"Stop it, or start with port=<another number>.")
+        raise PortTaken(settings.port)
     handle = ServerHandle(settings)
     with _lock:
         _running[key] = handle

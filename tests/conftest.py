@@ -21,6 +21,7 @@ if "MOCK_SERVER_CARDS" not in os.environ:
 import pytest  # noqa: E402
 
 import mock_server  # noqa: E402
+from mock_server.runner import PortTaken  # noqa: E402
 
 
 @pytest.fixture
@@ -29,14 +30,24 @@ def start_server():
     started = []
 
     def start(**options):
-        options.setdefault("port", mock_server.free_port())
-        handle = mock_server.start(**options)
+        handle = mock_server.start(**options) if "port" in options else on_a_free_port(options)
         started.append(handle)
         return handle
 
     yield start
     for handle in started:
         handle.stop()
+
+
+def on_a_free_port(options: dict, attempts: int = 3):
+    """A server on a port free when picked: another test process may bind it before this one
+    does (free_port cannot reserve it), and then the next free one is tried."""
+    for attempt in range(attempts):
+        try:
+            return mock_server.start(port=mock_server.free_port(), **options)
+        except PortTaken:
+            if attempt == attempts - 1:
+                raise
 
 
 @pytest.fixture

@@ -145,6 +145,19 @@ def test_a_port_taken_by_another_program_is_a_clear_error():
             mock_server.start(port=other.getsockname()[1])
 
 
+def test_a_port_taken_but_not_listening_is_the_same_clear_error():
+    """Bound by another program after start() found it free (nothing answered there yet): the
+    same error, not Werkzeug's exit of the whole process (of a notebook's kernel, of pytest)."""
+    import socket
+
+    import pytest
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", mock_server.free_port()))
+        with pytest.raises(RuntimeError, match="taken by another program"):
+            mock_server.start(port=other.getsockname()[1])
+
+
 def test_user_agent_reports_a_wrong_password(server):
     import pytest
 
