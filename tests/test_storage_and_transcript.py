@@ -184,4 +184,3 @@ def test_the_transcript_takes_an_authorization_servers_answer_from_its_payload()
         other = jsonify(state="s")
         assert answered_payload(other) == {"state": "s"}
         assert answered_payload(jsonify(issuer="x")) is None  # names no flow key: not parsed
-

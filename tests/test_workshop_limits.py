@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import resource
+import socket
 import subprocess
 import time
 
@@ -129,16 +130,19 @@ def test_a_class_keeps_more_connections_alive_than_it_has_learners(tmp_path):
     server = ClassServer(str(tmp_path / "class.sqlite3"), 2, open_files=1024)
     held, started = [], time.monotonic()
     try:
+        # All requests sent first, then every answer read: quick enough (~1 s, IDLE_CONNECTION
+        # is 5 s) that no connection idles out and frees a slot a refused one could take.
         for _ in range(1200):
-            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3)
-            assert answered(connection) == 200, f"connection {len(held) + 1} was not answered"
-            held.append(connection)
-        # Otherwise the first ones may have been closed as idle, and their slots reused.
+            held.append(socket.create_connection(("127.0.0.1", server.port), timeout=3))
+            held[-1].sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
+        for number, connection in enumerate(held, 1):
+            assert connection.recv(12) == b"HTTP/1.1 200", f"connection {number} was not answered"
         assert time.monotonic() - started < IDLE_CONNECTION, "too slow to hold them all at once"
     finally:
         for connection in held:
             connection.close()
         server.stop()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_an_idle_connection_is_closed_and_a_busy_one_kept(tmp_path):
