@@ -7,11 +7,11 @@ apps, signing key, ids, transcript and virtual clock. What two workers must agre
 database: the tenants, each learner's clock offset, transcript and milestones, and everything in
 the world's own tables (sessions, codes, tokens, device codes, login failures).
 
-The statements every request of a learner runs on the class database — their clock, their
-transcript — are compiled once and run on a DBAPI connection each worker thread holds
-(``Classroom.run``): no pool checkout, no session, no compile-cache lookup and no result objects
-for the two or three statements of every request, where SQLAlchemy's share was more than the
-database's own.
+The statements every request of a learner runs on the class database — their transcript, and
+their clock when it may have moved (on SQLite a file per learner says so: ``worlds.py``) — are
+compiled once and run on a DBAPI connection each worker thread holds (``Classroom.run``): no pool
+checkout, no session, no compile-cache lookup and no result objects for the one to three
+statements of every request, where SQLAlchemy's share was more than the database's own.
 """
 from __future__ import annotations
 
@@ -130,9 +130,11 @@ class Classroom:
         self._tables = tables_version(Base.metadata)
         self._worlds: dict[str, ServerState] = {}
         self._generations: dict[str, int] = {}  # the reset generation each world's caches are of
+        self._synced: dict[str, tuple] = {}  # the change mark each world's clock was last read at
         self._lock = threading.Lock()
         self._held = threading.local()
         self._prepared: dict = {}
+        self._returning: dict = {}
         self._ids = Ids(None)  # the operating system's randomness: one source serves every world
 
     # --- the class database ------------------------------------------------------------------------
@@ -142,6 +144,22 @@ class Classroom:
         each statement its own transaction, committed before it returns (none is left open from
         one request to the next); its first row, if any. A connection that broke (the database
         restarted) is dropped, and the next statement connects again."""
+        return self._on_own_connection(statement, values,
+                                       lambda cursor: cursor.fetchone() if cursor.description else None)
+
+    def insert(self, statement, values: dict) -> int:
+        """`run` for an INSERT of one row into a table with an integer key: the row's key. SQLite
+        tells it without RETURNING (a RETURNING row is a second step of the statement, a tenth of
+        a transcript message's cost there); PostgreSQL with it."""
+        if self.engine.dialect.name == "sqlite":
+            return self._on_own_connection(statement, values, lambda cursor: cursor.lastrowid)
+        returning = self._returning.get(statement)
+        if returning is None:  # made once: a statement is prepared once per object
+            key = statement.table.primary_key.columns.values()[0]
+            returning = self._returning[statement] = statement.returning(key)
+        return self._on_own_connection(returning, values, lambda cursor: cursor.fetchone()[0])
+
+    def _on_own_connection(self, statement, values: dict, answer):
         prepared = self._prepared.get(statement)
         if prepared is None:
             prepared = self._prepared[statement] = Prepared(statement, self.engine.dialect)
@@ -153,7 +171,7 @@ class Classroom:
         cursor = held["connection"].cursor()
         try:
             cursor.execute(prepared.sql, prepared.parameters(values))
-            return cursor.fetchone() if cursor.description else None
+            return answer(cursor)
         except self.engine.dialect.loaded_dbapi.OperationalError:
             held.pop("connection").invalidate()
             raise
@@ -256,6 +274,7 @@ class Classroom:
         self.session.execute(update(Tenant).where(Tenant.id == tenant_id).values(
             clock_offset=0.0, generation=Tenant.generation + 1))
         self.session.commit()
+        self.places.note_change(tenant_id)
         return True
 
     def _build(self, row: Tenant, new: bool, first_key=None) -> ServerState:
@@ -290,12 +309,18 @@ class Classroom:
 
     def sync(self, tenant_id: str, world: ServerState) -> None:
         """Before each of the learner's requests: their clock, and — after a reset in any process
-        — this process's copies of their apps dropped. One prepared query."""
+        — this process's copies of their apps dropped. One prepared query, unless the learner's
+        change mark (worlds.py) is the one this process last read them at."""
+        mark = self.places.mark(tenant_id)  # before the query: a change after it moves the mark
+        if mark is not None and self._synced.get(tenant_id) == mark:
+            return
         offset, generation = self.run(TENANT_STATE, {"tenant": tenant_id})
         world.clock.follow(offset)
         if self._generations.setdefault(tenant_id, generation) != generation:
             self._generations[tenant_id] = generation
             world.clients.clear()
+        if mark is not None:
+            self._synced[tenant_id] = mark
 
     def advance_clock(self, tenant_id: str, seconds: float) -> float:
         """One conditional UPDATE, so two workers advancing at once add up, and together never
@@ -304,6 +329,8 @@ class Classroom:
         moved = db.execute(update(Tenant).where(Tenant.id == tenant_id, Tenant.clock_offset + seconds <= MOST_AHEAD)
                            .values(clock_offset=Tenant.clock_offset + seconds)).rowcount
         db.commit()
+        if moved:
+            self.places.note_change(tenant_id)
         offset = db.scalar(select(Tenant.clock_offset).where(Tenant.id == tenant_id))
         if not moved:
             check_ahead(offset + seconds)  # raises: it would be too far

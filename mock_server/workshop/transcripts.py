@@ -33,7 +33,7 @@ TRIM_EVERY = 200  # appends (per learner and process) between two trims at the m
 _entry = TranscriptEntry.__table__.c
 ENTRY_FIELDS = ("tenant", "recorded_at", "time", "channel", "method", "path", "request_headers",
                 "request_body", "status", "response_headers", "response_body", "keys", "error", "size")
-INSERT_ENTRY = insert(TranscriptEntry).values({name: bindparam(name) for name in ENTRY_FIELDS}).returning(_entry.id)
+INSERT_ENTRY = insert(TranscriptEntry).values({name: bindparam(name) for name in ENTRY_FIELDS})
 REACHED = {dialect: dialect.insert(Milestone).values(tenant=bindparam("tenant"), phase=bindparam("phase"),
                                                     reached_at=bindparam("reached_at")).on_conflict_do_nothing()
            for dialect in (postgresql, sqlite)}
@@ -54,7 +54,7 @@ class DatabaseTranscript(Transcript):
     def append(self, **fields) -> Message:
         message = Message(seq=0, **fields)
         recorded_at, room = time.time(), self._classroom
-        (message.seq,) = room.run(INSERT_ENTRY, dict(
+        message.seq = room.insert(INSERT_ENTRY, dict(
             tenant=self._tenant, recorded_at=recorded_at, time=message.time, channel=message.channel,
             method=message.method, path=message.path, request_headers=json.dumps(message.request_headers),
             request_body=message.request_body, status=message.status,
