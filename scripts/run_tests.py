@@ -2,7 +2,7 @@
 
 The notebooks' committed outputs name the default ports (5001 for the server, 8765 for the app),
 so they run in a process of their own with those ports (scripts/check_notebooks.py: in fresh
-kernels, then twice each against a server already running). Everything else runs at the same time on
+kernels, then each again against a server an earlier run used). Everything else runs at the same time on
 `--workers` processes, each with ports of its own (tests/conftest.py), grouped by module so a
 module's servers start once, the longest modules first (tests/conftest.py: the JupyterLab runs are
 four classes of tests/browser/test_jupyterlab.py, each about 90 s; tests/browser/test_real_hub.py, a

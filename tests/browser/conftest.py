@@ -6,6 +6,7 @@ Without Chromium these tests skip with a message saying how to enable them — u
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -63,6 +64,27 @@ def page(chromium):
     page.set_default_timeout(20_000)
     yield page
     context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that fails leaves the page it failed on in test-artifacts/ (the whole
+    notebook, for a JupyterLab page): what it showed when it failed."""
+    report = yield
+    page = item.funcargs.get("lab") or item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.failed and call.when == "call" and page is not None and not page.is_closed():
+        from jupyterlab_driver import NOTEBOOK, whole_notebook
+
+        path = ARTIFACTS / f"failed-{re.sub(r'[^A-Za-z0-9_.-]+', '-', item.name)}.png"
+        try:
+            ARTIFACTS.mkdir(exist_ok=True)
+            if page.locator(NOTEBOOK).count():
+                whole_notebook(page, path)
+            else:
+                page.screenshot(path=path, full_page=True)
+        except Exception as error:  # the browser may be what failed: say so, keep the report
+            report.sections.append(("failure screenshot", f"none taken: {error}"))
+    return report
 
 
 @pytest.fixture(scope="session")

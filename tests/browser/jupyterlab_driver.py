@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts"  # as in conftest.py
 NAMES = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+WHOLE_NOTEBOOKS = os.environ.get("WHOLE_NOTEBOOK_SCREENSHOTS") == "1"
 # Where each notebook's kernel starts the server and the app (oauth_lab.lab: MOCK_SERVER_PORT,
 # MOCK_APP_PORT; the kernels inherit this environment).
 MOCK_SERVER_PORT = int(os.environ.get("MOCK_SERVER_PORT", "5001"))
@@ -195,13 +196,25 @@ def assert_no_errors(page, name: str) -> None:
 
 
 def screenshot(page, path: Path, cell=None) -> None:
-    """The whole notebook in one image (or just `cell`, e.g. a clicked widget, uncropped): grow
-    the viewport to the notebook's height first. A cell that fits the viewport needs no growing (a
-    resize lays the whole notebook out twice: most of what a screenshot costs)."""
-    if cell is not None and cell.bounding_box()["height"] < page.viewport_size["height"] - 100:
+    """A cell (e.g. a clicked widget), uncropped; without `cell`, the whole notebook — only with
+    WHOLE_NOTEBOOK_SCREENSHOTS=1: the failure of a browser test takes one anyway (conftest.py),
+    and each costs a layout of the whole notebook at its full height and a PNG of megabytes
+    (measured: 6 of the 41 CPU-seconds of a group of five notebooks)."""
+    if cell is None:
+        if WHOLE_NOTEBOOKS:
+            whole_notebook(page, path)
+        return
+    if cell.bounding_box()["height"] < page.viewport_size["height"] - 100:
         cell.scroll_into_view_if_needed()
         cell.screenshot(path=path)
         return
+    whole_notebook(page, path, cell)
+
+
+def whole_notebook(page, path: Path, cell=None) -> None:
+    """The whole notebook in one image (or a cell taller than the viewport): grow the viewport to
+    the notebook's height first. A cell that fits the viewport needs no growing (a resize lays the
+    whole notebook out twice: most of what a screenshot costs)."""
     panel = page.locator(f"{NOTEBOOK} .jp-WindowedPanel-outer")
     height = panel.evaluate("e => e.scrollHeight")
     size = page.viewport_size
