@@ -7,13 +7,15 @@ exchanges the code, calls the API, refreshes, revokes; and tries a neighbour's t
 API and a neighbour's app at their own token endpoint — each a cross-tenant leak if it works.
 Meanwhile the instructor's dashboard polls its feed every 2 seconds.
 
-    .venv/bin/python benchmarks/bench_class.py [--learners 200] [--concurrency 32 | --pace 10]
+    .venv/bin/python benchmarks/bench_class.py [--learners 200] [--concurrency 32 | --pace 10 [--arrive 60]]
         [--workers 2] [--db postgresql://… [--processes 2]] [--open-files 1024] [--crash]
         [--spare-keys N]
 
 By default --concurrency learners at once, each step sent as soon as the last one is answered:
 the server's capacity, and the queueing it takes to reach it. --pace S: every learner at once,
-each at a human pace (about S seconds before each step): the answer times a class sees. Before
+each at a human pace (about S seconds before each step): the answer times a class sees; with
+--arrive A, the learners arrive one after the other over A seconds (a class typing the class code
+the instructor shows) instead of all in the same S seconds. Before
 the class joins, the server makes its spare signing keys (as one started before class has them).
 
 --open-files: every server process's limit of open files (ulimit -n; default 1,024, the common
@@ -260,11 +262,16 @@ def main(argv=None) -> int:
                         help="each learner waits about this long before each step (0.5–1.5×, at random), "
                              "all learners at once: a class at its own pace, not the server's (default 0: "
                              "--concurrency learners, each step at once)")
+    parser.add_argument("--arrive", type=float, default=0, metavar="SECONDS",
+                        help="with --pace: learners arrive evenly over this long, each then at their pace "
+                             "(default 0: all at once)")
     parser.add_argument("--spare-keys", type=int, help="signing keys made before the class joins "
                         "(default: one per learner, as a server started before the class has them; 0: none)")
     args = parser.parse_args(argv)
     if args.processes > 1 and not args.db:
         parser.error("--processes needs --db postgresql://… (SQLite is one machine's, one process group's)")
+    if args.arrive and not args.pace:
+        parser.error("--arrive needs --pace")
     from mock_server import free_port
 
     folder = tempfile.mkdtemp(prefix="bench-class-")
@@ -283,7 +290,8 @@ def main(argv=None) -> int:
         if args.crash:  # mid-load: once a quarter of the flows have exchanged their code
             threading.Thread(target=kill_when, args=(servers[0], tally, args.learners // 4), daemon=True).start()
         if args.pace:  # each learner on through the course at their own pace
-            interrupted = [learner for learner in pool.map(whole_course, learners) if learner]
+            arrivals = [started + args.arrive * i / args.learners for i in range(args.learners)]
+            interrupted = [learner for learner in pool.map(whole_course, learners, arrivals) if learner]
         else:  # everyone joins, then everyone runs the flow
             list(pool.map(lambda learner: (learner.join(), learner.register()), learners))
             interrupted = [learner for learner in pool.map(flow_unless_killed, learners) if learner]
@@ -301,7 +309,8 @@ def main(argv=None) -> int:
     shutil.rmtree(folder, ignore_errors=True)  # a SQLite class: a thousand learners' files
     kind = f"PostgreSQL, {args.processes} server process{'es' if args.processes > 1 else ''}" if args.db \
         else "SQLite"
-    at_once = f"all at once, a step every {args.pace:g} s or so each" if args.pace else f"{args.concurrency} at once"
+    arriving = f"arriving over {args.arrive:g} s" if args.arrive else "all at once"
+    at_once = f"{arriving}, a step every {args.pace:g} s or so each" if args.pace else f"{args.concurrency} at once"
     print(f"{args.learners} learners, {at_once}, {args.workers} workers per process, {kind}, "
           f"ulimit -n {args.open_files}{', killed and restarted mid-load' if args.crash else ''}")
     print(f"{tally.requests} requests in {seconds:.1f} s: {tally.requests / seconds:.0f} requests/s")
@@ -315,7 +324,8 @@ def main(argv=None) -> int:
     return 1 if tally.errors or tally.leaks else 0
 
 
-def whole_course(learner: Learner) -> Learner | None:
+def whole_course(learner: Learner, arrival: float) -> Learner | None:
+    time.sleep(max(0.0, arrival - time.perf_counter()))  # the learner's turn to arrive (--arrive)
     learner.join()
     learner.register()
     return flow_unless_killed(learner)
