@@ -15,8 +15,8 @@ By default --concurrency learners at once, each step sent as soon as the last on
 the server's capacity, and the queueing it takes to reach it. --pace S: every learner at once,
 each at a human pace (about S seconds before each step): the answer times a class sees; with
 --arrive A, the learners arrive one after the other over A seconds (a class typing the class code
-the instructor shows) instead of all in the same S seconds. Before
-the class joins, the server makes its spare signing keys (as one started before class has them).
+the instructor shows) instead of all in the same S seconds. Before the class joins, the server
+makes its spare signing keys (as one started before class has them).
 
 --open-files: every server process's limit of open files (ulimit -n; default 1,024, the common
 default). --processes: several server processes on one PostgreSQL database, as behind a load

@@ -3,8 +3,9 @@
 A JupyterLab server (the venv's, on a free port, token off) serves a temporary copy of notebooks/ so
 running them never touches the committed files. Each test opens one notebook, clears it, runs all
 cells from the menu and checks that nothing failed: no widget that could not render, no traceback,
-no error output, and live widgets where the notebook has them. A screenshot of each notebook goes
-to test-artifacts/notebook-<name>.png.
+no error output, and live widgets where the notebook has them. With WHOLE_NOTEBOOK_SCREENSHOTS=1 a
+screenshot of each whole notebook goes to test-artifacts/notebook-<name>.png; a failed test
+leaves one of the page it failed on (conftest.py).
 
 Each notebook runs once. Where it has widgets to click, the same run goes on to click them the way
 a learner would (CLICKS below):
@@ -18,7 +19,8 @@ a learner would (CLICKS below):
 - 06: "+1 h" on the ClockWidget moves the server's virtual clock and the token's countdown.
 - 09: the DevicePoller polls (Wait and poll, then Poll now: slow_down), its link opens the real
   verification page, Jane signs in and allows there, and Wait and poll shows the tokens.
-Each clicked state is screenshotted to test-artifacts/notebook-<name>-<what>.png.
+Each clicked widget's cell is screenshotted to test-artifacts/notebook-<name>-<what>.png (the
+whole notebook after the clicks, for 03, 07 and 15, with WHOLE_NOTEBOOK_SCREENSHOTS=1).
 
 Every notebook's kernel starts the mock server on port 5001 in-process (``lab = setup()``), so the
 notebooks of a group run one at a time and each test shuts its kernel down before the next one

@@ -26,8 +26,9 @@ Restart Kernel and Run All of 03 (whose kernel ran the flow) and of 11 (beside 0
 alive), with binder/start's server left running, each run's outputs compared with the committed
 ones (`hub_to_committed` says which differences are allowed, and why). Screenshots in
 test-artifacts/: hub-login, hub-launcher-tile, notebook-hub-03-real-callback and -real-decision,
-hub-03-token, hub-<NN>-restart-run-all (the setup cell; the whole notebook when the outputs
-differ; hub-03-run-all with WHOLE_NOTEBOOK_SCREENSHOTS=1); the hub's and the mock server's logs too.
+hub-03-token, hub-<NN>-restart-run-all (the setup cell), hub-03-run-all with
+WHOLE_NOTEBOOK_SCREENSHOTS=1, and the page a failed check left (conftest.py); the hub's and the
+mock server's logs too.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ from clicks_core import assert_token_scopes, decide_on_the_real_page, tick_scope
 from conftest import launch_chromium
 from jupyterlab_driver import (LAB_SETTINGS, NOTEBOOK, NOTEBOOKS, REPO, assert_no_errors, code_cell,
                                open_notebook, run_all, run_cell_containing, screenshot, stop,
-                               wait_for_lab, whole_notebook)
+                               wait_for_lab)
 from node_packages import npm_installed
 
 HUB_DIR = Path(__file__).parent / "hub"
@@ -365,8 +366,6 @@ def restart_and_run_all(page, hub: Hub, artifacts: Path, name: str) -> None:
         f"{name}: setup() should join binder/start's server and start its world over: {joined}")
     committed = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
     differ = differences(outputs(got, lambda text: hub_to_committed(text, hub)), outputs(committed, committed_form))
-    if differ:
-        whole_notebook(page, shot)  # to see the difference in place
     assert not differ, f"{name}, Restart and Run All: not the committed outputs:\n{differ}"
 
 
